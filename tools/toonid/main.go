@@ -1,0 +1,67 @@
+// Command toonid is the toonid command line: quantize models, build and inspect packs,
+// identify and evaluate, serve and publish. Each subcommand is a thin shell over a package.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// A command is one subcommand. Its run function parses its own flags from args.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"quantize", "convert a float ONNX model into an int8 toonid model file", runQuantize},
+		{"embed", "print embeddings of images", runEmbed},
+		{"pack", "build or inspect a centroid pack (pack build | pack inspect)", runPack},
+		{"identify", "name the character in an image using a pack", runIdentify},
+		{"eval", "evaluate a model on a manifest (iCartoonFace protocol + open-set metrics)", runEval},
+		{"serve", "serve the demo site, model and packs on localhost", runServe},
+		{"publish", "put model, pack shards and manifest into an R2 bucket with wrangler", runPublish},
+	}
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run dispatches to a subcommand and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(args[1:], stdout, stderr)
+			if err == nil {
+				return 0
+			}
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintf(stderr, "toonid %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "toonid: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: toonid <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'toonid <command> -h' for a command's flags.")
+}
