@@ -1,0 +1,277 @@
+package pack
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"strings"
+)
+
+// Manifest format constants; see FORMAT.md.
+const (
+	FormatName      = "toonid-pack"
+	FormatVersion   = 1
+	QuantInt8Scale  = "int8-vector-scale"
+	ManifestFile    = "manifest.json"
+	ShardExt        = ".tps"
+	MaxManifestSize = 64 << 20
+	MaxLabels       = 1_000_000
+	MaxShards       = 65536
+	maxIDLen        = 256
+	maxTextLen      = 1024
+)
+
+// A Label is one character in a pack's label table.
+type Label struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Series    string `json:"series,omitempty"`
+	Credit    string `json:"credit,omitempty"`
+	Thumbnail string `json:"thumbnail,omitempty"`
+}
+
+// A ShardRef names one content-addressed shard file.
+type ShardRef struct {
+	File   string `json:"file"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+	Count  int    `json:"count"`
+	Series string `json:"series,omitempty"`
+	List   int    `json:"list"`
+}
+
+// IVF is the optional coarse level: a shard of coarse centroids whose row labels are list numbers.
+type IVF struct {
+	ShardRef
+	NProbe int `json:"nprobe"`
+}
+
+// Manifest is manifest.json.
+type Manifest struct {
+	Format              string     `json:"format"`
+	Version             int        `json:"version"`
+	Name                string     `json:"name,omitempty"`
+	ModelSHA256         string     `json:"model_sha256"`
+	EmbedDim            int        `json:"embed_dim"`
+	Quantization        string     `json:"quantization"`
+	Threshold           float32    `json:"threshold"`
+	ThresholdFAR        float64    `json:"threshold_far"`
+	ThresholdCalibrated bool       `json:"threshold_calibrated"`
+	Labels              []Label    `json:"labels"`
+	Shards              []ShardRef `json:"shards"`
+	IVF                 *IVF       `json:"ivf,omitempty"`
+}
+
+// DecodeManifest parses and validates manifest.json.
+func DecodeManifest(b []byte) (*Manifest, error) {
+	if len(b) > MaxManifestSize {
+		return nil, fmt.Errorf("pack: manifest is %d bytes, limit %d", len(b), MaxManifestSize)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("pack: manifest: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Validate checks every field against FORMAT.md.
+func (m *Manifest) Validate() error {
+	if m.Format != FormatName {
+		return fmt.Errorf("pack: manifest: format %q, want %q", m.Format, FormatName)
+	}
+	if m.Version != FormatVersion {
+		return fmt.Errorf("pack: manifest: unsupported version %d (this reader knows %d)", m.Version, FormatVersion)
+	}
+	if !isHex64(m.ModelSHA256) {
+		return fmt.Errorf("pack: manifest: model_sha256 %q is not 64 hex digits", clip(m.ModelSHA256))
+	}
+	if m.EmbedDim < 1 || m.EmbedDim > MaxDim {
+		return fmt.Errorf("pack: manifest: embed_dim %d out of range 1..%d", m.EmbedDim, MaxDim)
+	}
+	if m.Quantization != QuantInt8Scale {
+		return fmt.Errorf("pack: manifest: unknown quantization %q", clip(m.Quantization))
+	}
+	if t := float64(m.Threshold); math.IsNaN(t) || t < -1 || t > 1.0001 {
+		return fmt.Errorf("pack: manifest: threshold %v out of range -1..1", m.Threshold)
+	}
+	if math.IsNaN(m.ThresholdFAR) || m.ThresholdFAR < 0 || m.ThresholdFAR > 1 {
+		return fmt.Errorf("pack: manifest: threshold_far %v out of range 0..1", m.ThresholdFAR)
+	}
+	if len(m.Labels) > MaxLabels {
+		return fmt.Errorf("pack: manifest: %d labels, limit %d", len(m.Labels), MaxLabels)
+	}
+	if len(m.Shards) > MaxShards {
+		return fmt.Errorf("pack: manifest: %d shards, limit %d", len(m.Shards), MaxShards)
+	}
+	ids := make(map[string]bool, len(m.Labels))
+	for i, l := range m.Labels {
+		if l.ID == "" || len(l.ID) > maxIDLen {
+			return fmt.Errorf("pack: manifest: label %d: id must be 1..%d bytes", i, maxIDLen)
+		}
+		if ids[l.ID] {
+			return fmt.Errorf("pack: manifest: label %d: duplicate id %q", i, clip(l.ID))
+		}
+		ids[l.ID] = true
+		if len(l.Name) > maxTextLen || len(l.Series) > maxTextLen || len(l.Credit) > maxTextLen || len(l.Thumbnail) > maxTextLen {
+			return fmt.Errorf("pack: manifest: label %q: a text field is over %d bytes", clip(l.ID), maxTextLen)
+		}
+		if l.Thumbnail != "" && !safeFileName(l.Thumbnail) {
+			return fmt.Errorf("pack: manifest: label %q: unsafe thumbnail file name %q", clip(l.ID), clip(l.Thumbnail))
+		}
+	}
+	nList := 0
+	if m.IVF != nil {
+		if err := m.checkRef(m.IVF.ShardRef, "ivf"); err != nil {
+			return err
+		}
+		if m.IVF.Count < 1 {
+			return fmt.Errorf("pack: manifest: ivf: count %d, need at least 1 list", m.IVF.Count)
+		}
+		if m.IVF.NProbe < 1 || m.IVF.NProbe > m.IVF.Count {
+			return fmt.Errorf("pack: manifest: ivf: nprobe %d out of range 1..%d", m.IVF.NProbe, m.IVF.Count)
+		}
+		nList = m.IVF.Count
+	}
+	files := make(map[string]bool, len(m.Shards))
+	for i, s := range m.Shards {
+		if err := m.checkRef(s, fmt.Sprintf("shard %d", i)); err != nil {
+			return err
+		}
+		if files[s.File] {
+			return fmt.Errorf("pack: manifest: shard %d: duplicate file %s", i, s.File)
+		}
+		files[s.File] = true
+		if len(s.Series) > maxTextLen {
+			return fmt.Errorf("pack: manifest: shard %d: series over %d bytes", i, maxTextLen)
+		}
+		switch {
+		case m.IVF == nil && s.List != -1:
+			return fmt.Errorf("pack: manifest: shard %d: list %d but the pack has no ivf level (want -1)", i, s.List)
+		case m.IVF != nil && (s.List < 0 || s.List >= nList):
+			return fmt.Errorf("pack: manifest: shard %d: list %d out of range 0..%d", i, s.List, nList-1)
+		}
+	}
+	return nil
+}
+
+func (m *Manifest) checkRef(s ShardRef, what string) error {
+	if !isHex64(s.SHA256) {
+		return fmt.Errorf("pack: manifest: %s: sha256 %q is not 64 hex digits", what, clip(s.SHA256))
+	}
+	if s.File != s.SHA256+ShardExt {
+		return fmt.Errorf("pack: manifest: %s: file %q must be named <sha256>%s", what, clip(s.File), ShardExt)
+	}
+	if s.Count < 0 || s.Count > MaxShardBytes {
+		return fmt.Errorf("pack: manifest: %s: count %d out of range", what, s.Count)
+	}
+	want := int64(shardHeaderSize) + int64(s.Count)*int64(8+m.EmbedDim)
+	if s.Bytes != want {
+		return fmt.Errorf("pack: manifest: %s: bytes %d, but %d rows of dim %d need %d", what, s.Bytes, s.Count, m.EmbedDim, want)
+	}
+	if s.Bytes > MaxShardBytes {
+		return fmt.Errorf("pack: manifest: %s: %d bytes, limit %d", what, s.Bytes, MaxShardBytes)
+	}
+	return nil
+}
+
+// DecodeShard verifies b against ref (size, then sha256) and decodes it.
+// Shards of the pack proper are checked against the label table, the ivf shard against its list count.
+func (m *Manifest) DecodeShard(ref ShardRef, b []byte) (*Shard, error) {
+	if int64(len(b)) != ref.Bytes {
+		return nil, fmt.Errorf("pack: shard %s: %d bytes, manifest says %d", ref.File, len(b), ref.Bytes)
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != ref.SHA256 {
+		return nil, fmt.Errorf("pack: shard %s: sha256 %s, manifest says %s", ref.File, got, ref.SHA256)
+	}
+	n := len(m.Labels)
+	if m.IVF != nil && ref.File == m.IVF.File {
+		n = m.IVF.Count
+	}
+	s, err := DecodeShard(b, m.EmbedDim, ref.Count, n)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, ref.File)
+	}
+	if s.Len() != ref.Count {
+		return nil, fmt.Errorf("pack: shard %s: %d rows, manifest says %d", ref.File, s.Len(), ref.Count)
+	}
+	return s, nil
+}
+
+// ReadManifest reads and validates manifest.json from fsys.
+func ReadManifest(fsys fs.FS) (*Manifest, error) {
+	b, err := readLimited(fsys, ManifestFile, MaxManifestSize)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeManifest(b)
+}
+
+// ReadShard reads, verifies and decodes one shard named by the manifest.
+func (m *Manifest) ReadShard(fsys fs.FS, ref ShardRef) (*Shard, error) {
+	b, err := readLimited(fsys, ref.File, ref.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return m.DecodeShard(ref, b)
+}
+
+// readLimited reads at most limit bytes of name, failing (without allocating more) when the file is larger.
+func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("pack: read %s: %w", name, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("pack: %s is larger than %d bytes", name, limit)
+	}
+	return b, nil
+}
+
+// ErrModelMismatch is returned (wrapped) when a pack was built with another model.
+var ErrModelMismatch = errors.New("pack built for another model")
+
+// CheckModel refuses a pack built for a model other than modelSHA256 (hex).
+func (m *Manifest) CheckModel(modelSHA256 string) error {
+	if !strings.EqualFold(m.ModelSHA256, modelSHA256) {
+		return fmt.Errorf("pack %q: %w: pack model sha256 %s, loaded model %s", m.Name, ErrModelMismatch, m.ModelSHA256, clip(modelSHA256))
+	}
+	return nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func safeFileName(s string) bool {
+	return s != "" && s != "." && !strings.ContainsAny(s, "/\\\x00") && !strings.Contains(s, "..") && fs.ValidPath(s)
+}
+
+// clip keeps hostile strings short in error messages.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}

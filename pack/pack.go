@@ -1,0 +1,310 @@
+// Package pack builds, stores, opens and matches centroid packs: the per-character sub-centres
+// that the browser, the CLI and the tests match a face embedding against.
+//
+// A complete round trip:
+//
+//	p, err := pack.Build(labels, embeddingsPerLabel, pack.BuildOptions{Name: "mine", ModelSHA256: sha})
+//	err = p.Calibrate(distractorEmbeddings, 0.01) // optional: threshold at 1% false accepts
+//	err = p.WriteDir("out")                       // manifest.json + <sha256>.tps shards
+//	q, err := pack.Open(os.DirFS("out"), pack.OpenOptions{ModelSHA256: sha})
+//	m, err := pack.NewMatcher(q, enrolled)        // merge with the user's own pack
+//	res, err := m.Match(embedding, 5)             // res.Answers[0].Name, res.Unknown
+//
+// The file format is in FORMAT.md.
+package pack
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+)
+
+// A Pack is a decoded pack held in memory, ready for a Matcher.
+type Pack struct {
+	Name                string
+	ModelSHA256         string
+	Dim                 int
+	Threshold           float32
+	ThresholdFAR        float64
+	ThresholdCalibrated bool
+	Labels              []Label
+
+	// coarse holds the IVF centroids (row label = list number); nil when the pack has no coarse level.
+	coarse *Shard
+	nprobe int
+	// lists[i] holds the rows of IVF list i (one list without IVF).
+	lists []Shard
+}
+
+// Rows is the number of sub-centre rows loaded.
+func (p *Pack) Rows() int {
+	n := 0
+	for i := range p.lists {
+		n += p.lists[i].Len()
+	}
+	return n
+}
+
+// IVFLists reports the number of coarse lists (0 without a coarse level) and the default nprobe.
+func (p *Pack) IVFLists() (lists, nprobe int) {
+	if p.coarse == nil {
+		return 0, 0
+	}
+	return p.coarse.Len(), p.nprobe
+}
+
+// OpenOptions selects what Open loads.
+type OpenOptions struct {
+	// ModelSHA256 (hex) is the loaded model; a pack built for another model is refused. Empty skips the check.
+	ModelSHA256 string
+	// Series, when not empty, loads only shards of these series (packs built with SplitSeries).
+	Series []string
+	// Query, with an IVF pack, loads only the shards of the NProbe lists nearest to it.
+	Query  []float32
+	NProbe int
+}
+
+// Open reads manifest.json and the shards it names from fsys, verifying each shard's size and sha256.
+func Open(fsys fs.FS, opts OpenOptions) (*Pack, error) {
+	m, err := ReadManifest(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return OpenManifest(m, fsys, opts)
+}
+
+// OpenManifest is Open for an already decoded manifest.
+func OpenManifest(m *Manifest, fsys fs.FS, opts OpenOptions) (*Pack, error) {
+	if opts.ModelSHA256 != "" {
+		if err := m.CheckModel(opts.ModelSHA256); err != nil {
+			return nil, err
+		}
+	}
+	p := &Pack{
+		Name: m.Name, ModelSHA256: m.ModelSHA256, Dim: m.EmbedDim,
+		Threshold: m.Threshold, ThresholdFAR: m.ThresholdFAR, ThresholdCalibrated: m.ThresholdCalibrated,
+		Labels: m.Labels, lists: make([]Shard, 1),
+	}
+	var want map[int]bool
+	if m.IVF != nil {
+		c, err := m.ReadShard(fsys, m.IVF.ShardRef)
+		if err != nil {
+			return nil, fmt.Errorf("pack %q: ivf: %w", m.Name, err)
+		}
+		p.coarse, p.nprobe = c, m.IVF.NProbe
+		p.lists = make([]Shard, m.IVF.Count)
+		if opts.Query != nil {
+			np := opts.NProbe
+			if np <= 0 {
+				np = m.IVF.NProbe
+			}
+			q, err := normalized(opts.Query, m.EmbedDim)
+			if err != nil {
+				return nil, err
+			}
+			want = map[int]bool{}
+			for _, l := range p.nearLists(q, np, nil) {
+				want[l] = true
+			}
+		}
+	}
+	for i := range p.lists {
+		p.lists[i].Dim = m.EmbedDim
+	}
+	for _, ref := range m.Shards {
+		if len(opts.Series) > 0 && !slices.Contains(opts.Series, ref.Series) {
+			continue
+		}
+		li := max(ref.List, 0)
+		if want != nil && !want[li] {
+			continue
+		}
+		s, err := m.ReadShard(fsys, ref)
+		if err != nil {
+			return nil, fmt.Errorf("pack %q: %w", m.Name, err)
+		}
+		l := &p.lists[li]
+		l.Labels = append(l.Labels, s.Labels...)
+		l.Scales = append(l.Scales, s.Scales...)
+		l.Data = append(l.Data, s.Data...)
+	}
+	return p, nil
+}
+
+// nearLists returns the n lists whose coarse centroids score highest against q, skipping empty lists
+// when skipEmpty is set.
+func (p *Pack) nearLists(q []float32, n int, nonEmpty func(int) bool) []int {
+	type ls struct {
+		l int
+		s float32
+	}
+	c := p.coarse
+	all := make([]ls, 0, c.Len())
+	for i := 0; i < c.Len(); i++ {
+		l := int(c.Labels[i])
+		if nonEmpty != nil && !nonEmpty(l) {
+			continue
+		}
+		all = append(all, ls{l, c.Scales[i] * dotInt8(c.Data[i*c.Dim:(i+1)*c.Dim], q)})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].s > all[j].s })
+	if n > len(all) {
+		n = len(all)
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = all[i].l
+	}
+	return out
+}
+
+// EncodeOptions controls how a pack is cut into shard files.
+type EncodeOptions struct {
+	// ShardRows caps the rows of one shard (default 8192).
+	ShardRows int
+	// SplitSeries puts each series in its own shards so clients can load only some series.
+	SplitSeries bool
+}
+
+// Encode returns the manifest and the shard files (file name -> bytes) of p.
+func (p *Pack) Encode(opts EncodeOptions) (*Manifest, map[string][]byte, error) {
+	if opts.ShardRows <= 0 {
+		opts.ShardRows = 8192
+	}
+	m := &Manifest{
+		Format: FormatName, Version: FormatVersion, Name: p.Name, ModelSHA256: p.ModelSHA256,
+		EmbedDim: p.Dim, Quantization: QuantInt8Scale, Threshold: p.Threshold,
+		ThresholdFAR: p.ThresholdFAR, ThresholdCalibrated: p.ThresholdCalibrated,
+		Labels: p.Labels, Shards: []ShardRef{},
+	}
+	files := map[string][]byte{}
+	put := func(s *Shard) (ShardRef, error) {
+		b, err := s.MarshalBinary()
+		if err != nil {
+			return ShardRef{}, err
+		}
+		sum := sha256.Sum256(b)
+		h := hex.EncodeToString(sum[:])
+		files[h+ShardExt] = b
+		return ShardRef{File: h + ShardExt, Bytes: int64(len(b)), SHA256: h, Count: s.Len(), List: -1}, nil
+	}
+	if p.coarse != nil {
+		ref, err := put(p.coarse)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.IVF = &IVF{ShardRef: ref, NProbe: p.nprobe}
+	}
+	for li := range p.lists {
+		l := &p.lists[li]
+		// Group rows by series (one group when not splitting), keeping their order.
+		groups := map[string][]int{}
+		var order []string
+		for r := 0; r < l.Len(); r++ {
+			key := ""
+			if opts.SplitSeries {
+				key = p.Labels[l.Labels[r]].Series
+			}
+			if _, ok := groups[key]; !ok {
+				order = append(order, key)
+			}
+			groups[key] = append(groups[key], r)
+		}
+		for _, key := range order {
+			rows := groups[key]
+			for start := 0; start < len(rows); start += opts.ShardRows {
+				s := &Shard{Dim: p.Dim}
+				for _, r := range rows[start:min(start+opts.ShardRows, len(rows))] {
+					s.Labels = append(s.Labels, l.Labels[r])
+					s.Scales = append(s.Scales, l.Scales[r])
+					s.Data = append(s.Data, l.Data[r*p.Dim:(r+1)*p.Dim]...)
+				}
+				ref, err := put(s)
+				if err != nil {
+					return nil, nil, err
+				}
+				ref.Series = key
+				if p.coarse != nil {
+					ref.List = li
+				}
+				m.Shards = append(m.Shards, ref)
+			}
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("pack: encoded manifest is invalid: %w", err)
+	}
+	return m, files, nil
+}
+
+// MarshalManifest encodes m as indented JSON.
+func MarshalManifest(m *Manifest) ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return nil, fmt.Errorf("pack: manifest: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteDir writes p into dir (created if needed): shards first, manifest.json last, so a reader never
+// sees a manifest naming missing shards. Stale shards from an earlier build are left alone.
+func (p *Pack) WriteDir(dir string, opts EncodeOptions) (*Manifest, error) {
+	m, files, err := p.Encode(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	for name, b := range files {
+		if err := writeFileAtomic(filepath.Join(dir, name), b); err != nil {
+			return nil, err
+		}
+	}
+	mb, err := MarshalManifest(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, ManifestFile), mb); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func writeFileAtomic(name string, b []byte) error {
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("pack: %w", err)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return fmt.Errorf("pack: %w", err)
+	}
+	return nil
+}
+
+// normalized returns an L2-normalised copy of v, checking its length.
+func normalized(v []float32, dim int) ([]float32, error) {
+	if len(v) != dim {
+		return nil, fmt.Errorf("pack: embedding has %d values, pack dim is %d", len(v), dim)
+	}
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 || math.IsNaN(ss) || math.IsInf(ss, 0) {
+		return nil, fmt.Errorf("pack: embedding has zero or non-finite norm")
+	}
+	inv := float32(1 / math.Sqrt(ss))
+	out := make([]float32, dim)
+	for i, x := range v {
+		out[i] = x * inv
+	}
+	return out, nil
+}
