@@ -124,6 +124,11 @@ func DecodeShard(b []byte, wantDim, wantCount, nLabels int) (*Shard, error) {
 	if q := le.Uint32(b[16:]); q != quantInt8Scale {
 		return nil, fmt.Errorf("pack: shard: unknown quantization id %d", q)
 	}
+	for _, r := range b[20:shardHeaderSize] {
+		if r != 0 {
+			return nil, fmt.Errorf("pack: shard: reserved header bytes 20..31 must be zero")
+		}
+	}
 	// count and dim are both < 2^32 and dim <= 4096, so this cannot overflow int64.
 	want := int64(shardHeaderSize) + int64(count)*int64(8+dim)
 	if int64(len(b)) != want {
