@@ -130,6 +130,12 @@ func contentType(ext string) string {
 		return "application/json"
 	case "wasm":
 		return "application/wasm"
+	case "png":
+		return "image/png"
+	case "jpg", "jpeg":
+		return "image/jpeg"
+	case "webp":
+		return "image/webp"
 	default:
 		return "application/octet-stream"
 	}

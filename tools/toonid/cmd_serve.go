@@ -1,11 +1,100 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/toonid/toonid/serve"
 )
 
-// PLACEHOLDER: replaced by the owning room's implementation.
 func runServe(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var cfg serveConfig
+	fl.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
+	fl.StringVar(&cfg.store, "store", "build/store", "store directory (models/, packs/) served under /v1/")
+	fl.StringVar(&cfg.site, "site", "build/site", "static site directory served at / (skipped if missing)")
+	origins := fl.String("origins", "", "comma-separated extra CORS origins, e.g. chrome-extension://<id> (the server's own origin is always allowed)")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.origins = append(cfg.origins, o)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveMain(ctx, cfg, stdout, stderr)
+}
+
+type serveConfig struct {
+	addr, store, site string
+	origins           []string
+}
+
+// serveMain listens, prints the URL and serves until ctx ends.
+func serveMain(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
+	store, err := serve.Dir(cfg.store)
+	if err != nil {
+		return fmt.Errorf("%w (build it with: make default-pack)", err)
+	}
+	defer store.Close()
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	origins := append([]string{url}, cfg.origins...)
+	if host, port, err := net.SplitHostPort(ln.Addr().String()); err == nil && host == "127.0.0.1" {
+		origins = append(origins, "http://localhost:"+port)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	api := serve.New(store, serve.Options{AllowedOrigins: origins, Log: logger})
+
+	var h http.Handler = api
+	if root, err := os.OpenRoot(cfg.site); err == nil {
+		defer root.Close()
+		h = serve.WithSite(api, serve.Site(root.FS()))
+	} else {
+		fmt.Fprintf(stderr, "toonid serve: no site at %s (%v); serving only /v1/\n", cfg.site, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "toonid serve: %s/ (store %s)\n", url, cfg.store)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
 }
