@@ -1,0 +1,233 @@
+// The demo page: open/drop/paste an image or a video, click a face, read the card, teach a name.
+import * as toonid from './toonid.js';
+
+const $ = (id) => document.getElementById(id);
+const stage = $('stage'), media = $('media'), box = $('box'), cross = $('crosshair');
+const statusEl = $('status'), statusText = $('status-text'), progress = $('progress');
+
+let id = null;          // the loaded toonid API
+let current = null;     // the <img> or <video> being shown
+let last = null;        // {source snapshot, box} of the last answer, for "Teach"
+let point = null;       // keyboard crosshair, in source pixels
+let objectURL = null;
+
+// window.toonidDemo lets the browser tests and the figures script see what the page did.
+const demo = window.toonidDemo = { ready: null, answers: [], loadInfo: null, error: null };
+
+function setStatus(text, isError = false) {
+  statusText.textContent = text;
+  statusEl.classList.toggle('error', isError);
+}
+
+demo.ready = (async () => {
+  const t0 = performance.now();
+  try {
+    id = await toonid.load({
+      base: new URL('v1/', document.baseURI).pathname, pack: 'default',
+      onProgress: (p) => {
+        if (p.total) { progress.max = p.total; progress.value = Math.min(p.loaded, p.total); }
+        setStatus(p.phase === 'start' ? 'Starting…' : `Downloading ${(p.loaded / 1e6).toFixed(2)} / ${(p.total / 1e6).toFixed(2)} MB`);
+      },
+    });
+  } catch (err) {
+    demo.error = String(err.message || err);
+    setStatus(`Could not load: ${demo.error}`, true);
+    throw err;
+  }
+  demo.loadInfo = { ...id.loadInfo, pageMs: performance.now() - t0 };
+  progress.hidden = true;
+  const i = id.loadInfo.info;
+  setStatus(`Ready: ${i.pack.characters} characters, ${id.loadInfo.simd ? 'SIMD' : 'scalar'} wasm${id.loadInfo.offline ? ', offline' : ''}.`);
+  fillAbout(id.loadInfo);
+  if ('serviceWorker' in navigator) {
+    // Registered after the first good load so the first visit's bandwidth goes to the model.
+    navigator.serviceWorker.register('sw.js').catch((e) => console.warn('toonid: service worker:', e));
+  }
+  return id;
+})();
+
+// --- choosing a picture ---
+
+function show(file) {
+  if (!file) return;
+  const isVideo = file.type.startsWith('video/');
+  if (!isVideo && !file.type.startsWith('image/')) { setStatus(`Not an image or video: ${file.name}`, true); return; }
+  if (objectURL) URL.revokeObjectURL(objectURL);
+  objectURL = URL.createObjectURL(file);
+  const el = document.createElement(isVideo ? 'video' : 'img');
+  if (isVideo) { el.controls = true; el.playsInline = true; el.muted = true; } else { el.alt = `Picture: ${file.name}`; }
+  el.src = objectURL;
+  el.addEventListener(isVideo ? 'loadeddata' : 'load', () => {
+    $('stage-empty').hidden = true;
+    point = null; cross.hidden = true; box.hidden = true;
+    demo.mediaReady = true;
+  }, { once: true });
+  el.addEventListener('error', () => setStatus(`Could not open ${file.name}`, true), { once: true });
+  demo.mediaReady = false;
+  media.replaceChildren(el);
+  current = el;
+}
+
+$('file').addEventListener('change', (e) => show(e.target.files[0]));
+stage.addEventListener('dragover', (e) => { e.preventDefault(); stage.classList.add('drag'); });
+stage.addEventListener('dragleave', () => stage.classList.remove('drag'));
+stage.addEventListener('drop', (e) => {
+  e.preventDefault();
+  stage.classList.remove('drag');
+  show(e.dataTransfer.files[0]);
+});
+document.addEventListener('paste', (e) => {
+  const f = [...(e.clipboardData?.files || [])].find((f) => f.type.startsWith('image/'));
+  if (f) show(f);
+});
+
+// --- clicking ---
+
+function naturalSize(el) {
+  return el.tagName === 'VIDEO' ? [el.videoWidth, el.videoHeight] : [el.naturalWidth, el.naturalHeight];
+}
+
+// A click in a video's bottom strip is left to the video's own controls.
+const CONTROLS_STRIP = 48;
+
+media.addEventListener('click', (e) => {
+  if (!current || e.target !== current) return;
+  const r = current.getBoundingClientRect();
+  if (current.tagName === 'VIDEO') {
+    if (e.clientY > r.bottom - CONTROLS_STRIP) return;
+    e.preventDefault(); // no play/pause toggle: a click names the paused frame
+    if (!current.paused) current.pause();
+  }
+  const [W, H] = naturalSize(current);
+  point = { x: (e.clientX - r.left) * W / r.width, y: (e.clientY - r.top) * H / r.height };
+  identifyAt(point);
+});
+
+stage.addEventListener('keydown', (e) => {
+  if (!current || e.altKey || e.ctrlKey || e.metaKey) return;
+  const [W, H] = naturalSize(current);
+  if (!point) point = { x: W / 2, y: H / 2 };
+  const step = (e.shiftKey ? 0.1 : 0.02) * Math.min(W, H);
+  const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+  if (moves[e.key]) {
+    point.x = Math.min(W - 1, Math.max(0, point.x + moves[e.key][0]));
+    point.y = Math.min(H - 1, Math.max(0, point.y + moves[e.key][1]));
+    drawCrosshair();
+    e.preventDefault();
+  } else if (e.key === 'Enter' || e.key === ' ') {
+    if (current.tagName === 'VIDEO' && !current.paused) current.pause();
+    identifyAt(point);
+    e.preventDefault();
+  }
+});
+
+function drawCrosshair() {
+  const [W, H] = naturalSize(current);
+  const mr = media.getBoundingClientRect(), r = current.getBoundingClientRect(), sr = stage.getBoundingClientRect();
+  cross.style.left = `${r.left - sr.left + point.x * r.width / W}px`;
+  cross.style.top = `${r.top - sr.top + point.y * r.height / H}px`;
+  cross.hidden = false;
+  void mr;
+}
+
+function drawBox(b) {
+  const [W, H] = naturalSize(current);
+  const r = current.getBoundingClientRect(), sr = stage.getBoundingClientRect();
+  const sx = r.width / W, sy = r.height / H;
+  Object.assign(box.style, {
+    left: `${r.left - sr.left + b[0] * sx}px`, top: `${r.top - sr.top + b[1] * sy}px`,
+    width: `${b[2] * sx}px`, height: `${b[3] * sy}px`,
+  });
+  box.hidden = false;
+}
+
+// snapshot freezes the current frame so "Teach" uses exactly the pixels that were identified.
+async function snapshot(el) {
+  const [W, H] = naturalSize(el);
+  return createImageBitmap(el, 0, 0, W, H);
+}
+
+async function identifyAt(p) {
+  if (!id) { setStatus('Still loading the model…'); await demo.ready; }
+  const src = await snapshot(current);
+  let r;
+  try {
+    r = await id.identify(src, { x: p.x, y: p.y, k: 5 });
+  } catch (err) {
+    setStatus(`Could not identify: ${err.message}`, true);
+    return;
+  }
+  last = { source: src, box: r.box };
+  demo.answers.push(r);
+  drawBox(r.box);
+  showCard(r, src);
+}
+
+function showCard(r, src) {
+  $('card').hidden = false;
+  const c = $('crop'), g = c.getContext('2d');
+  g.clearRect(0, 0, c.width, c.height);
+  g.drawImage(src, r.box[0], r.box[1], r.box[2], r.box[3], 0, 0, c.width, c.height);
+  const best = r.answers[0];
+  $('verdict').textContent = r.unknown || !best ? 'Unknown character' : best.name;
+  const list = $('answers');
+  list.replaceChildren(...r.answers.slice(0, 5).map((a) => {
+    const li = document.createElement('li');
+    if (a.score < r.threshold) li.className = 'below';
+    const name = Object.assign(document.createElement('span'), { className: 'name', textContent: a.name });
+    const series = Object.assign(document.createElement('span'), { className: 'series', textContent: a.series ? ` — ${a.series}` : '' });
+    const bar = document.createElement('div');
+    bar.className = 'bar';
+    bar.setAttribute('role', 'meter');
+    bar.setAttribute('aria-valuemin', '0');
+    bar.setAttribute('aria-valuemax', '1');
+    bar.setAttribute('aria-valuenow', a.score.toFixed(3));
+    bar.setAttribute('aria-label', `${a.name}: score ${a.score.toFixed(2)}`);
+    const fill = document.createElement('span');
+    fill.style.width = `${Math.max(0, Math.min(1, a.score)) * 100}%`;
+    bar.append(fill);
+    li.append(name, series, bar);
+    return li;
+  }));
+  $('timing').textContent = `score ${r.score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), ` +
+    `${r.candidates} crops, ${r.ms.toFixed(0)} ms`;
+  $('teach-status').textContent = '';
+}
+
+$('teach').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const name = $('teach-name').value.trim();
+  if (!name || !last) return;
+  try {
+    const c = await id.enroll(name, [{ source: last.source, box: last.box }]);
+    $('teach-status').textContent = `Learned "${c.name}". Click the character again.`;
+    $('teach-name').value = '';
+    demo.taught = c;
+  } catch (err) {
+    $('teach-status').textContent = `Could not teach: ${err.message}`;
+  }
+});
+
+// --- about / credits ---
+
+const about = $('about');
+$('about-open').addEventListener('click', () => about.showModal());
+
+async function fillAbout(li) {
+  const i = li.info;
+  $('about-info').textContent = `Model ${i.model.sha256.slice(0, 12)}… (${i.model.inputW}px input, ${i.model.embedDim}-d embedding), ` +
+    `pack "${i.pack.name}" with ${i.pack.characters} characters, threshold ${i.pack.threshold.toFixed(3)}` +
+    `${i.pack.calibrated ? ` (calibrated at ${(i.pack.far * 100).toFixed(1)}% false accepts)` : ' (not calibrated)'}, ${i.build} wasm.`;
+  const credits = $('credits');
+  credits.replaceChildren(...(li.credits || []).map((c) => {
+    const item = document.createElement('li');
+    item.textContent = `${c.name}${c.series ? ` (${c.series})` : ''}: ${c.credit || 'no credit recorded'}`;
+    return item;
+  }));
+  try {
+    const res = await fetch('CREDITS.md');
+    $('credits-file').textContent = res.ok ? await res.text() : `CREDITS.md: HTTP ${res.status}`;
+  } catch (err) {
+    $('credits-file').textContent = `CREDITS.md: ${err.message}`;
+  }
+}

@@ -1,0 +1,41 @@
+# site/ + wasm/: the browser demo. `make site` builds $(BUILD)/site; `make test-browser` runs the
+# headless-Chromium tests; `make bench-site` measures the browser figures.
+.PHONY: site test-browser bench-site site-wasm
+
+SITE_OUT := $(BUILD)/site
+SITE_FILES := index.html app.js toonid.js worker.js sw.js style.css
+WASM_SRC := $(shell find wasm model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
+
+site: $(SITE_OUT)/build.json
+
+# Both builds: SIMD128 (GOEXPERIMENT=simd) and scalar; worker.js picks one by feature detection.
+$(SITE_OUT)/toonid-simd.wasm: $(WASM_SRC)
+	@mkdir -p $(SITE_OUT)
+	GOOS=js GOARCH=wasm $(SIMD) $(GO) build -trimpath -ldflags=-s -o $@ ./wasm
+
+$(SITE_OUT)/toonid.wasm: $(WASM_SRC)
+	@mkdir -p $(SITE_OUT)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $@ ./wasm
+
+$(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(addprefix site/,$(SITE_FILES)) site/tools/build.mjs $(GALLERY_CREDITS)
+	@mkdir -p $(SITE_OUT)
+	cp $(addprefix site/,$(SITE_FILES)) $(SITE_OUT)/
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(SITE_OUT)/wasm_exec.js
+	if [ -f tools/gallery/CREDITS.md ]; then cp tools/gallery/CREDITS.md $(SITE_OUT)/CREDITS.md; \
+	else echo "tools/gallery/CREDITS.md is missing from this build." > $(SITE_OUT)/CREDITS.md; fi
+	node site/tools/build.mjs $(SITE_OUT)
+
+$(BUILD)/site-test/toonid: $(shell find tools/toonid serve model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+	@mkdir -p $(BUILD)
+	$(GO) build -o $@ ./tools/toonid
+
+test-browser: site default-pack $(BUILD)/site-test/toonid node_modules
+	nice node site/test/e2e.mjs
+
+bench-site: site default-pack $(BUILD)/site-test/toonid node_modules
+	nice node site/test/bench.mjs
+
+DEMO_DEPS += site
+TEST_TARGETS += test-browser
+BENCH_TARGETS += bench-site

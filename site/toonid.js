@@ -1,0 +1,157 @@
+// toonid.js — name cartoon characters in the browser. ES module, no dependencies.
+//
+//   import * as toonid from './toonid.js';
+//   const id = await toonid.load({ base: '/v1/', pack: 'default', onProgress: (p) => {} });
+//   const r = await id.identify(img, { x: 120, y: 80 });     // or { box: [x, y, w, h] }
+//   // r = { answers: [{ id, name, series, score }], unknown, box: [x, y, w, h], ms, threshold }
+//   await id.enroll('My character', [{ source: img, box: r.box }]);
+//   id.close();
+//
+// All work runs in a Web Worker (worker.js, loaded from its URL beside this module, never a
+// blob:). Pixels cross as transferable RGBA buffers; embeddings and matching happen in Go wasm.
+// Scores are cosine similarities in [-1, 1] against the best reference vector of each character;
+// `unknown` is true when the best score is below the pack's calibrated threshold.
+
+// Pixels sent for a click are the region the search can reach, downscaled so its longer side is
+// at most this: bounds transfer and getImageData cost; crops stay above the model's input size.
+const MAX_REGION = 640;
+// The crop kept for a taught character (re-embedded if the model changes).
+const ENROLL_SIDE = 192;
+
+export async function load({ base = '/v1/', pack = 'default', onProgress, workerURL, siteURL } = {}) {
+  const site = siteURL ? new URL(siteURL, location.href) : new URL('./', import.meta.url);
+  const w = new Worker(workerURL || new URL('./worker.js', import.meta.url));
+  const t = new Toonid(w);
+  try {
+    t.loadInfo = await t._call('load', { base, pack, siteURL: site.href }, [], onProgress);
+  } catch (err) {
+    t.close();
+    throw err;
+  }
+  t.search = t.loadInfo.info.search;
+  return t;
+}
+
+class Toonid {
+  constructor(worker) {
+    this._w = worker;
+    this._next = 1;
+    this._pending = new Map();
+    worker.onmessage = (ev) => {
+      const m = ev.data;
+      if (m.log) { console.warn(m.log); return; }
+      const p = this._pending.get(m.id);
+      if (!p) return;
+      if (m.progress) { if (p.onProgress) p.onProgress(m.progress); return; }
+      this._pending.delete(m.id);
+      if (m.ok) p.resolve(m.result); else p.reject(new Error(m.error));
+    };
+    worker.onerror = (ev) => {
+      const err = new Error(`toonid worker: ${ev.message || 'failed to start'}`);
+      for (const p of this._pending.values()) p.reject(err);
+      this._pending.clear();
+    };
+  }
+
+  _call(type, data, transfer = [], onProgress) {
+    if (!this._w) return Promise.reject(new Error('toonid: closed'));
+    const id = this._next++;
+    return new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, onProgress });
+      this._w.postMessage({ id, type, data }, transfer);
+    });
+  }
+
+  // identify names the character at a point ({x, y}: candidate crops around it are searched) or
+  // in a box ({box: [x, y, w, h]}: the crop given to the model), in source pixel coordinates.
+  async identify(source, where = {}) {
+    const t0 = performance.now();
+    const { width: W, height: H } = sourceSize(source);
+    let region, req;
+    if (Array.isArray(where.box)) {
+      const [x, y, w, h] = where.box.map(Number);
+      if (!(w > 0 && h > 0)) throw new Error('toonid: identify: box needs positive width and height');
+      region = clampRect({ x, y, w, h }, W, H);
+      if (!region) throw new Error('toonid: identify: box lies outside the image');
+      req = { box: true };
+    } else if (Number.isFinite(where.x) && Number.isFinite(where.y)) {
+      if (where.x < 0 || where.y < 0 || where.x >= W || where.y >= H) throw new Error('toonid: identify: point outside the image');
+      const unit = Math.min(W, H);
+      const r = this.search.extent * unit; // farthest any candidate crop reaches from the click
+      region = clampRect({ x: where.x - r, y: where.y - r, w: 2 * r, h: 2 * r }, W, H);
+      req = { click: { x: where.x - region.x, y: where.y - region.y, unit } };
+    } else {
+      throw new Error('toonid: identify needs {x, y} or {box: [x, y, w, h]}');
+    }
+    const f = Math.min(1, MAX_REGION / Math.max(region.w, region.h));
+    const img = await pixels(source, region, f);
+    if (req.click) { req.click.x *= f; req.click.y *= f; req.click.unit *= f; }
+    if (req.box) req.box = [0, 0, img.width, img.height]; // the region is the crop
+    const r = await this._call('identify', { pix: img.data.buffer, w: img.width, h: img.height, ...req, k: where.k || 5 }, [img.data.buffer]);
+    const [bx, by, bw, bh] = r.box;
+    return {
+      answers: r.answers, unknown: r.unknown, threshold: r.threshold, score: r.score,
+      box: [region.x + bx / f, region.y + by / f, bw / f, bh / f].map((v) => Math.round(v * 10) / 10),
+      candidates: r.candidates, workerMs: r.ms,
+      ms: performance.now() - t0,
+    };
+  }
+
+  // enroll teaches a character: each item is a drawable (the whole of it is the crop) or
+  // {source, box: [x, y, w, h]}. Kept in this browser's IndexedDB and matched with the packs.
+  async enroll(name, sources) {
+    if (!Array.isArray(sources)) sources = [sources];
+    const crops = [], transfer = [];
+    for (const s of sources) {
+      const src = s && s.source ? s.source : s;
+      const { width: W, height: H } = sourceSize(src);
+      const [x, y, w, h] = s && s.box ? s.box.map(Number) : [0, 0, W, H];
+      const region = clampRect({ x, y, w, h }, W, H);
+      if (!region) throw new Error('toonid: enroll: box lies outside the image');
+      const img = await pixels(src, region, Math.min(1, ENROLL_SIDE / Math.max(region.w, region.h)));
+      crops.push({ pix: img.data.buffer, w: img.width, h: img.height });
+      transfer.push(img.data.buffer);
+    }
+    return this._call('enroll', { name, crops }, transfer);
+  }
+
+  forget(id) { return this._call('forget', { id }); }
+
+  // packs lists the loaded packs and the taught characters.
+  packs() { return this._call('packs', {}); }
+
+  close() {
+    if (this._w) this._w.terminate();
+    this._w = null;
+    for (const p of this._pending.values()) p.reject(new Error('toonid: closed'));
+    this._pending.clear();
+  }
+}
+
+export function sourceSize(s) {
+  if (typeof HTMLVideoElement !== 'undefined' && s instanceof HTMLVideoElement) return { width: s.videoWidth, height: s.videoHeight };
+  if (typeof HTMLImageElement !== 'undefined' && s instanceof HTMLImageElement) return { width: s.naturalWidth, height: s.naturalHeight };
+  if (typeof SVGImageElement !== 'undefined' && s instanceof SVGImageElement) return { width: s.width.baseVal.value, height: s.height.baseVal.value };
+  if (s && s.width > 0 && s.height > 0) return { width: s.width, height: s.height };
+  throw new Error('toonid: source must be an img, video, canvas, ImageBitmap or ImageData with a size');
+}
+
+function clampRect({ x, y, w, h }, W, H) {
+  const x0 = Math.max(0, Math.floor(x)), y0 = Math.max(0, Math.floor(y));
+  const x1 = Math.min(W, Math.ceil(x + w)), y1 = Math.min(H, Math.ceil(y + h));
+  if (x1 <= x0 || y1 <= y0) return null;
+  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+}
+
+// pixels draws region of source, scaled by f, and returns its RGBA ImageData.
+async function pixels(source, region, f) {
+  const w = Math.max(1, Math.round(region.w * f)), h = Math.max(1, Math.round(region.h * f));
+  if (typeof ImageData !== 'undefined' && source instanceof ImageData) {
+    source = await createImageBitmap(source); // ImageData is not drawable; a bitmap is
+  }
+  const c = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(w, h) : Object.assign(document.createElement('canvas'), { width: w, height: h });
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.imageSmoothingQuality = 'high';
+  g.drawImage(source, region.x, region.y, region.w, region.h, 0, 0, w, h);
+  return g.getImageData(0, 0, w, h);
+}

@@ -1,0 +1,302 @@
+// toonid Web Worker: downloads (sha256-verified, cached by content hash), runs the Go wasm bridge,
+// keeps user-taught characters in IndexedDB. The page talks to it only through site/toonid.js.
+// Classic worker (importScripts) so it also runs where module workers are missing.
+'use strict';
+
+importScripts('wasm_exec.js');
+
+// BRIDGE_VERSION must equal the version the wasm reports (wasm/bridge.Version); a mismatch means
+// a stale cached page or wasm, and we refuse to run rather than mis-read messages.
+const BRIDGE_VERSION = 1;
+const CONTENT_CACHE = 'toonid-content-v1';
+const DB_NAME = 'toonid';
+const DB_STORE = 'characters';
+
+// The smallest module that uses a SIMD128 instruction (v128.const; drop). validate() is false
+// on engines without wasm SIMD, and then the scalar build is loaded.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 23, 1, 21,
+  0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 26, 11]);
+
+let state = null; // {bridge, info, manifest, packName, modelSha}
+
+self.onmessage = async (ev) => {
+  const { id, type, data } = ev.data;
+  try {
+    let result, transfer = [];
+    switch (type) {
+      case 'load': result = await load(data, id); break;
+      case 'identify': result = identify(data); break;
+      case 'enroll': result = await enroll(data); break;
+      case 'forget': result = await forget(data); break;
+      case 'packs': result = packs(); break;
+      default: throw new Error(`toonid worker: unknown message type ${JSON.stringify(type)}`);
+    }
+    self.postMessage({ id, ok: true, result }, transfer);
+  } catch (err) {
+    self.postMessage({ id, ok: false, error: String(err && err.message || err) });
+  }
+};
+
+function progress(id, p) { self.postMessage({ id, progress: p }); }
+
+async function sha256Hex(buf) {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
+  let s = '';
+  for (const b of d) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+function contentKey(sha) { return new URL(`/.toonid-content/${sha}`, self.location.href).href; }
+
+function firstBytes(buf) {
+  const b = new Uint8Array(buf, 0, Math.min(16, buf.byteLength));
+  return JSON.stringify(String.fromCharCode(...b));
+}
+
+// readBody reads a response while reporting bytes, so progress is real and not a guess.
+async function readBody(res, onBytes) {
+  if (!res.body || !res.body.getReader) return res.arrayBuffer();
+  const reader = res.body.getReader();
+  const parts = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    n += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.byteLength; }
+  return out.buffer;
+}
+
+// fetchVerified returns the bytes of url whose sha256 must be sha. Verified bytes are kept in
+// Cache Storage under their hash; a cached copy is re-hashed before use, and a download that
+// fails the check is dropped (never cached) and fetched again, at most `attempts` times.
+async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSize, check } = {}) {
+  sha = String(sha).toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error(`${url}: bad sha256 ${JSON.stringify(sha)} in manifest`);
+  const cache = await caches.open(CONTENT_CACHE);
+  const key = contentKey(sha);
+  const hit = await cache.match(key);
+  if (hit) {
+    const buf = await hit.arrayBuffer();
+    if (await sha256Hex(buf) === sha) {
+      if (onSize) onSize(buf.byteLength);
+      onBytes(buf.byteLength, true);
+      return buf;
+    }
+    await cache.delete(key);
+  }
+  let lastErr;
+  for (let i = 0; i < attempts; i++) {
+    let counted = 0;
+    try {
+      // After a bad copy, bypass the HTTP cache: it may hold the same bad bytes.
+      const res = await fetch(url, { cache: i === 0 ? 'default' : 'reload' });
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status} (${res.headers.get('content-type')})`);
+      if (onSize) onSize(Number(res.headers.get('content-length')) || 0);
+      const buf = await readBody(res, (n) => { counted += n; onBytes(n, false); });
+      const got = await sha256Hex(buf);
+      if (got !== sha) {
+        throw new Error(`${url}: sha256 mismatch: got ${got}, manifest says ${sha} ` +
+          `(${buf.byteLength} bytes, content-type ${res.headers.get('content-type')}, first bytes ${firstBytes(buf)})`);
+      }
+      if (check) check(buf, res);
+      await cache.put(key, new Response(buf, { headers: { 'content-type': 'application/octet-stream' } }));
+      return buf;
+    } catch (err) {
+      lastErr = err;
+      onBytes(-counted, false); // the retry re-counts its bytes
+      self.postMessage({ log: `toonid: download attempt ${i + 1} failed: ${err.message}` });
+    }
+  }
+  throw lastErr;
+}
+
+// fetchJSON is network-first with the last good copy as the offline fallback. Only used for
+// the two small mutable documents (build.json, pack manifest); everything else is addressed by hash.
+async function fetchJSON(url) {
+  const cache = await caches.open(CONTENT_CACHE);
+  const key = new URL(`/.toonid-doc/${encodeURIComponent(url)}`, self.location.href).href;
+  let res;
+  try {
+    res = await fetch(url, { cache: 'no-cache' });
+  } catch (netErr) {
+    const hit = await cache.match(key);
+    if (hit) return { doc: await hit.json(), offline: true };
+    throw new Error(`${url}: ${netErr.message} and no cached copy`);
+  }
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} (${res.headers.get('content-type')})`);
+  const text = await res.text();
+  let doc;
+  try { doc = JSON.parse(text); } catch (e) {
+    throw new Error(`${url}: not JSON (content-type ${res.headers.get('content-type')}, starts ${JSON.stringify(text.slice(0, 16))})`);
+  }
+  await cache.put(key, new Response(text, { headers: { 'content-type': 'application/json' } }));
+  return { doc, offline: false };
+}
+
+async function load({ base, pack, siteURL }, id) {
+  if (state) throw new Error('toonid worker: already loaded');
+  const t0 = performance.now();
+  const baseURL = new URL(base, siteURL).href;
+  const { doc: build } = await fetchJSON(new URL('build.json', siteURL).href);
+  if (build.bridge !== BRIDGE_VERSION) {
+    throw new Error(`toonid: build.json is for bridge version ${build.bridge}, this worker speaks ${BRIDGE_VERSION}; reload the page`);
+  }
+  const { doc: manifest, offline } = await fetchJSON(new URL(`packs/${encodeURIComponent(pack)}/manifest.json`, baseURL).href);
+  const m = parseManifest(manifest);
+
+  const simd = WebAssembly.validate(SIMD_PROBE);
+  const wasm = simd ? build.wasm.simd : build.wasm.scalar;
+  const files = [
+    { what: 'wasm', url: new URL(wasm.file, siteURL).href, sha256: wasm.sha256, bytes: wasm.bytes },
+    { what: 'model', url: new URL(`models/${m.model.sha256}.tmdl`, baseURL).href, sha256: m.model.sha256, bytes: m.model.bytes },
+    ...m.shards.map((s) => ({ what: `shard ${s.name}`, name: s.name, url: new URL(`packs/${encodeURIComponent(pack)}/${s.name}`, baseURL).href, sha256: s.sha256, bytes: s.bytes })),
+  ];
+  let total = files.reduce((a, f) => a + (f.bytes || 0), 0);
+  let loaded = 0, fromCache = 0;
+  const onBytes = (n, cached) => {
+    loaded += n;
+    if (cached) fromCache += n;
+    progress(id, { loaded, total, phase: 'download' });
+  };
+  progress(id, { loaded: 0, total, phase: 'download' });
+  const bufs = await Promise.all(files.map((f) => fetchVerified(f.url, f.sha256, {
+    onBytes,
+    // Sizes the manifest does not give (the model's) join the total when their response arrives.
+    onSize: f.bytes ? undefined : (n) => { if (!f.sized) { f.sized = true; total += n; } },
+    check: f.what === 'wasm' ? (buf, res) => {
+      const b = new Uint8Array(buf, 0, 4);
+      if (b[0] !== 0 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d) {
+        throw new Error(`${f.url}: not a wasm module (content-type ${res.headers.get('content-type')}, first bytes ${firstBytes(buf)})`);
+      }
+    } : undefined,
+  })));
+
+  progress(id, { loaded, total, phase: 'start' });
+  const go = new Go();
+  const { instance } = await WebAssembly.instantiate(bufs[0], go.importObject);
+  go.run(instance).then(() => { state = null; });
+  const bridge = self.toonidBridge;
+  if (!bridge) throw new Error('toonid: the wasm module did not register its bridge');
+  if (bridge.version !== BRIDGE_VERSION) {
+    throw new Error(`toonid: wasm bridge version ${bridge.version}, worker expects ${BRIDGE_VERSION}`);
+  }
+  const packFiles = {};
+  files.forEach((f, i) => { if (f.name) packFiles[f.name] = new Uint8Array(bufs[i]); });
+  const info = call(bridge.init(new Uint8Array(bufs[1]), JSON.stringify(manifest), packFiles));
+  if (info.model.sha256 !== m.model.sha256) {
+    throw new Error(`toonid: manifest names model ${m.model.sha256} but the loaded model is ${info.model.sha256}`);
+  }
+  state = { bridge, info, manifest, packName: pack, modelSha: info.model.sha256, simd };
+  const user = await loadUser();
+  return {
+    info, simd, offline, wasm: wasm.file,
+    credits: (manifest.labels || []).map(({ name, series, credit }) => ({ name, series, credit })),
+    bytes: { total, fromCache, network: loaded - fromCache },
+    user: user.length, ms: performance.now() - t0,
+  };
+}
+
+// parseManifest checks the few fields this worker relies on (pack/FORMAT.md) and fails naming
+// the field; the Go decoder checks everything again before use.
+function parseManifest(doc) {
+  const need = (ok, what) => { if (!ok) throw new Error(`toonid: pack manifest: ${what}`); };
+  need(doc && typeof doc === 'object', 'not an object');
+  need(doc.format === 'toonid-pack' && doc.version === 1, `format ${JSON.stringify(doc.format)} version ${doc.version}, want toonid-pack 1`);
+  need(typeof doc.model_sha256 === 'string', 'missing model_sha256');
+  need(Array.isArray(doc.shards) && doc.shards.length > 0, 'missing shards');
+  const shards = doc.ivf ? [...doc.shards, doc.ivf] : doc.shards;
+  for (const s of shards) {
+    need(typeof s.file === 'string' && /^[A-Za-z0-9._-]+$/.test(s.file) && !s.file.startsWith('.'), `bad shard file ${JSON.stringify(s.file)}`);
+    need(typeof s.sha256 === 'string', `shard ${s.file}: missing sha256`);
+  }
+  return { model: { sha256: doc.model_sha256 }, shards: shards.map((s) => ({ name: s.file, sha256: s.sha256, bytes: s.bytes })) };
+}
+
+// call unwraps the bridge's {ok, ...}/{error} JSON replies.
+function call(reply) {
+  const r = JSON.parse(reply);
+  if (r.error) throw new Error(r.error);
+  return r;
+}
+
+function identify({ pix, w, h, click, box, k }) {
+  if (!state) throw new Error('toonid: not loaded');
+  const px = new Uint8Array(pix);
+  return call(state.bridge.identify(px, w, h, JSON.stringify({ click, box, k: k || 5 })));
+}
+
+function packs() {
+  if (!state) throw new Error('toonid: not loaded');
+  return call(state.bridge.packs());
+}
+
+// --- user-taught characters (IndexedDB) ---
+
+function openDB() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(DB_STORE, { keyPath: 'id' });
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function tx(db, mode, fn) {
+  return new Promise((resolve, reject) => {
+    const t = db.transaction(DB_STORE, mode);
+    const out = fn(t.objectStore(DB_STORE));
+    t.oncomplete = () => resolve(out && out.result !== undefined ? out.result : out);
+    t.onerror = () => reject(t.error);
+  });
+}
+
+function embedCrop(c) {
+  const r = call(state.bridge.embed(new Uint8Array(c.pix), c.w, c.h));
+  return r.embedding;
+}
+
+// loadUser hands every stored character to the Go matcher. Embeddings from another model are
+// recomputed from the stored crops, so a model update does not silently break them.
+async function loadUser() {
+  const db = await openDB();
+  try {
+    const all = await tx(db, 'readonly', (s) => s.getAll());
+    for (const rec of all) {
+      if (rec.modelSha !== state.modelSha) {
+        rec.embeddings = rec.crops.map(embedCrop);
+        rec.modelSha = state.modelSha;
+        await tx(db, 'readwrite', (s) => s.put(rec));
+      }
+    }
+    call(state.bridge.setUser(JSON.stringify(all.map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings })))));
+    return all;
+  } finally { db.close(); }
+}
+
+async function enroll({ name, crops }) {
+  if (!state) throw new Error('toonid: not loaded');
+  name = String(name || '').trim();
+  if (!name || name.length > 80) throw new Error('toonid: enroll needs a name of 1 to 80 characters');
+  if (!crops.length || crops.length > 32) throw new Error('toonid: enroll needs 1 to 32 crops');
+  const rec = {
+    id: `user:${crypto.randomUUID()}`, name, series: 'taught in this browser', created: Date.now(),
+    crops, modelSha: state.modelSha, embeddings: crops.map(embedCrop),
+  };
+  const db = await openDB();
+  try { await tx(db, 'readwrite', (s) => s.put(rec)); } finally { db.close(); }
+  await loadUser();
+  return { id: rec.id, name: rec.name, series: rec.series };
+}
+
+async function forget({ id }) {
+  const db = await openDB();
+  try { await tx(db, 'readwrite', (s) => s.delete(id)); } finally { db.close(); }
+  await loadUser();
+  return { id };
+}

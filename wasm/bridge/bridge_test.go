@@ -1,0 +1,224 @@
+package bridge
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/toonid/toonid/pack"
+)
+
+// colourEmbedder stands in for the model: the embedding of a crop is its mean colour plus a
+// constant, so which crop matches which character is known in advance.
+type colourEmbedder struct{ calls, crops int }
+
+func (c *colourEmbedder) Preprocess(dst []float32, pix []byte, stride, w, h int, box image.Rectangle) ([]float32, error) {
+	if !box.In(image.Rect(0, 0, w, h)) || box.Empty() {
+		return nil, fmt.Errorf("box %v outside %dx%d", box, w, h)
+	}
+	var s [3]float64
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		for x := box.Min.X; x < box.Max.X; x++ {
+			for ch := range 3 {
+				s[ch] += float64(pix[y*stride+4*x+ch])
+			}
+		}
+	}
+	n := float64(box.Dx() * box.Dy() * 255)
+	return []float32{float32(s[0] / n), float32(s[1] / n), float32(s[2] / n), 0.1}, nil
+}
+
+func (c *colourEmbedder) EmbedBatch(in [][]float32) ([][]float32, error) {
+	c.calls++
+	c.crops += len(in)
+	out := make([][]float32, len(in))
+	for i, v := range in {
+		var n float64
+		for _, x := range v {
+			n += float64(x) * float64(x)
+		}
+		out[i] = make([]float32, len(v))
+		for j, x := range v {
+			out[i][j] = float32(float64(x) / math.Sqrt(n))
+		}
+	}
+	return out, nil
+}
+
+const testSHA = "0000000000000000000000000000000000000000000000000000000000000001"
+
+func testPack(t testing.TB) *pack.Pack {
+	t.Helper()
+	labels := []pack.Label{{ID: "red", Name: "Red", Series: "Colours"}, {ID: "blue", Name: "Blue", Series: "Colours"}}
+	embs := [][][]float32{{{1, 0, 0, 0.1}}, {{0, 0, 1, 0.1}}}
+	p, err := pack.Build(labels, embs, pack.BuildOptions{Name: "test", ModelSHA256: testSHA, Threshold: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testSession(t testing.TB) (*Session, *colourEmbedder) {
+	t.Helper()
+	p := testPack(t)
+	m, err := pack.NewMatcher(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &colourEmbedder{}
+	return &Session{Bridge: New(e, packMatcher{m}, DefaultSearch), pack: p}, e
+}
+
+// scene is a grey 400x300 image with a red 100x100 square at (200, 100).
+func scene() ([]byte, int, int) {
+	w, h := 400, 300
+	pix := make([]byte, 4*w*h)
+	for y := range h {
+		for x := range w {
+			c := [4]byte{128, 128, 128, 255}
+			if x >= 200 && x < 300 && y >= 100 && y < 200 {
+				c = [4]byte{255, 0, 0, 255}
+			}
+			copy(pix[4*(y*w+x):], c[:])
+		}
+	}
+	return pix, w, h
+}
+
+func decode(t *testing.T, b []byte) Reply {
+	t.Helper()
+	var r struct {
+		Reply
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("reply %s: %v", b, err)
+	}
+	if r.Error != "" {
+		t.Fatalf("error reply: %s", r.Error)
+	}
+	return r.Reply
+}
+
+func TestIdentifyClickFindsStrongestCrop(t *testing.T) {
+	s, e := testSession(t)
+	pix, w, h := scene()
+	r := decode(t, s.Identify(pix, w, h, []byte(`{"click":{"x":250,"y":150,"unit":300},"k":2}`)))
+	if r.Unknown || len(r.Answers) != 2 || r.Answers[0].ID != "red" || r.Answers[0].Name != "Red" {
+		t.Fatalf("answers %+v unknown %v, want red first and known", r.Answers, r.Unknown)
+	}
+	box := image.Rect(r.Box[0], r.Box[1], r.Box[0]+r.Box[2], r.Box[1]+r.Box[3])
+	if !box.In(image.Rect(200, 100, 300, 200)) {
+		t.Errorf("box %v: the strongest crop lies inside the red square, the search returned another", box)
+	}
+	if r.Score < 0.99 || r.Score != r.Answers[0].Score {
+		t.Errorf("score %v, answers[0] %v: want the pure-red crop's ~1", r.Score, r.Answers[0].Score)
+	}
+	if e.calls != 2 || r.Candidates != e.crops {
+		t.Errorf("%d EmbedBatch calls for %d crops, reply says %d: want coarse + refine batches", e.calls, e.crops, r.Candidates)
+	}
+}
+
+func TestIdentifyBoxAndUnknown(t *testing.T) {
+	s, _ := testSession(t)
+	pix, w, h := scene()
+	// A grey crop scores below the 0.9 threshold against both colours.
+	r := decode(t, s.Identify(pix, w, h, []byte(`{"box":[10,10,80,80]}`)))
+	if !r.Unknown || r.Box != [4]int{10, 10, 80, 80} || r.Candidates != 1 || r.Threshold != 0.9 {
+		t.Fatalf("grey box: %+v, want unknown with the given box", r)
+	}
+}
+
+func TestSetUserTeachesACharacter(t *testing.T) {
+	s, _ := testSession(t)
+	pix, w, h := scene()
+	var e struct {
+		Embedding []float32 `json:"embedding"`
+	}
+	crop := make([]byte, 4*20*20)
+	for i := range crop {
+		crop[i] = 128
+	}
+	if err := json.Unmarshal(s.Embed(crop, 20, 20), &e); err != nil || len(e.Embedding) != 4 {
+		t.Fatalf("embed: %v %v", e, err)
+	}
+	chars, _ := json.Marshal([]UserChar{{ID: "user:1", Name: "Grey", Series: "taught", Embeddings: [][]float32{e.Embedding}}})
+	if got := string(s.SetUser(chars)); got != `{"user":1}` {
+		t.Fatalf("SetUser: %s", got)
+	}
+	r := decode(t, s.Identify(pix, w, h, []byte(`{"click":{"x":40,"y":40,"unit":300}}`)))
+	if r.Unknown || r.Answers[0].Name != "Grey" {
+		t.Fatalf("after teaching: %+v", r.Answers)
+	}
+	// Forgetting everyone brings back the pack alone.
+	s.SetUser([]byte(`[]`))
+	r = decode(t, s.Identify(pix, w, h, []byte(`{"click":{"x":40,"y":40,"unit":300}}`)))
+	if !r.Unknown {
+		t.Fatalf("after forgetting: %+v", r)
+	}
+}
+
+func TestBadRequestsAreErrors(t *testing.T) {
+	s, _ := testSession(t)
+	pix, w, h := scene()
+	for _, tc := range []struct {
+		name string
+		pix  []byte
+		w, h int
+		req  string
+		want string
+	}{
+		{"not json", pix, w, h, `{`, "identify request"},
+		{"nothing", pix, w, h, `{}`, "needs a click or"},
+		{"both", pix, w, h, `{"click":{"x":1,"y":1,"unit":9},"box":[0,0,5,5]}`, "not both"},
+		{"click outside", pix, w, h, `{"click":{"x":400,"y":1,"unit":300}}`, "outside"},
+		{"zero unit", pix, w, h, `{"click":{"x":4,"y":1,"unit":0}}`, "unit"},
+		{"box outside", pix, w, h, `{"box":[350,10,80,80]}`, "not inside"},
+		{"empty box", pix, w, h, `{"box":[10,10,0,80]}`, "not inside"},
+		{"short pixels", pix[:100], w, h, `{"box":[0,0,5,5]}`, "bytes of RGBA"},
+		{"huge image", nil, 1 << 20, 1 << 20, `{"box":[0,0,5,5]}`, "at most"},
+		{"negative size", nil, -4, 3, `{"box":[0,0,5,5]}`, "at most"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r struct{ Error string }
+			if err := json.Unmarshal(s.Identify(tc.pix, tc.w, tc.h, []byte(tc.req)), &r); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(r.Error, tc.want) {
+				t.Errorf("error %q, want it to mention %q", r.Error, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, chars, want string }{
+		{"not json", `[`, "taught characters"},
+		{"foreign id", `[{"id":"sintel","name":"x","embeddings":[[1,0,0,0]]}]`, "must start with"},
+		{"wrong dim", `[{"id":"user:a","name":"x","embeddings":[[1,0]]}]`, "model has 4"},
+		{"no embeddings", `[{"id":"user:a","name":"x","embeddings":[]}]`, "no embeddings"},
+	} {
+		t.Run("setUser "+tc.name, func(t *testing.T) {
+			if got := string(s.SetUser([]byte(tc.chars))); !strings.Contains(got, tc.want) {
+				t.Errorf("SetUser: %s, want it to mention %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzIdentifyRequest(f *testing.F) {
+	for _, seed := range []string{`{"click":{"x":250,"y":150,"unit":300}}`, `{"box":[1,2,30,40],"k":3}`, `{"k":-1}`, `{"click":{"x":1e308,"y":-0,"unit":1e-308}}`} {
+		f.Add([]byte(seed), 40, 30)
+	}
+	s, _ := testSession(f)
+	f.Fuzz(func(t *testing.T, req []byte, w, h int) {
+		if w*h > 1<<16 || w < 0 || h < 0 {
+			w, h = 40, 30
+		}
+		pix := make([]byte, 4*max(w, 0)*max(h, 0))
+		b := s.Identify(pix, w, h, req)
+		if !json.Valid(b) {
+			t.Fatalf("invalid JSON reply %q", b)
+		}
+	})
+}

@@ -1,0 +1,93 @@
+//go:build js && wasm
+
+// Command wasm is toonid's browser module. It runs inside site/worker.js and registers
+// globalThis.toonidBridge; every method only copies bytes between JavaScript and package
+// bridge, where all logic lives (and is tested natively). Replies are JSON strings.
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"syscall/js"
+
+	"github.com/toonid/toonid/wasm/bridge"
+)
+
+func main() {
+	var s *bridge.Session
+	api := map[string]any{
+		"version": bridge.Version,
+		"build":   buildName,
+		// init(model Uint8Array, manifest string, files {name: Uint8Array}) -> SessionInfo
+		"init": fn(func(a []js.Value) []byte {
+			if len(a) != 3 {
+				return errJSON(errors.New("init: want model, manifest, files"))
+			}
+			files := map[string][]byte{}
+			keys := js.Global().Get("Object").Call("keys", a[2])
+			for i := 0; i < keys.Length(); i++ {
+				k := keys.Index(i).String()
+				files[k] = bytesOf(a[2].Get(k))
+			}
+			var err error
+			s, err = bridge.Load(bytesOf(a[0]), []byte(a[1].String()), files, buildName)
+			if err != nil {
+				return errJSON(err)
+			}
+			return s.Info()
+		}),
+		// identify(pix Uint8Array, w, h, request string) -> Reply
+		"identify": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 4 {
+				return errJSON(errors.New("identify: not loaded, or want pix, w, h, request"))
+			}
+			return s.Identify(bytesOf(a[0]), a[1].Int(), a[2].Int(), []byte(a[3].String()))
+		}),
+		// embed(pix Uint8Array, w, h) -> {embedding}
+		"embed": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 3 {
+				return errJSON(errors.New("embed: not loaded, or want pix, w, h"))
+			}
+			return s.Embed(bytesOf(a[0]), a[1].Int(), a[2].Int())
+		}),
+		// setUser(chars string) -> {user}
+		"setUser": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 1 {
+				return errJSON(errors.New("setUser: not loaded, or want one JSON list"))
+			}
+			return s.SetUser([]byte(a[0].String()))
+		}),
+		"packs": fn(func(a []js.Value) []byte {
+			if s == nil {
+				return errJSON(errors.New("packs: not loaded"))
+			}
+			return s.Info()
+		}),
+	}
+	js.Global().Set("toonidBridge", js.ValueOf(api))
+	select {}
+}
+
+// fn wraps a handler so a Go panic becomes an error reply instead of killing the module.
+func fn(f func([]js.Value) []byte) js.Func {
+	return js.FuncOf(func(this js.Value, args []js.Value) (out any) {
+		defer func() {
+			if r := recover(); r != nil {
+				out = string(errJSON(fmt.Errorf("bridge: internal error: %v", r)))
+			}
+		}()
+		return string(f(args))
+	})
+}
+
+func bytesOf(v js.Value) []byte {
+	if v.Type() != js.TypeObject || v.Get("byteLength").Type() != js.TypeNumber {
+		return nil
+	}
+	b := make([]byte, v.Get("byteLength").Int())
+	js.CopyBytesToGo(b, v)
+	return b
+}
+
+func errJSON(err error) []byte { return bridge.ErrorJSON(err) }
