@@ -1,0 +1,49 @@
+"""prepare copies the shared open art into the ignored data folder and writes eval manifests.
+
+usage: python3 prepare.py shared --shared DIR --data DATA
+       python3 prepare.py manifests --data DATA [--holdout-styles croodles,personas,sketch]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["shared", "manifests"])
+    ap.add_argument("--shared", default="")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--holdout-styles", default="croodles,personas,sketch")
+    a = ap.parse_args(argv)
+    if a.cmd == "shared":
+        if not a.shared or not os.path.isdir(a.shared):
+            raise SystemExit(f"prepare: shared art folder {a.shared!r} not found; pass --shared DIR "
+                             "(the folder holding tuxemon/ and supertux/)")
+        n = data.copy_shared(a.shared, os.path.join(a.data, "real", "train"), os.path.join(a.data, "real", "eval"))
+        print(f"prepare: copied {n} shared images")
+        return
+    hold = set(a.holdout_styles.split(","))
+    ev = os.path.join(a.data, "eval")
+    os.makedirs(ev, exist_ok=True)
+    synth = []
+    for d in ("dicebear/eval", "procgen/eval"):
+        p = os.path.join(a.data, d)
+        if os.path.isdir(p):
+            synth += data.read_dir(p)
+    known = [r for r in synth if r[2] not in hold]
+    styles = [r for r in synth if r[2] in hold]
+    out = {"ids_trainstyles.tsv": known, "styles_heldout.tsv": styles}
+    rp = os.path.join(a.data, "real", "eval")
+    if os.path.isdir(rp):
+        out["real_heldout.tsv"] = data.read_dir(rp)
+    for name, rows in out.items():
+        if rows:
+            n = data.write_eval_manifest(os.path.join(ev, name), rows)
+            print(f"prepare: {name}: {n} rows")
+
+
+if __name__ == "__main__":
+    main()

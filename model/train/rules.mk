@@ -1,0 +1,57 @@
+# model/train: the PyTorch recipe for the shipped embedder (see MODEL_CARD.md).
+# make train        full recipe: data -> train (~50 min on 2 CPU cores) -> export -> quantize -> eval
+# make train-smoke  tiny end-to-end check (< 2 min): a few identities, a few steps, export, op list
+# make test-train   unit tests (adapter, generator determinism, metrics, export contract)
+
+TRAIN_DIR := model/train
+TRAIN_DATA := $(TRAIN_DIR)/data
+TRAIN_RUN := $(TRAIN_DIR)/runs/main
+SHARED_ART ?= ../shared/data
+TRAIN_MINUTES ?= 50
+TRAIN_HOLDOUT ?= croodles,personas,sketch
+TRAIN_IDS ?= 2000
+PROC_IDS ?= 1500
+
+.PHONY: train train-data train-smoke test-train train-eval
+
+$(TRAIN_DATA)/dicebear/train/manifest-0.tsv: $(TRAIN_DIR)/dicebear_gen.mjs | node_modules
+	rm -rf $(TRAIN_DATA)/dicebear && mkdir -p $(TRAIN_DATA)/dicebear/train $(TRAIN_DATA)/dicebear/eval
+	for i in 0 1; do nice -n 10 node $(TRAIN_DIR)/dicebear_gen.mjs --out $(TRAIN_DATA)/dicebear/train --first 0 --count $(TRAIN_IDS) --variants 2 --shard $$i/2 & done; wait
+	for i in 0 1; do nice -n 10 node $(TRAIN_DIR)/dicebear_gen.mjs --out $(TRAIN_DATA)/dicebear/eval --first 100000 --count 200 --variants 4 --shard $$i/2 & done; wait
+
+$(TRAIN_DATA)/procgen/train/manifest-0.tsv: $(TRAIN_DIR)/procgen.py
+	rm -rf $(TRAIN_DATA)/procgen && mkdir -p $(TRAIN_DATA)/procgen/train $(TRAIN_DATA)/procgen/eval
+	for i in 0 1; do nice -n 10 $(PYTHON) $(TRAIN_DIR)/procgen.py --out $(TRAIN_DATA)/procgen/train --first 0 --count $(PROC_IDS) --variants 2 --shard $$i/2 & done; wait
+	for i in 0 1; do nice -n 10 $(PYTHON) $(TRAIN_DIR)/procgen.py --out $(TRAIN_DATA)/procgen/eval --first 100000 --count 200 --variants 4 --shard $$i/2 & done; wait
+
+$(TRAIN_DATA)/real/train/manifest-0.tsv: $(TRAIN_DIR)/data.py
+	$(PYTHON) $(TRAIN_DIR)/prepare.py shared --shared $(SHARED_ART) --data $(TRAIN_DATA)
+
+train-data: $(TRAIN_DATA)/dicebear/train/manifest-0.tsv $(TRAIN_DATA)/procgen/train/manifest-0.tsv $(TRAIN_DATA)/real/train/manifest-0.tsv
+	$(PYTHON) $(TRAIN_DIR)/prepare.py manifests --data $(TRAIN_DATA) --holdout-styles $(TRAIN_HOLDOUT)
+
+train: train-data
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_DATA)/dicebear/train,$(TRAIN_DATA)/procgen/train,$(TRAIN_DATA)/real/train \
+		--out $(TRAIN_RUN) --minutes $(TRAIN_MINUTES) --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache.npz
+	cp $(TRAIN_RUN)/toonid.onnx model/shipped/toonid.onnx
+	$(GO) run ./tools/toonid quantize -calib $(TRAIN_DATA)/real/eval -o model/shipped/toonid.tmdl model/shipped/toonid.onnx
+	$(MAKE) train-eval
+
+train-eval:
+	$(PYTHON) $(TRAIN_DIR)/evaluate.py --run $(TRAIN_RUN) $(wildcard $(TRAIN_DATA)/eval/*.tsv)
+
+# Smoke: DiceBear + procedural only (no shared art), 4 steps, into build/.
+SMOKE := $(BUILD)/train-smoke
+train-smoke: | node_modules
+	rm -rf $(SMOKE) && mkdir -p $(SMOKE)/db $(SMOKE)/pg
+	node $(TRAIN_DIR)/dicebear_gen.mjs --out $(SMOKE)/db --first 0 --count 6 --variants 2 --styles adventurer,micah,lorelei
+	$(PYTHON) $(TRAIN_DIR)/procgen.py --out $(SMOKE)/pg --first 0 --count 6 --variants 2 --renderers flat,ink
+	$(PYTHON) $(TRAIN_DIR)/train.py --data $(SMOKE)/db,$(SMOKE)/pg --out $(SMOKE)/run --max-steps 4 --p 4 --k 2
+	$(PYTHON) -c "import onnx,sys; sys.path.insert(0,'$(TRAIN_DIR)'); import train; g=onnx.load('$(SMOKE)/run/toonid.onnx').graph; \
+		ops={n.op_type for n in g.node}; print('ops', sorted(ops)); assert ops <= train.ALLOWED_OPS, ops; \
+		assert [d.dim_value for d in g.output[0].type.tensor_type.shape.dim] == [1, 128]; print('train-smoke: ok')"
+
+test-train:
+	cd $(TRAIN_DIR) && $(PYTHON) -m unittest -q test_train
+
+TEST_TARGETS += test-train

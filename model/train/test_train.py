@@ -1,0 +1,182 @@
+"""Unit tests for the training recipe: iCartoonFace adapter, generator determinism, metrics,
+and the ONNX export contract. Fast, and independent of ../shared."""
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import data  # noqa: E402
+import metrics  # noqa: E402
+import procgen  # noqa: E402
+
+
+class ICartoonFaceTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+        os.makedirs(os.path.join(self.d, "img", "sub"))
+        for name, col in (("a.jpg", (255, 0, 0)), ("sub/b.png", (0, 0, 255))):
+            Image.new("RGB", (200, 100), col).save(os.path.join(self.d, "img", name))
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, text):
+        p = os.path.join(self.d, "ann.txt")
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def test_parse_and_crop(self):
+        ann = self.write("a.jpg 10 20 50 60 7\nsub/b.png 150 40 190 90 -1\n\na.jpg 100 10 120 30 7\n")
+        rows = data.read_icartoonface(ann)
+        self.assertEqual(rows, [("a.jpg", (10, 20, 50, 60), 7), ("sub/b.png", (150, 40, 190, 90), -1),
+                                ("a.jpg", (100, 10, 120, 30), 7)])
+        out = os.path.join(self.d, "out")
+        self.assertEqual(data.icartoonface_manifest(ann, os.path.join(self.d, "img"), out), 3)
+        got = data.read_dir(out)
+        self.assertEqual([r[1] for r in got], ["icf:7", "icf:-1:1", "icf:7"])
+        im = Image.open(got[1][0])
+        self.assertEqual(im.size, (data.SIZE, data.SIZE))
+        self.assertEqual(im.convert("RGB").getpixel((data.SIZE // 2, data.SIZE // 2)), (0, 0, 255))
+
+    def test_enlarge(self):
+        # a 40x40 box doubled is 80x80 around the same centre, clipped to the image
+        self.assertEqual(data.enlarge((10, 20, 50, 60), 200, 100), (0, 0, 70, 80))
+        self.assertEqual(data.enlarge((80, 30, 120, 70), 200, 100), (60, 10, 140, 90))
+
+    def test_bad_lines(self):
+        for text in ("a.jpg 1 2 3\n", "a.jpg 1 2 3 4 x\n", "a.jpg 5 5 5 9 1\n", "../etc/passwd 1 1 9 9 1\n",
+                     "/abs.png 1 1 9 9 1\n", "a.jpg 1 1 9 9 -2\n"):
+            with self.subTest(text=text):
+                with self.assertRaises(ValueError):
+                    data.read_icartoonface(self.write(text))
+
+
+class ProcgenTest(unittest.TestCase):
+    def test_deterministic(self):
+        for rd in procgen.RENDERERS:
+            a = procgen.render(procgen.identity(3), rd, 1, 64).tobytes()
+            b = procgen.render(procgen.identity(3), rd, 1, 64).tobytes()
+            self.assertEqual(hashlib.sha256(a).digest(), hashlib.sha256(b).digest(), rd)
+
+    def test_variants_differ(self):
+        a = np.asarray(procgen.render(procgen.identity(3), "ink", 0, 64), dtype=np.int16)
+        b = np.asarray(procgen.render(procgen.identity(3), "ink", 1, 64), dtype=np.int16)
+        self.assertGreater(np.abs(a - b).mean(), 1)
+
+    def test_near_twin_differs_in_one_attribute(self):
+        for i in (1, 6, 11, 16):
+            t, base = procgen.identity(i), procgen.identity(i - 1)
+            skip = {"id", "seed", "twin_of", "twin_key"}
+            diff = [k for k in base if k not in skip and base[k] != t[k]]
+            self.assertEqual(diff, [t["twin_key"]], i)
+
+    def test_unknown_renderer(self):
+        with self.assertRaises(ValueError):
+            procgen.render(procgen.identity(0), "oil", 0)
+
+
+class DicebearTest(unittest.TestCase):
+    def run_gen(self, out, *extra):
+        root = os.path.dirname(os.path.dirname(HERE))
+        return subprocess.run(["node", os.path.join(HERE, "dicebear_gen.mjs"), "--out", out, "--first", "5",
+                               "--count", "2", "--variants", "2", "--styles", "micah,croodles", "--size", "48", *extra],
+                              cwd=root, capture_output=True, text=True, timeout=60)
+
+    def test_deterministic(self):
+        with tempfile.TemporaryDirectory() as d:
+            for sub in ("a", "b"):
+                r = self.run_gen(os.path.join(d, sub))
+                self.assertEqual(r.returncode, 0, r.stderr)
+            ra, rb = data.read_dir(os.path.join(d, "a")), data.read_dir(os.path.join(d, "b"))
+            self.assertEqual(len(ra), 8)
+            self.assertEqual({r[1] for r in ra}, {"db5", "db6"})
+            for x, y in zip(ra, rb):
+                with open(x[0], "rb") as f1, open(y[0], "rb") as f2:
+                    self.assertEqual(f1.read(), f2.read(), x[0])
+
+    def test_reserved_style_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run(["node", os.path.join(HERE, "dicebear_gen.mjs"), "--out", d, "--count", "1",
+                                "--styles", "pixelArt"], capture_output=True, text=True, timeout=60,
+                               cwd=os.path.dirname(os.path.dirname(HERE)))
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("reserved", r.stderr)
+
+
+class MetricsTest(unittest.TestCase):
+    def test_hand_computed(self):
+        # Two known identities A, B (gallery + probe each) and one distractor D.
+        e = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0.6, 0.8, 0], [0.8, 0.6, 0]], dtype=float)
+        ids = ["A", "A", "B", "B", "D"]
+        roles = ["gallery", "probe", "gallery", "probe", "distractor"]
+        r = metrics.score(e, ids, roles)
+        # probe A (0.99 cos to A, 0.71 to B): top1 right. probe B: cos 0.6 to A, 0.8 to B: right.
+        self.assertEqual(r["pack_top1"], 1.0)
+        self.assertEqual(r["pack_top5"], 1.0)
+        # icf: probe A mate gallery A sim .994 > distractor .79 -> hit; probe B mate gallery B
+        # sim 0.8 < distractor 0.96 -> miss
+        self.assertAlmostEqual(r["icf_rank1"], 0.5)
+        # distractor best pack score is 0.8 (A); probe A scores .994 (>= t), probe B 0.8 (not above)
+        self.assertAlmostEqual(r["dir_at_far_1pct"], 0.5)
+
+    def test_threshold_at_far(self):
+        imp = np.arange(1000) / 1000.0
+        t = metrics.threshold_at_far(imp, 0.01)
+        self.assertEqual(int((imp >= t).sum()), 10)  # exactly 1% of 1000 impostors admitted
+        tied = np.array([0.5] * 50 + [0.1] * 950)  # ties cannot be split: admit none of them
+        self.assertEqual(int((tied >= metrics.threshold_at_far(tied, 0.01)).sum()), 0)
+
+    def test_perfect(self):
+        rng = np.random.default_rng(0)
+        c = np.linalg.qr(rng.normal(size=(16, 16)))[0][:6]
+        e = np.repeat(c, 3, axis=0) + rng.normal(size=(18, 16)) * 0.01
+        ids = [i // 3 for i in range(18)]
+        roles = ["distractor" if i >= 15 else ("gallery" if i % 3 == 0 else "probe") for i in range(18)]
+        r = metrics.score(e, [str(i) for i in ids], roles)
+        for k in ("icf_rank1", "pack_top1", "dir_at_far_1pct", "tar_at_far_1e-3"):
+            self.assertEqual(r[k], 1.0, k)
+
+
+class ExportTest(unittest.TestCase):
+    def test_export_contract(self):
+        import onnx
+        import torch
+        import train
+        torch.manual_seed(0)
+        m = train.Net()
+        self.assertLessEqual(train.count_macs(m), 60e6)
+        self.assertLessEqual(sum(p.numel() for p in m.parameters()), 1.4e6)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "m.onnx")
+            ops = train.export_onnx(m, p)
+            self.assertTrue(set(ops) <= train.ALLOWED_OPS, ops)
+            g = onnx.load(p).graph
+            self.assertEqual([i.name for i in g.input], ["input"])
+            dims = [x.dim_value for x in g.input[0].type.tensor_type.shape.dim]
+            self.assertEqual(dims, [1, 3, 96, 96])
+            odims = [x.dim_value for x in g.output[0].type.tensor_type.shape.dim]
+            self.assertEqual(odims, [1, train.EMBED])
+            self.assertFalse(any(n.op_type in ("Gemm", "BatchNormalization") for n in g.node))
+
+    def test_augment_keeps_range_and_shape(self):
+        import torch
+        import train
+        torch.manual_seed(0)
+        x = torch.rand(8, 3, 112, 112)
+        y = train.style_aug(train.geometric(x, out=64))
+        self.assertEqual(tuple(y.shape), (8, 3, 64, 64))
+        self.assertGreaterEqual(y.min().item(), 0)
+        self.assertLessEqual(y.max().item(), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

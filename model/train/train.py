@@ -1,0 +1,383 @@
+"""train trains the toonid face embedder on CPU (or CUDA if present) and exports ONNX.
+
+The net is a small plain ResNet (Conv, ReLU, same-shape Add, GlobalAveragePool, bias-free MatMul)
+so every op is one the Go importer supports. Loss: ArcFace (margin ramped in) on identities that
+span art styles, plus a supervised-contrastive term over P x K batches whose K images of one
+identity come from different styles (cross-style positives). Augmentation runs on whole batches
+as tensor ops and keeps identity cues: no hue shift.
+
+usage: python3 train.py --data DIR[,DIR...] --out RUN --minutes M [--holdout-styles a,b]
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data  # noqa: E402
+
+INPUT = 96
+EMBED = 128
+MEAN, STD = 0.5, 0.5
+
+
+def conv_bn(cin, cout, stride=1, k=3):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Block(nn.Module):
+    """Basic residual block; the add is same-shape so the Go runtime needs no broadcast."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.c1 = conv_bn(c, c)
+        self.c2 = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c))
+
+    def forward(self, x):
+        return F.relu(x + self.c2(self.c1(x)))
+
+
+class Net(nn.Module):
+    def __init__(self, widths=(16, 32, 64, 128), head=256, embed=EMBED):
+        super().__init__()
+        w0, w1, w2, w3 = widths
+        self.body = nn.Sequential(
+            conv_bn(3, w0, 2),            # 48
+            conv_bn(w0, w1, 2), Block(w1),  # 24
+            conv_bn(w1, w2, 2), Block(w2),  # 12
+            conv_bn(w2, w3, 2), Block(w3),  # 6
+            conv_bn(w3, head, 1, 1),
+        )
+        # Projection without bias: the Go importer's Gemm re-adds bias on every run.
+        self.proj = nn.Linear(head, embed, bias=False)
+
+    def forward(self, x):
+        x = self.body(x)
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return self.proj(x)
+
+
+def count_macs(model, size=INPUT):
+    macs = 0
+
+    def hook(m, i, o):
+        nonlocal macs
+        if isinstance(m, nn.Conv2d):
+            macs += o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        elif isinstance(m, nn.Linear):
+            macs += m.in_features * m.out_features
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, size, size))
+    for h in hs:
+        h.remove()
+    return macs
+
+
+class ArcFace(nn.Module):
+    def __init__(self, n, d=EMBED, s=32.0, m=0.3):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(n, d) * 0.01)
+        self.s, self.m = s, m
+
+    def forward(self, e, y, m):
+        cos = F.linear(F.normalize(e), F.normalize(self.w)).clamp(-1 + 1e-6, 1 - 1e-6)
+        th = torch.acos(cos.gather(1, y[:, None]))
+        tgt = torch.cos(th + m)
+        # Past pi - m the margin would flip the sign; fall back to CosFace there.
+        tgt = torch.where(th + m < math.pi, tgt, cos.gather(1, y[:, None]) - m)
+        logits = cos.scatter(1, y[:, None], tgt) * self.s
+        return F.cross_entropy(logits, y)
+
+
+def supcon(e, y, t=0.1):
+    """Supervised contrastive loss: every other image of the same identity in the batch is a
+    positive (the batch sampler makes them come from other styles)."""
+    z = F.normalize(e)
+    sim = z @ z.t() / t
+    n = len(y)
+    eye = torch.eye(n, dtype=torch.bool)
+    sim = sim.masked_fill(eye, -1e9)
+    pos = (y[:, None] == y[None, :]) & ~eye
+    logp = sim - torch.logsumexp(sim, 1, keepdim=True)
+    cnt = pos.sum(1).clamp(min=1)
+    return -(logp * pos).sum(1).div(cnt).mean()
+
+
+# ---- batch augmentation (tensor ops; identity-safe) ----
+
+def _rand(n, lo, hi):
+    return torch.empty(n).uniform_(lo, hi)
+
+
+def geometric(x, out=INPUT, strength=1.0):
+    """Crop jitter around the face, zoom, rotation and flip in one grid_sample."""
+    n = x.shape[0]
+    ang = _rand(n, -12, 12) * strength * math.pi / 180
+    sc = _rand(n, 0.82, 1.12) if strength else torch.ones(n)
+    tx, ty = _rand(n, -0.08, 0.08) * strength, _rand(n, -0.08, 0.08) * strength
+    flip = torch.where(torch.rand(n) < 0.5 * strength, -1.0, 1.0)
+    cos, sin = torch.cos(ang) * sc, torch.sin(ang) * sc
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, (n, 3, out, out), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def style_aug(x, p=1.0):
+    """x in [0,1], [N,3,H,W]. Each transform hits a random subset of the batch."""
+    n = x.shape[0]
+
+    def sel(prob):
+        return (torch.rand(n) < prob * p).view(n, 1, 1, 1).float()
+
+    grey = x.mul(torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    # busy background: replace pixels matching the corner colour with another image of the batch
+    m = sel(0.25)
+    corner = x[:, :, :2, :2].mean((2, 3), keepdim=True)
+    bgmask = ((x - corner).abs().amax(1, keepdim=True) < 0.04).float()
+    other = x.roll(1, 0).flip(3)
+    x = x * (1 - m * bgmask) + other * (m * bgmask)
+    # mild brightness / contrast / saturation (no hue change)
+    b = _rand(n, 0.85, 1.15).view(n, 1, 1, 1)
+    c = _rand(n, 0.8, 1.2).view(n, 1, 1, 1)
+    s = _rand(n, 0.7, 1.25).view(n, 1, 1, 1)
+    mu = x.mean((1, 2, 3), keepdim=True)
+    g = x.mul(torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    x = ((g + (x - g) * s - mu) * c + mu) * b
+    x = x.clamp(0, 1)
+    # greyscale
+    m = sel(0.2)
+    g = x.mul(torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    x = x * (1 - m) + g.expand_as(x) * m
+    # line art from colour edges
+    m = sel(0.15)
+    kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3).repeat(3, 1, 1, 1)
+    gx = F.conv2d(x, kx, padding=1, groups=3)
+    gy = F.conv2d(x, kx.transpose(2, 3), padding=1, groups=3)
+    edge = (gx.abs() + gy.abs()).amax(1, keepdim=True)
+    line = (1 - (edge * 1.5).clamp(0, 1)).expand_as(x)
+    x = x * (1 - m) + line * m
+    # posterize to 3-6 levels
+    m = sel(0.2)
+    lv = torch.randint(3, 7, (n,)).float().view(n, 1, 1, 1)
+    x = x * (1 - m) + (torch.round(x * lv) / lv) * m
+    # stroke thickening / thinning (min / max pool)
+    m = sel(0.15)
+    thick = -F.max_pool2d(-x, 3, 1, 1)
+    thin = F.max_pool2d(x, 3, 1, 1)
+    pick = (torch.rand(n) < 0.5).view(n, 1, 1, 1).float()
+    x = x * (1 - m) + (thick * pick + thin * (1 - pick)) * m
+    # blur
+    m = sel(0.12)
+    x = x * (1 - m) + F.avg_pool2d(x, 3, 1, 1, count_include_pad=False) * m
+    # resolution drop
+    m = sel(0.15)
+    r = random.choice([20, 28, 36, 48])
+    low = F.interpolate(F.interpolate(x, size=(r, r), mode="bilinear", align_corners=False),
+                        size=x.shape[2:], mode="bilinear", align_corners=False)
+    x = x * (1 - m) + low * m
+    # occlusion: one random rectangle of flat colour
+    m = sel(0.2)
+    H = x.shape[2]
+    ys, xs = torch.randint(0, H - H // 4, (n,)), torch.randint(0, H - H // 4, (n,))
+    hh, ww = torch.randint(H // 8, H // 3, (n,)), torch.randint(H // 8, H // 3, (n,))
+    ar = torch.arange(H)
+    box = ((ar.view(1, H, 1) >= ys.view(n, 1, 1)) & (ar.view(1, H, 1) < (ys + hh).view(n, 1, 1)) &
+           (ar.view(1, 1, H) >= xs.view(n, 1, 1)) & (ar.view(1, 1, H) < (xs + ww).view(n, 1, 1))).float()[:, None]
+    x = x * (1 - m * box) + torch.rand(n, 3, 1, 1) * (m * box)
+    # light noise stands in for JPEG / scan artefacts
+    m = sel(0.15)
+    x = x + torch.randn_like(x) * 0.03 * m
+    return x.clamp(0, 1)
+
+
+def normalise(x):
+    return (x - MEAN) / STD
+
+
+# ---- data ----
+
+def load_sources(dirs, holdout_styles=(), cache=None):
+    rows = []
+    for d in dirs:
+        rows += data.read_dir(d)
+    rows = [r for r in rows if r[2] not in holdout_styles]
+    rows.sort()
+    if cache and os.path.isfile(cache):
+        z = np.load(cache, allow_pickle=False)
+        if list(z["paths"]) == [r[0] for r in rows]:
+            return rows, z["images"]
+    imgs = data.load_images([r[0] for r in rows])
+    if cache:
+        np.savez(cache, images=imgs, paths=np.array([r[0] for r in rows]))
+    return rows, imgs
+
+
+class PKSampler:
+    """P identities x K images; K images prefer distinct styles so positives are cross-style."""
+
+    def __init__(self, labels, styles, p, k, seed):
+        self.by = {}
+        for i, (y, s) in enumerate(zip(labels, styles)):
+            self.by.setdefault(y, {}).setdefault(s, []).append(i)
+        self.ids = [y for y in self.by if sum(len(v) for v in self.by[y].values()) >= 2]
+        self.p, self.k = p, k
+        self.r = random.Random(seed)
+
+    def batch(self):
+        out, lab = [], []
+        for y in self.r.sample(self.ids, self.p):
+            styles = list(self.by[y])
+            self.r.shuffle(styles)
+            got = []
+            for j in range(self.k):
+                lst = self.by[y][styles[j % len(styles)]]
+                got.append(self.r.choice(lst))
+            out += got
+            lab += [y] * self.k
+        return out, lab
+
+
+def export_onnx(model, path):
+    model.eval()
+    dummy = torch.zeros(1, 3, INPUT, INPUT)
+    torch.onnx.export(model, dummy, path, opset_version=13, input_names=["input"], output_names=["embedding"],
+                      do_constant_folding=True, dynamic_axes=None)
+    import onnx
+    m = onnx.load(path)
+    strip_identity(m.graph)
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+    return sorted({n.op_type for n in m.graph.node})
+
+
+def strip_identity(g):
+    """strip_identity removes Identity nodes (torch emits them for shared initializers) by
+    rewiring their consumers, so the runtime needs no Identity op."""
+    outs = {o.name for o in g.output}
+    for n in [n for n in g.node if n.op_type == "Identity"]:
+        src, dst = n.input[0], n.output[0]
+        if dst in outs:
+            continue
+        for m in g.node:
+            for i, name in enumerate(m.input):
+                if name == dst:
+                    m.input[i] = src
+        g.node.remove(n)
+
+
+ALLOWED_OPS = {"Conv", "Relu", "PRelu", "Clip", "Add", "GlobalAveragePool", "Flatten", "MatMul"}
+
+
+def embed_images(model, imgs, bs=256):
+    """imgs uint8 [N,3,S,S] -> float embeddings, centre 96 px resize (no augmentation)."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(imgs), bs):
+            x = torch.from_numpy(imgs[i:i + bs]).float() / 255
+            x = F.interpolate(x, size=(INPUT, INPUT), mode="bilinear", align_corners=False, antialias=True)
+            out.append(model(normalise(x)).numpy())
+    return np.concatenate(out) if out else np.zeros((0, EMBED), np.float32)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True, help="comma-separated source dirs with manifest-*.tsv")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minutes", type=float, default=50)
+    ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--holdout-styles", default="")
+    ap.add_argument("--p", type=int, default=32)
+    ap.add_argument("--k", type=int, default=4)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--supcon", type=float, default=0.5)
+    ap.add_argument("--widths", default="16,32,64,128")
+    ap.add_argument("--head", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cache", default="")
+    ap.add_argument("--init", default="", help="state_dict to start from")
+    ap.add_argument("--sizes", default="64,80", help="input sizes for the first 60%% and next 25%% of training")
+    a = ap.parse_args(argv)
+    torch.manual_seed(a.seed)
+    random.seed(a.seed)
+    np.random.seed(a.seed)
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.out, exist_ok=True)
+    a.sizes = [int(v) for v in a.sizes.split(",")]
+    hold = set(s for s in a.holdout_styles.split(",") if s)
+    rows, imgs = load_sources(a.data.split(","), hold, a.cache or None)
+    names = sorted({r[1] for r in rows})
+    idx = {n: i for i, n in enumerate(names)}
+    labels = [idx[r[1]] for r in rows]
+    styles = [r[2] for r in rows]
+    print(f"train: {len(rows)} images, {len(names)} identities, styles {sorted(set(styles))}", flush=True)
+    model = Net(tuple(int(v) for v in a.widths.split(",")), a.head)
+    if a.init:
+        model.load_state_dict(torch.load(a.init))
+    head = ArcFace(len(names))
+    macs = count_macs(model)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"model: {macs / 1e6:.1f} MMAC at {INPUT}px, {params / 1e6:.3f} M params", flush=True)
+    opt = torch.optim.AdamW([{"params": model.parameters(), "weight_decay": 5e-4},
+                             {"params": head.parameters(), "weight_decay": 0}], lr=a.lr)
+    sampler = PKSampler(labels, styles, a.p, a.k, a.seed)
+    budget = a.minutes * 60
+    t0 = time.time()
+    step = 0
+    log = open(os.path.join(a.out, "train.log"), "a")
+    model.train()
+    while True:
+        el = time.time() - t0
+        frac = el / budget if not a.max_steps else step / a.max_steps
+        if frac >= 1:
+            break
+        # warm-up then cosine decay over the wall-clock budget
+        lr = a.lr * min(1.0, (frac + 1e-3) / 0.05) * 0.5 * (1 + math.cos(math.pi * min(frac, 1)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ix, lab = sampler.batch()
+        x = torch.from_numpy(imgs[ix]).float().div_(255)
+        # Progressive resizing: most steps at low resolution (the net is fully convolutional
+        # up to the global pool), the last ones at the deployed 96 px so BN statistics match it.
+        size = a.sizes[0] if frac < 0.6 else a.sizes[1] if frac < 0.85 else INPUT
+        x = style_aug(geometric(x, out=size))
+        y = torch.tensor(lab)
+        e = model(normalise(x))
+        margin = 0.3 * min(1.0, frac / 0.2)
+        la = head(e, y, margin)
+        ls = supcon(e, y) if a.supcon else torch.zeros(())
+        loss = la + a.supcon * ls
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 20 == 0 or step == 1:
+            msg = (f"step {step} t {el:.0f}s lr {lr:.2e} m {margin:.2f} arc {la.item():.3f} supcon {ls.item():.3f} "
+                   f"px {size} img/s {step * len(ix) / max(el, 1e-6):.1f}")
+            print(msg, flush=True)
+            log.write(msg + "\n")
+    torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))
+    ops = export_onnx(model, os.path.join(a.out, "toonid.onnx"))
+    info = {"steps": step, "seconds": round(time.time() - t0), "images": len(rows), "identities": len(names),
+            "macs": macs, "params": params, "ops": ops, "holdout_styles": sorted(hold), "args": vars(a),
+            "torch": torch.__version__, "threads": a.threads}
+    with open(os.path.join(a.out, "info.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    print(json.dumps(info), flush=True)
+    bad = set(ops) - ALLOWED_OPS
+    if bad:
+        raise SystemExit(f"train: exported graph uses unsupported ops {sorted(bad)}")
+
+
+if __name__ == "__main__":
+    main()
