@@ -297,3 +297,41 @@ func (p *Pack) Calibrate(distractors [][]float32, far float64) error {
 	p.Threshold, p.ThresholdFAR, p.ThresholdCalibrated = t, far, true
 	return nil
 }
+
+// An Item is one gallery image's embedding with its character.
+type Item struct {
+	Label     Label
+	Embedding []float32
+}
+
+// BuildItems groups items by Label.ID (first-seen order; the first item's name, series and credit
+// win, later non-empty fields fill gaps) and builds a pack: what `toonid pack build` and the evaluator do.
+func BuildItems(items []Item, opts BuildOptions) (*Pack, error) {
+	index := map[string]int{}
+	var labels []Label
+	var embs [][][]float32
+	for _, it := range items {
+		i, ok := index[it.Label.ID]
+		if !ok {
+			i = len(labels)
+			index[it.Label.ID] = i
+			labels = append(labels, it.Label)
+			embs = append(embs, nil)
+		}
+		l := &labels[i]
+		if l.Name == "" {
+			l.Name = it.Label.Name
+		}
+		if l.Series == "" {
+			l.Series = it.Label.Series
+		}
+		if l.Credit == "" {
+			l.Credit = it.Label.Credit
+		}
+		if l.Thumbnail == "" {
+			l.Thumbnail = it.Label.Thumbnail
+		}
+		embs[i] = append(embs[i], it.Embedding)
+	}
+	return Build(labels, embs, opts)
+}

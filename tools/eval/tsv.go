@@ -1,0 +1,143 @@
+package eval
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/toonid/toonid/pack"
+)
+
+// maxTSVBytes bounds a manifest or gallery file.
+const maxTSVBytes = 64 << 20
+
+// readTSV reads a tab-separated file with a header; required columns must be present, optional ones
+// may be. It returns one map per data row (missing optional cells are ""), plus each row's line number.
+// Paths in the "path" column are made relative to the TSV's directory.
+func readTSV(name string, required, optional []string) ([]map[string]string, []int, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("eval: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > maxTSVBytes {
+		return nil, nil, fmt.Errorf("eval: %s: %d bytes, limit %d", name, st.Size(), maxTSVBytes)
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var cols map[string]int
+	var out []map[string]string
+	var lines []int
+	dir := filepath.Dir(name)
+	for ln := 1; sc.Scan(); ln++ {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		cells := strings.Split(line, "\t")
+		if cols == nil {
+			cols = map[string]int{}
+			for i, c := range cells {
+				cols[strings.TrimSpace(c)] = i
+			}
+			for _, r := range required {
+				if _, ok := cols[r]; !ok {
+					return nil, nil, fmt.Errorf("eval: %s: header lacks column %q (want %s)", name, r, strings.Join(append(required, optional...), ", "))
+				}
+			}
+			continue
+		}
+		row := map[string]string{}
+		for _, c := range append(required, optional...) {
+			i, ok := cols[c]
+			if !ok {
+				continue
+			}
+			if i >= len(cells) {
+				if contains(required, c) {
+					return nil, nil, fmt.Errorf("eval: %s:%d: missing column %q", name, ln, c)
+				}
+				continue
+			}
+			row[c] = strings.TrimSpace(cells[i])
+		}
+		for _, c := range required {
+			if row[c] == "" {
+				return nil, nil, fmt.Errorf("eval: %s:%d: empty %q", name, ln, c)
+			}
+		}
+		if p := row["path"]; p != "" && !filepath.IsAbs(p) {
+			row["path"] = filepath.Join(dir, p)
+		}
+		out = append(out, row)
+		lines = append(lines, ln)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, fmt.Errorf("eval: %s: %w", name, err)
+	}
+	if cols == nil {
+		return nil, nil, fmt.Errorf("eval: %s: empty file (no header)", name)
+	}
+	return out, lines, nil
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadManifest reads an eval manifest: header `path identity role`, role gallery|probe|distractor,
+// paths relative to the manifest.
+func ReadManifest(name string) ([]Row, error) {
+	rows, lines, err := readTSV(name, []string{"path", "identity", "role"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Row, len(rows))
+	for i, r := range rows {
+		role := Role(r["role"])
+		if role != Gallery && role != Probe && role != Distractor {
+			return nil, fmt.Errorf("eval: %s:%d: role %q, want gallery, probe or distractor", name, lines[i], r["role"])
+		}
+		out[i] = Row{Path: r["path"], Identity: r["identity"], Role: role}
+	}
+	return out, nil
+}
+
+// GalleryRow is one line of a pack-build gallery: `path identity [name] [series] [credit]`.
+type GalleryRow struct {
+	Path  string
+	Label pack.Label
+}
+
+// ReadGallery reads a gallery TSV; a missing name defaults to the identity.
+func ReadGallery(name string) ([]GalleryRow, error) {
+	rows, _, err := readTSV(name, []string{"path", "identity"}, []string{"name", "series", "credit"})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GalleryRow, len(rows))
+	for i, r := range rows {
+		l := pack.Label{ID: r["identity"], Name: r["name"], Series: r["series"], Credit: r["credit"]}
+		if l.Name == "" {
+			l.Name = l.ID
+		}
+		out[i] = GalleryRow{Path: r["path"], Label: l}
+	}
+	return out, nil
+}
+
+// Paths returns the rows' image paths.
+func Paths(rows []Row) []string {
+	p := make([]string, len(rows))
+	for i, r := range rows {
+		p[i] = r.Path
+	}
+	return p
+}
