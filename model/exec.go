@@ -1,0 +1,334 @@
+package model
+
+import (
+	"math"
+)
+
+// plan is a Graph made ready to run: shapes resolved, weights packed for the kernels.
+type plan struct {
+	ops     []Op
+	shapes  []Shape
+	packed  [][]float32 // per op: conv weights packed per group (concatenated), else nil
+	scratch int         // largest im2col + padding scratch of any op
+	bnActs  int         // total activation elements
+}
+
+func newPlan(g *Graph) (*plan, error) {
+	shapes, err := g.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops))}
+	for i := range g.Ops {
+		op := &g.Ops[i]
+		p.bnActs += shapes[i+1].Size()
+		if op.Kind != OpConv {
+			continue
+		}
+		in, out := shapes[op.In[0]], shapes[i+1]
+		if isDepthwise(op, in) {
+			p.scratch = max(p.scratch, (in[1]+op.Pads[0]+op.Pads[2])*(in[2]+op.Pads[1]+op.Pads[3]))
+			continue
+		}
+		ocg := op.WeightShape[0] / op.Group
+		k := op.WeightShape[1] * op.KH * op.KW
+		var packed []float32
+		for gi := 0; gi < op.Group; gi++ {
+			packed = append(packed, packA(op.Weight[gi*ocg*k:(gi+1)*ocg*k], ocg, k)...)
+		}
+		p.packed[i] = packed
+		if !isPointwise(op) {
+			p.scratch = max(p.scratch, k*out[1]*out[2])
+		}
+	}
+	if p.bnActs+p.scratch > maxTotalElems {
+		return nil, errTooLarge
+	}
+	return p, nil
+}
+
+func isDepthwise(op *Op, in Shape) bool {
+	return op.Group > 1 && op.Group == in[0] && op.WeightShape[0] == in[0] && op.WeightShape[1] == 1
+}
+
+func isPointwise(op *Op) bool {
+	return op.KH == 1 && op.KW == 1 && op.StrideH == 1 && op.StrideW == 1 && op.Pads == [4]int{}
+}
+
+// arena holds one run's activations and scratch, so that concurrent runs do not share memory.
+type arena struct {
+	vals    [][]float32
+	scratch []float32
+}
+
+func (p *plan) newArena() *arena {
+	a := &arena{vals: make([][]float32, len(p.shapes)), scratch: make([]float32, p.scratch)}
+	buf := make([]float32, p.bnActs)
+	for i := 1; i < len(p.shapes); i++ {
+		n := p.shapes[i].Size()
+		a.vals[i], buf = buf[:n:n], buf[n:]
+	}
+	return a
+}
+
+// run executes the plan on in (the network input, CHW) and returns the last value, which
+// aliases the arena.
+func (p *plan) run(a *arena, in []float32) []float32 {
+	a.vals[0] = in
+	for i := range p.ops {
+		op := &p.ops[i]
+		src, dst := a.vals[op.In[0]], a.vals[i+1]
+		ins, outs := p.shapes[op.In[0]], p.shapes[i+1]
+		switch op.Kind {
+		case OpConv:
+			if isDepthwise(op, ins) {
+				depthwise(op, src, dst, ins, outs, a.scratch)
+			} else {
+				p.conv(i, op, src, dst, ins, outs, a.scratch)
+			}
+		case OpDense:
+			k := op.WeightShape[1]
+			for j := range dst {
+				s := dot(op.Weight[j*k:(j+1)*k], src)
+				if op.Bias != nil {
+					s += op.Bias[j]
+				}
+				dst[j] = s
+			}
+		case OpAdd, OpMul:
+			elementwise(op, src, a.vals, dst, ins)
+		case OpAct:
+			copy(dst, src)
+		case OpMaxPool, OpAvgPool:
+			pool(op, src, dst, ins, outs)
+		case OpGlobalAvgPool:
+			hw := ins[1] * ins[2]
+			for c := range outs[0] {
+				var s float32
+				for _, v := range src[c*hw : (c+1)*hw] {
+					s += v
+				}
+				dst[c] = s / float32(hw)
+			}
+		case OpFlatten:
+			copy(dst, src)
+		}
+		if op.Act.Kind != ActNone {
+			activate(&op.Act, dst, outs[1]*outs[2])
+		}
+	}
+	return a.vals[len(p.ops)]
+}
+
+// conv runs a grouped or dense convolution as im2col + GEMM per group; 1x1 stride-1
+// convolutions read the input directly.
+func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch []float32) {
+	icg := ins[0] / op.Group
+	ocg := outs[0] / op.Group
+	k := icg * op.KH * op.KW
+	n := outs[1] * outs[2]
+	hw := ins[1] * ins[2]
+	panel := (ocg + mr - 1) / mr * mr * k
+	for g := 0; g < op.Group; g++ {
+		in := src[g*icg*hw : (g+1)*icg*hw]
+		var b []float32
+		if isPointwise(op) {
+			b = in
+		} else {
+			b = scratch[:k*n]
+			im2col(b, in, icg, ins[1], ins[2], op, outs[1], outs[2])
+		}
+		var bias []float32
+		if op.Bias != nil {
+			bias = op.Bias[g*ocg : (g+1)*ocg]
+		}
+		gemm(p.packed[i][g*panel:(g+1)*panel], ocg, n, k, b, dst[g*ocg*n:(g+1)*ocg*n], bias)
+	}
+}
+
+// im2col writes, for each (channel, ky, kx), the row of input samples every output position
+// reads; padding reads as zero.
+func im2col(dst, in []float32, c, h, w int, op *Op, oh, ow int) {
+	sh, sw, pt, pl := op.StrideH, op.StrideW, op.Pads[0], op.Pads[1]
+	r := 0
+	for ci := 0; ci < c; ci++ {
+		plane := in[ci*h*w : (ci+1)*h*w]
+		for ky := 0; ky < op.KH; ky++ {
+			for kx := 0; kx < op.KW; kx++ {
+				row := dst[r*oh*ow : (r+1)*oh*ow]
+				r++
+				for oy := 0; oy < oh; oy++ {
+					y := oy*sh + ky - pt
+					out := row[oy*ow : (oy+1)*ow]
+					if y < 0 || y >= h {
+						clear(out)
+						continue
+					}
+					src := plane[y*w : (y+1)*w]
+					if sw == 1 {
+						// x = ox + kx - pl: copy the in-range run, zero the rest.
+						lo, hi := max(0, pl-kx), min(ow, w+pl-kx)
+						clear(out[:max(0, min(lo, ow))])
+						if lo < hi {
+							copy(out[lo:hi], src[lo+kx-pl:hi+kx-pl])
+						}
+						if hi < ow {
+							clear(out[max(hi, 0):])
+						}
+						continue
+					}
+					for ox := range out {
+						x := ox*sw + kx - pl
+						if x < 0 || x >= w {
+							out[ox] = 0
+						} else {
+							out[ox] = src[x]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// depthwise runs a per-channel convolution directly: the channel is copied into a zero-padded
+// plane, then each output row accumulates KH*KW shifted input rows (stride 1) or samples.
+func depthwise(op *Op, src, dst []float32, ins, outs Shape, scratch []float32) {
+	h, w := ins[1], ins[2]
+	oh, ow := outs[1], outs[2]
+	ph, pw := h+op.Pads[0]+op.Pads[2], w+op.Pads[1]+op.Pads[3]
+	pad := scratch[:ph*pw]
+	kk := op.KH * op.KW
+	for c := 0; c < ins[0]; c++ {
+		clear(pad)
+		for y := 0; y < h; y++ {
+			copy(pad[(y+op.Pads[0])*pw+op.Pads[1]:], src[c*h*w+y*w:c*h*w+(y+1)*w])
+		}
+		wt := op.Weight[c*kk : (c+1)*kk]
+		var b float32
+		if op.Bias != nil {
+			b = op.Bias[c]
+		}
+		out := dst[c*oh*ow : (c+1)*oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			row := out[oy*ow : (oy+1)*ow]
+			for i := range row {
+				row[i] = b
+			}
+			for ky := 0; ky < op.KH; ky++ {
+				in := pad[(oy*op.StrideH+ky)*pw:]
+				for kx := 0; kx < op.KW; kx++ {
+					wv := wt[ky*op.KW+kx]
+					if op.StrideW == 1 {
+						madd(row, in[kx:kx+ow], wv)
+						continue
+					}
+					for ox := range row {
+						row[ox] += wv * in[ox*op.StrideW+kx]
+					}
+				}
+			}
+		}
+	}
+}
+
+// elementwise runs Add or Mul with a second value or a (scalar or per-channel) constant.
+func elementwise(op *Op, src []float32, vals [][]float32, dst []float32, s Shape) {
+	hw := s[1] * s[2]
+	if op.In[1] >= 0 {
+		other := vals[op.In[1]]
+		if op.Kind == OpAdd {
+			for i := range dst {
+				dst[i] = src[i] + other[i]
+			}
+		} else {
+			for i := range dst {
+				dst[i] = src[i] * other[i]
+			}
+		}
+		return
+	}
+	for c := 0; c < s[0]; c++ {
+		k := op.Weight[0]
+		if len(op.Weight) > 1 {
+			k = op.Weight[c]
+		}
+		d, x := dst[c*hw:(c+1)*hw], src[c*hw:(c+1)*hw]
+		if op.Kind == OpAdd {
+			for i := range d {
+				d[i] = x[i] + k
+			}
+		} else {
+			for i := range d {
+				d[i] = x[i] * k
+			}
+		}
+	}
+}
+
+func pool(op *Op, src, dst []float32, ins, outs Shape) {
+	h, w := ins[1], ins[2]
+	oh, ow := outs[1], outs[2]
+	for c := 0; c < ins[0]; c++ {
+		plane := src[c*h*w : (c+1)*h*w]
+		out := dst[c*oh*ow : (c+1)*oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			y0 := oy*op.StrideH - op.Pads[0]
+			for ox := 0; ox < ow; ox++ {
+				x0 := ox*op.StrideW - op.Pads[1]
+				m := float32(math.Inf(-1))
+				var s float32
+				cnt := 0
+				for y := max(y0, 0); y < min(y0+op.KH, h); y++ {
+					for x := max(x0, 0); x < min(x0+op.KW, w); x++ {
+						v := plane[y*w+x]
+						m = max(m, v)
+						s += v
+						cnt++
+					}
+				}
+				if op.Kind == OpMaxPool {
+					out[oy*ow+ox] = m
+					continue
+				}
+				if op.CountIncludePad {
+					// The window clipped to the padded input, as ONNX counts it.
+					cnt = (min(y0+op.KH, h+op.Pads[2]) - y0) * (min(x0+op.KW, w+op.Pads[3]) - x0)
+				}
+				out[oy*ow+ox] = s / float32(max(cnt, 1))
+			}
+		}
+	}
+}
+
+// activate applies a in place; hw is the plane size, so that PRelu finds each channel.
+func activate(a *Act, x []float32, hw int) {
+	switch a.Kind {
+	case ActRelu:
+		for i, v := range x {
+			x[i] = max(v, 0)
+		}
+	case ActClip:
+		for i, v := range x {
+			x[i] = min(max(v, a.A), a.B)
+		}
+	case ActPRelu:
+		for i, v := range x {
+			if v < 0 {
+				s := a.Slope[0]
+				if len(a.Slope) > 1 {
+					s = a.Slope[i/hw]
+				}
+				x[i] = s * v
+			}
+		}
+	case ActHardSigmoid:
+		for i, v := range x {
+			x[i] = max(0, min(1, a.A*v+a.B))
+		}
+	case ActHardSwish:
+		for i, v := range x {
+			x[i] = v * max(0, min(1, v/6+0.5))
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package model
+
+import (
+	"fmt"
+	"image"
+	"image/draw"
+)
+
+// maxBoxSide bounds the crop box a caller may ask for (a 8K frame fits).
+const maxBoxSide = 8192
+
+// Preprocess resamples the crop box of an RGBA image (pix, stride in bytes, w x h pixels)
+// into the model's normalised CHW input, writing into dst when it is long enough.
+//
+// The resampler is a separable triangle (bilinear) filter whose support grows with the
+// downscale factor, so a crop much larger than the input is area-averaged instead of
+// point-sampled and does not alias; upscaling is plain bilinear. Pixel centres are aligned
+// (half-pixel convention). Where the box leaves the image the missing pixels count as the
+// model's mean colour, i.e. zero after normalisation, as the network's own zero padding.
+// Alpha is ignored.
+func (m *Model) Preprocess(dst []float32, pix []byte, stride, w, h int, box image.Rectangle) ([]float32, error) {
+	return preprocess(dst, pix, stride, w, h, box, m.info.InputW, m.info.InputH, m.info.Mean, m.info.Std)
+}
+
+type taps struct {
+	start []int     // first source index per output index
+	n     []int     // tap count per output index
+	w     []float32 // weights, n[i] per output index, in order
+}
+
+// filterTaps computes the triangle filter taps for mapping [lo, lo+size) onto out samples.
+func filterTaps(lo, size, out int) taps {
+	scale := float64(size) / float64(out)
+	support := max(scale, 1)
+	t := taps{start: make([]int, out), n: make([]int, out)}
+	for i := 0; i < out; i++ {
+		c := float64(lo) + (float64(i)+0.5)*scale - 0.5
+		first := int(floorF(c-support)) + 1
+		last := int(floorF(c + support))
+		if last < first {
+			first, last = int(floorF(c+0.5)), int(floorF(c+0.5))
+		}
+		var sum float64
+		ws := make([]float64, 0, last-first+1)
+		for s := first; s <= last; s++ {
+			d := 1 - absF(float64(s)-c)/support
+			ws = append(ws, max(d, 0))
+			sum += max(d, 0)
+		}
+		if sum == 0 { // c lands exactly on a sample with support 1
+			for k := range ws {
+				ws[k] = 0
+			}
+			ws[int(floorF(c+0.5))-first] = 1
+			sum = 1
+		}
+		t.start[i], t.n[i] = first, len(ws)
+		for _, x := range ws {
+			t.w = append(t.w, float32(x/sum))
+		}
+	}
+	return t
+}
+
+func floorF(x float64) float64 {
+	i := float64(int64(x))
+	if i > x {
+		i--
+	}
+	return i
+}
+
+func absF(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func preprocess(dst []float32, pix []byte, stride, w, h int, box image.Rectangle, ow, oh int, mean, std [3]float32) ([]float32, error) {
+	if w < 1 || h < 1 || stride < 4*w || len(pix) < stride*(h-1)+4*w {
+		return nil, fmt.Errorf("model: preprocess: %d bytes with stride %d do not hold a %dx%d RGBA image", len(pix), stride, w, h)
+	}
+	if box.Empty() || box.Dx() > maxBoxSide || box.Dy() > maxBoxSide {
+		return nil, fmt.Errorf("model: preprocess: crop box %v empty or larger than %d px", box, maxBoxSide)
+	}
+	if !box.Overlaps(image.Rect(0, 0, w, h)) {
+		return nil, fmt.Errorf("model: preprocess: crop box %v outside the %dx%d image", box, w, h)
+	}
+	n := 3 * ow * oh
+	if cap(dst) < n {
+		dst = make([]float32, n)
+	}
+	dst = dst[:n]
+	tx := filterTaps(box.Min.X, box.Dx(), ow)
+	ty := filterTaps(box.Min.Y, box.Dy(), oh)
+	// The source rows the vertical taps touch, clipped to the image.
+	y0, y1 := ty.start[0], ty.start[oh-1]+ty.n[oh-1]
+	r0, r1 := max(y0, 0), min(y1, h)
+	rows := max(r1-r0, 0)
+	// Horizontal pass over the needed rows into tmp[row][c][ox], in [0,1] units; taps off
+	// the image read the mean colour.
+	tmp := make([]float32, rows*3*ow)
+	var lut [256]float32
+	for i := range lut {
+		lut[i] = float32(i) / 255
+	}
+	for r := 0; r < rows; r++ {
+		src := pix[(r0+r)*stride:]
+		out := tmp[r*3*ow : (r+1)*3*ow]
+		k := 0
+		for ox := 0; ox < ow; ox++ {
+			var s0, s1, s2 float32
+			for t := 0; t < tx.n[ox]; t++ {
+				wt := tx.w[k+t]
+				x := tx.start[ox] + t
+				if x < 0 || x >= w {
+					s0 += wt * mean[0]
+					s1 += wt * mean[1]
+					s2 += wt * mean[2]
+					continue
+				}
+				p := src[4*x : 4*x+3]
+				s0 += wt * lut[p[0]]
+				s1 += wt * lut[p[1]]
+				s2 += wt * lut[p[2]]
+			}
+			k += tx.n[ox]
+			out[ox], out[ow+ox], out[2*ow+ox] = s0, s1, s2
+		}
+	}
+	// Vertical pass and normalisation.
+	k := 0
+	for oy := 0; oy < oh; oy++ {
+		for c := 0; c < 3; c++ {
+			row := dst[c*oh*ow+oy*ow : c*oh*ow+(oy+1)*ow]
+			clear(row)
+			for t := 0; t < ty.n[oy]; t++ {
+				wt := ty.w[k+t]
+				y := ty.start[oy] + t
+				if y < 0 || y >= h {
+					for i := range row {
+						row[i] += wt * mean[c]
+					}
+					continue
+				}
+				madd(row, tmp[(y-r0)*3*ow+c*ow:(y-r0)*3*ow+(c+1)*ow], wt)
+			}
+			inv := 1 / std[c]
+			for i := range row {
+				row[i] = (row[i] - mean[c]) * inv
+			}
+		}
+		k += ty.n[oy]
+	}
+	return dst, nil
+}
+
+// rgbaView returns RGBA bytes covering box for any image: *image.RGBA and *image.NRGBA are
+// used in place; other types are converted (only the part of the box inside the image).
+// The returned box is in the returned buffer's coordinates.
+func rgbaView(img image.Image, box image.Rectangle) (pix []byte, stride, w, h int, b image.Rectangle) {
+	switch im := img.(type) {
+	case *image.RGBA:
+		return im.Pix, im.Stride, im.Rect.Dx(), im.Rect.Dy(), box.Sub(im.Rect.Min)
+	case *image.NRGBA:
+		return im.Pix, im.Stride, im.Rect.Dx(), im.Rect.Dy(), box.Sub(im.Rect.Min)
+	}
+	r := box.Intersect(img.Bounds())
+	if r.Empty() || r.Dx() > maxBoxSide || r.Dy() > maxBoxSide {
+		// Let Preprocess report the problem with the caller's box.
+		return []byte{0, 0, 0, 0}, 4, 1, 1, box.Sub(img.Bounds().Min).Add(image.Pt(1<<20, 0))
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(dst, dst.Rect, img, r.Min, draw.Src)
+	return dst.Pix, dst.Stride, r.Dx(), r.Dy(), box.Sub(r.Min)
+}

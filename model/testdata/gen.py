@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""Export the tiny test networks the model package tests run.
+
+Run with Debian's torch 1.13 (/usr/bin/python3 gen.py) from this folder. It writes
+  ops.onnx       every op the importer supports (opset 13; hardswish -> HardSigmoid*x)
+  hswish.onnx    HardSwish as one op (opset 14)
+  gorgonnx.onnx  only ops gorgonia's onnx-go backend runs (for the cross-check)
+  *.in.f32       fixed inputs (little-endian float32, CHW, batch of 1)
+Reference outputs come from onnxruntime-node: node ort_ref.cjs (writes *.ort.f32).
+Weights are random but fixed (seeded); BatchNorm gets random running stats so
+folding is exercised. bench_net() is also used by ../bench to build a 96 px
+network of realistic size when the shipped model is absent.
+"""
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+
+
+def randomize_bn(m, g):
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            c = mod.num_features
+            mod.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
+            mod.running_var.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
+            mod.weight.data.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
+            mod.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
+        if isinstance(mod, nn.PReLU):
+            mod.weight.data.copy_(torch.rand(mod.weight.shape, generator=g) * 0.3)
+
+
+class OpsNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False)  # pads made asymmetric below
+        self.bn1 = nn.BatchNorm2d(8)
+        self.prelu = nn.PReLU(8)
+        self.dw = nn.Conv2d(8, 8, 3, stride=1, padding=1, groups=8, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.pw = nn.Conv2d(8, 16, 1, bias=True)
+        self.grp = nn.Conv2d(16, 16, 3, padding=1, groups=2)
+        self.cbias = nn.Parameter(torch.randn(1, 16, 1, 1) * 0.2)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.dw2 = nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=16)
+        self.conv5 = nn.Conv2d(16, 24, 3, padding=1)
+        self.avg = nn.AvgPool2d(2, stride=2)
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        x = self.prelu(self.bn1(self.stem(x)))            # 16x16
+        x = torch.clamp(self.bn2(self.dw(x)), 0.0, 6.0)    # Clip (ReLU6)
+        y = self.pw(x)
+        y = nn.functional.hardswish(y)                     # HardSigmoid + Mul at opset 13
+        z = torch.relu(self.grp(y)) + y                    # residual Add
+        z = z + self.cbias                                 # per-channel broadcast Add
+        z = z * 0.5                                        # Mul by a constant
+        z = self.pool(z)                                   # 8x8
+        z = torch.relu(self.dw2(z))                        # 4x4 depthwise stride 2
+        z = torch.sigmoid(self.conv5(z)) * 2.0 if False else torch.relu(self.conv5(z))
+        z = self.avg(z)                                    # 2x2
+        z = nn.functional.adaptive_avg_pool2d(z, 1)        # GlobalAveragePool
+        z = torch.flatten(z, 1)
+        return self.fc(z)
+
+
+class HSwishNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8 * 8 * 8, 6)
+
+    def forward(self, x):
+        x = nn.functional.hardswish(self.c(x))
+        x = nn.functional.hardsigmoid(x) * x + x
+        return self.fc(x.reshape(1, -1))
+
+
+class GorgonnxNet(nn.Module):
+    """Conv (symmetric pads, group 1), BN, Relu, MaxPool, same-shape Add, GAP, Flatten, MatMul."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.c3 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.fc = nn.Linear(16, 12, bias=False)  # MatMul: gorgonnx re-adds a Gemm bias on each Run
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.bn1(self.c1(x))))
+        x = torch.relu(self.c2(x)) + x
+        x = torch.relu(self.c3(x))
+        x = nn.functional.adaptive_avg_pool2d(x, 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.b1 = nn.BatchNorm2d(cout)
+        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.b2 = nn.BatchNorm2d(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.b1(self.c1(x)))
+        y = self.b2(self.c2(y))
+        s = x if self.short is None else self.short(x)
+        return torch.relu(y + s)
+
+
+class BenchNet(nn.Module):
+    """ResNet-like 96 px embedder of about the shipped model's size (~30 MMAC)."""
+
+    def __init__(self, widths=(24, 32, 64, 128), dim=128):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        layers, cin = [], widths[0]
+        for i, w in enumerate(widths):
+            layers.append(Block(cin, w, 1 if i == 0 else 2))
+            cin = w
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, dim)
+
+    def forward(self, x):
+        x = self.layers(self.stem(x))
+        x = nn.functional.adaptive_avg_pool2d(x, 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+def export(net, size, path, opset, g):
+    randomize_bn(net, g)
+    net.eval()
+    x = torch.rand(1, 3, size, size, generator=g) * 2 - 1
+    torch.onnx.export(net, x, path, opset_version=opset, do_constant_folding=True,
+                      input_names=["input"], output_names=["embedding"])
+    return x
+
+
+def write_f32(path, t):
+    np.asarray(t, dtype="<f4").tofile(path)
+
+
+def main():
+    g = torch.Generator().manual_seed(7)
+    torch.manual_seed(7)
+    if len(sys.argv) > 1 and sys.argv[1] == "bench":
+        export(BenchNet(), 96, sys.argv[2], 13, g)
+        return
+    x = export(OpsNet(), 32, "ops.onnx", 13, g)
+    # Make the stem's pads asymmetric (top/left 0, bottom/right 1): same output size,
+    # so no shape information goes stale, and onnxruntime computes the reference.
+    m = onnx.load("ops.onnx")
+    for n in m.graph.node:
+        if n.op_type == "Conv":
+            for a in n.attribute:
+                if a.name == "pads":
+                    del a.ints[:]
+                    a.ints.extend([0, 0, 1, 1])
+            break
+    onnx.checker.check_model(m)
+    onnx.save(m, "ops.onnx")
+    write_f32("ops.in.f32", x)
+    x = export(HSwishNet(), 8, "hswish.onnx", 14, g)
+    write_f32("hswish.in.f32", x)
+    x = export(GorgonnxNet(), 16, "gorgonnx.onnx", 11, g)
+    write_f32("gorgonnx.in.f32", x)
+
+
+if __name__ == "__main__":
+    main()
