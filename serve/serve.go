@@ -232,9 +232,7 @@ func (h *handler) serveAddressed(w http.ResponseWriter, r *http.Request, rt rout
 	}
 	defer rc.Close()
 	w.WriteHeader(status)
-	if _, err := io.CopyN(w, rc, n); err != nil {
-		h.log.Error("serve: copy", "key", rt.key, "err", err)
-	}
+	h.copyBody(w, rc, rt.key, n)
 }
 
 // serveMutable serves a file that may change under the same name (manifest, index): it
@@ -323,8 +321,18 @@ func (h *handler) serveLargeMutable(w http.ResponseWriter, r *http.Request, rt r
 	}
 	defer rc.Close()
 	w.WriteHeader(status)
-	if _, err := io.CopyN(w, rc, n); err != nil {
-		h.log.Error("serve: copy", "key", rt.key, "err", err)
+	h.copyBody(w, rc, rt.key, n)
+}
+
+// copyBody sends exactly the n bytes a Store promised. io.Copy (not CopyN) lets a store's
+// reader implement io.WriterTo, which the Worker uses to hand R2's stream straight to
+// the response.
+func (h *handler) copyBody(w io.Writer, rc io.Reader, key string, n int64) {
+	written, err := io.Copy(w, rc)
+	if err != nil {
+		h.log.Error("serve: copy", "key", key, "err", err)
+	} else if written != n {
+		h.log.Error("serve: store returned a different length", "key", key, "want", n, "got", written)
 	}
 }
 
