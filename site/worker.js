@@ -75,7 +75,7 @@ async function readBody(res, onBytes) {
 // fetchVerified returns the bytes of url whose sha256 must be sha. Verified bytes are kept in
 // Cache Storage under their hash; a cached copy is re-hashed before use, and a download that
 // fails the check is dropped (never cached) and fetched again, at most `attempts` times.
-async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSize, check } = {}) {
+async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSize, check, digest = sha256Hex } = {}) {
   sha = String(sha).toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error(`${url}: bad sha256 ${JSON.stringify(sha)} in manifest`);
   const cache = await caches.open(CONTENT_CACHE);
@@ -83,7 +83,7 @@ async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSiz
   const hit = await cache.match(key);
   if (hit) {
     const buf = await hit.arrayBuffer();
-    if (await sha256Hex(buf) === sha) {
+    if (await digest(buf) === sha) {
       if (onSize) onSize(buf.byteLength);
       onBytes(buf.byteLength, true);
       return buf;
@@ -99,7 +99,7 @@ async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSiz
       if (!res.ok) throw new Error(`${url}: HTTP ${res.status} (${res.headers.get('content-type')})`);
       if (onSize) onSize(Number(res.headers.get('content-length')) || 0);
       const buf = await readBody(res, (n) => { counted += n; onBytes(n, false); });
-      const got = await sha256Hex(buf);
+      const got = await digest(buf);
       if (got !== sha) {
         throw new Error(`${url}: sha256 mismatch: got ${got}, manifest says ${sha} ` +
           `(${buf.byteLength} bytes, content-type ${res.headers.get('content-type')}, first bytes ${firstBytes(buf)})`);
@@ -114,6 +114,18 @@ async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSiz
     }
   }
   throw lastErr;
+}
+
+// modelDigest names a model file (model/FORMAT.md): the sha256 of everything after byte 40,
+// which the file also carries at bytes 8..40; bytes 0..8 (magic, version) are checked by the Go
+// decoder. A store may also name a model by the plain sha256 of the whole file; both are accepted.
+async function modelDigest(buf) {
+  const whole = await sha256Hex(buf);
+  if (buf.byteLength < 40) return whole;
+  const body = await sha256Hex(buf.slice(40));
+  let stored = '';
+  for (const b of new Uint8Array(buf, 8, 32)) stored += b.toString(16).padStart(2, '0');
+  return body === stored ? body : whole;
 }
 
 // fetchJSON is network-first with the last good copy as the offline fallback. Only used for
@@ -167,6 +179,7 @@ async function load({ base, pack, siteURL }, id) {
   progress(id, { loaded: 0, total, phase: 'download' });
   const bufs = await Promise.all(files.map((f) => fetchVerified(f.url, f.sha256, {
     onBytes,
+    digest: f.what === 'model' ? modelDigest : sha256Hex,
     // Sizes the manifest does not give (the model's) join the total when their response arrives.
     onSize: f.bytes ? undefined : (n) => { if (!f.sized) { f.sized = true; total += n; } },
     check: f.what === 'wasm' ? (buf, res) => {

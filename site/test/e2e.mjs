@@ -1,0 +1,155 @@
+// End-to-end browser test of the demo page (make test-browser): headless Chromium against
+// `toonid serve`. Checks: the test image's face is named; a taught character is found on the next
+// click; offline reload still identifies; a corrupted shard is rejected, refetched and never cached.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createAvatar } from '@dicebear/core';
+import { bottts } from '@dicebear/collection';
+import { Resvg } from '@resvg/resvg-js';
+import { ROOT, serve, browser, scene, clickImage, openImage, ready } from './lib.mjs';
+
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+// A character no pack contains, drawn now (DiceBear "bottts", MIT-licensed code; nothing committed).
+function strangerPNG() {
+  const svg = createAvatar(bottts, { seed: 'toonid-e2e-stranger', size: 320, backgroundColor: ['f0e6d2'] }).toString();
+  const file = join(tmpdir(), 'toonid-e2e-stranger.png');
+  writeFileSync(file, new Resvg(svg).render().asPng());
+  return file;
+}
+
+const results = [];
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push(`ok   ${name} (${Date.now() - t0} ms)`);
+    console.log(results.at(-1));
+  } catch (err) {
+    console.log(`FAIL ${name}: ${err.stack || err}`);
+    throw err;
+  }
+}
+
+const sc = scene();
+const face = sc.faces[0];
+const srv = await serve();
+let b;
+try {
+  b = await browser();
+  const page = await b.ctx.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+
+  await step('page loads the model and pack (sha256-verified)', async () => {
+    await page.goto(srv.url);
+    const info = await ready(page);
+    assert.ok(!info.error, `load failed: ${info.error}\n${logs.join('\n')}`);
+    assert.ok(info.info.pack.characters > 0, 'pack has no characters');
+    assert.equal(info.offline, false);
+    console.log(`     ${info.wasm}, model ${info.info.model.sha256.slice(0, 12)}, ${info.info.pack.characters} characters, ${info.bytes.network} bytes over the network, ${info.ms.toFixed(0)} ms`);
+  });
+
+  await step(`clicking the face in ${sc.image.split('/').pop()} names ${face.name}`, async () => {
+    await openImage(page, sc.image);
+    const r = await clickImage(page, face.x, face.y);
+    assert.equal(r.unknown, false, `answer unknown: ${JSON.stringify(r)}`);
+    assert.equal(r.answers[0].name, face.name, `top answers ${JSON.stringify(r.answers.slice(0, 3))}`);
+    assert.equal(await page.textContent('#verdict'), face.name);
+    assert.equal(await page.locator('#answers li').count(), Math.min(5, r.answers.length));
+    // The returned crop must contain the click.
+    const [x, y, w, h] = r.box;
+    assert.ok(face.x >= x && face.x <= x + w && face.y >= y && face.y <= y + h, `box ${r.box} misses the click`);
+    await page.locator('#card').screenshot({ path: join(ARTIFACTS, 'answer-card.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'page.png') });
+    console.log(`     ${r.answers[0].name} ${r.answers[0].score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops, ${r.ms.toFixed(0)} ms`);
+  });
+
+  const stranger = strangerPNG();
+  const taught = 'E2E Robot';
+  await step('teaching a new character, then finding it on the next click', async () => {
+    await openImage(page, stranger);
+    const before = await clickImage(page, 160, 160);
+    assert.notEqual(before.answers[0]?.name, taught);
+    await page.fill('#teach-name', taught);
+    await page.click('#teach button[type=submit]');
+    await page.waitForFunction(() => window.toonidDemo.taught, null, { timeout: 10000 });
+    const after = await clickImage(page, 150, 170); // a different point: the search must find it again
+    assert.equal(after.answers[0].name, taught, `after teaching: ${JSON.stringify(after.answers.slice(0, 3))}`);
+    assert.equal(after.unknown, false);
+    assert.equal(await page.textContent('#verdict'), taught);
+  });
+
+  await step('offline reload (service worker + content cache) identifies again', async () => {
+    // Let the service worker install and take control before cutting the network.
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await page.reload();
+    await ready(page);
+    assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'page not controlled by the service worker');
+    await b.ctx.setOffline(true);
+    await page.reload();
+    const info = await ready(page);
+    assert.ok(!info.error, `offline load failed: ${info.error}\n${logs.slice(-10).join('\n')}`);
+    assert.equal(info.offline, true, 'the manifest should have come from the offline copy');
+    assert.equal(info.bytes.network, 0, 'nothing may come over the network offline');
+    await openImage(page, sc.image);
+    const r = await clickImage(page, face.x, face.y);
+    assert.equal(r.answers[0].name, face.name);
+    await openImage(page, stranger);
+    const t = await clickImage(page, 160, 160);
+    assert.equal(t.answers[0].name, taught, 'the taught character survives the reload (IndexedDB)');
+    await b.ctx.setOffline(false);
+  });
+  await b.close();
+  b = null;
+
+  await step('a corrupted shard is rejected, refetched, and never cached', async () => {
+    b = await browser();
+    let served = 0, corrupted = 0;
+    await b.ctx.route(/\/v1\/packs\/default\/[0-9a-f]{64}\.tps$/, async (route) => {
+      served++;
+      const res = await route.fetch();
+      const body = Buffer.from(await res.body());
+      if (corrupted === 0) {
+        corrupted++;
+        for (let i = 0; i < body.length; i += 97) body[i] ^= 0xff;
+      }
+      await route.fulfill({ response: res, body });
+    });
+    const p2 = await b.ctx.newPage();
+    const warn = [];
+    p2.on('console', (m) => warn.push(m.text()));
+    await p2.goto(srv.url);
+    const info = await ready(p2);
+    assert.ok(!info.error, `load failed after a corrupt shard: ${info.error}`);
+    assert.equal(corrupted, 1);
+    assert.ok(served >= 2, `the corrupt shard was not refetched (served ${served} times)`);
+    assert.ok(warn.some((w) => /sha256 mismatch/.test(w)), `no sha256 mismatch reported: ${warn.join('\n')}`);
+    // Every cached body must hash to its key.
+    const bad = await p2.evaluate(async () => {
+      const c = await caches.open('toonid-content-v1');
+      const out = [];
+      for (const req of await c.keys()) {
+        const m = req.url.match(/\.toonid-content\/([0-9a-f]{64})$/);
+        if (!m) continue;
+        const buf = await (await c.match(req)).arrayBuffer();
+        const hex = [...new Uint8Array(await crypto.subtle.digest('SHA-256', buf))].map((x) => x.toString(16).padStart(2, '0')).join('');
+        const body = [...new Uint8Array(await crypto.subtle.digest('SHA-256', buf.slice(40)))].map((x) => x.toString(16).padStart(2, '0')).join('');
+        if (hex !== m[1] && body !== m[1]) out.push(req.url);
+      }
+      return out;
+    });
+    assert.deepEqual(bad, [], 'corrupt bytes were cached');
+    await openImage(p2, sc.image);
+    const r = await clickImage(p2, face.x, face.y);
+    assert.equal(r.answers[0].name, face.name);
+  });
+  console.log(`test-browser: all ${results.length} passed; screenshot in test-artifacts/answer-card.png`);
+} finally {
+  if (b) await b.close();
+  srv.stop();
+}

@@ -1,0 +1,88 @@
+// Shared by the browser tests and the figures script: start `toonid serve` on a free port,
+// launch headless Chromium with a fresh profile, find the test image and where its faces are.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../..');
+export const BUILD = process.env.BUILD || join(ROOT, 'build');
+
+export const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+
+// serve starts the local server and resolves with {url, stop}.
+export function serve({ store = process.env.TOONID_STORE || join(BUILD, 'store'), site = join(BUILD, 'site') } = {}) {
+  const bin = process.env.TOONID_BIN || join(BUILD, 'site-test', 'toonid');
+  const p = spawn(bin, ['serve', '-addr', '127.0.0.1:0', '-store', store, '-site', site], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  p.stderr.on('data', (d) => { log += d; });
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => { p.kill(); rej(new Error(`toonid serve did not start in 15 s:\n${log}`)); }, 15000);
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/(http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) {
+        clearTimeout(timer);
+        res({ url: m[1] + '/', stop: () => p.kill('SIGTERM'), log: () => log });
+      }
+    });
+    p.on('exit', (code) => { clearTimeout(timer); rej(new Error(`toonid serve exited ${code}:\n${log}`)); });
+  });
+}
+
+// browser launches Chromium with a fresh user-data-dir; close() removes it.
+export async function browser() {
+  const dir = mkdtempSync(join(tmpdir(), 'toonid-chromium-'));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true,
+    viewport: { width: 1200, height: 800 },
+  });
+  return { ctx, close: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+// scene returns the test image and its faces: [{name, x, y, box?}] in image pixels.
+// TOONID_SCENE=<file.json> overrides (the dev store writes one); otherwise the Sintel test image
+// documented in tools/gallery/testimages/.
+export function scene() {
+  const file = process.env.TOONID_SCENE || findSintel();
+  const spec = JSON.parse(readFileSync(file, 'utf8'));
+  const dir = dirname(file);
+  if (Array.isArray(spec)) { // devstore's scene.json
+    return { image: join(dir, 'scene.png'), faces: spec.filter((f) => f.inPack).map((f) => ({ name: f.name, x: f.x, y: f.y })), stranger: spec.find((f) => !f.inPack) };
+  }
+  return { image: resolve(dir, spec.image), faces: spec.faces };
+}
+
+function findSintel() {
+  const dir = join(ROOT, 'tools', 'gallery', 'testimages');
+  if (!existsSync(dir)) throw new Error(`no ${dir}: set TOONID_SCENE (e.g. build/devstore/scene.json from go run ./site/test/devstore)`);
+  const json = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
+  if (!json.length) throw new Error(`no face spec (*.json) in ${dir}`);
+  return json.find((f) => /sintel/i.test(f)) || json[0];
+}
+
+// clickImage clicks image pixel (x, y) of the page's current picture and waits for the answer.
+export async function clickImage(page, x, y) {
+  const n = await page.evaluate(() => window.toonidDemo.answers.length);
+  const pos = await page.evaluate(([x, y]) => {
+    const el = document.querySelector('#media img, #media video');
+    const r = el.getBoundingClientRect();
+    const W = el.naturalWidth || el.videoWidth, H = el.naturalHeight || el.videoHeight;
+    return { x: r.left + x * r.width / W, y: r.top + y * r.height / H };
+  }, [x, y]);
+  await page.mouse.click(pos.x, pos.y);
+  await page.waitForFunction((n) => window.toonidDemo.answers.length > n, n, { timeout: 20000 });
+  return page.evaluate(() => window.toonidDemo.answers.at(-1));
+}
+
+export async function openImage(page, file) {
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+}
+
+export async function ready(page) {
+  return page.evaluate(() => window.toonidDemo.ready.then(() => window.toonidDemo.loadInfo, (e) => ({ error: String(e) })));
+}
