@@ -581,3 +581,56 @@ func FuzzParseRange(f *testing.F) {
 		}
 	})
 }
+
+func TestPublishPlan(t *testing.T) {
+	f := newFixture()
+	f.fs["README.md"] = &fstest.MapFile{Data: []byte("not served")}
+	f.fs["packs/default/thumb.png"] = &fstest.MapFile{Data: []byte("png")}
+	f.fs["packs/index.json"] = &fstest.MapFile{Data: []byte("stale")}
+	plan, skipped, err := PublishPlan(f.fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	firstManifest := -1
+	for i, u := range plan {
+		keys = append(keys, u.Key)
+		if strings.HasSuffix(u.Key, "/manifest.json") && firstManifest < 0 {
+			firstManifest = i
+		}
+		if firstManifest >= 0 && !strings.HasSuffix(u.Key, "/manifest.json") && u.Key != "packs/index.json" {
+			t.Errorf("%s uploaded after a manifest", u.Key)
+		}
+	}
+	last := plan[len(plan)-1]
+	if last.Key != "packs/index.json" || string(last.Data) != `{"packs":["default","other"]}`+"\n" {
+		t.Errorf("last upload = %s %q, want the generated index", last.Key, last.Data)
+	}
+	want := map[string]string{
+		"models/" + f.modelSum + ".tmdl":       "public, max-age=31536000, immutable",
+		"packs/default/" + f.shardSum + ".bin": "public, max-age=31536000, immutable",
+		"packs/default/manifest.json":          "no-cache",
+		"packs/default/thumb.png":              "no-cache",
+	}
+	for _, u := range plan {
+		if cc, ok := want[u.Key]; ok && u.CacheControl != cc {
+			t.Errorf("%s: Cache-Control %q, want %q", u.Key, u.CacheControl, cc)
+		}
+		delete(want, u.Key)
+	}
+	if len(want) != 0 {
+		t.Errorf("missing from plan: %v (plan %v)", want, keys)
+	}
+	if strings.Join(skipped, ",") != "README.md" {
+		t.Errorf("skipped = %v, want README.md", skipped)
+	}
+
+	// A shard whose bytes do not match its name is refused.
+	f.fs["packs/default/"+f.shardSum+".bin"] = &fstest.MapFile{Data: []byte("tampered")}
+	if _, _, err := PublishPlan(f.fs); err == nil || !strings.Contains(err.Error(), "not the name's") {
+		t.Errorf("tampered shard: err = %v", err)
+	}
+	if _, _, err := PublishPlan(fstest.MapFS{"x.txt": {}}); err == nil {
+		t.Error("empty store accepted")
+	}
+}

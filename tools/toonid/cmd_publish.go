@@ -1,11 +1,128 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/toonid/toonid/serve"
 )
 
-// PLACEHOLDER: replaced by the owning room's implementation.
 func runPublish(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fl := flag.NewFlagSet("publish", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	storeDir := fl.String("store", "build/store", "store directory to publish (models/, packs/)")
+	bucket := fl.String("bucket", "toonid-store", "R2 bucket name (wrangler.toml's bucket_name)")
+	local := fl.Bool("local", false, "put into wrangler's local R2 simulator instead of Cloudflare")
+	persist := fl.String("persist-to", "", "with -local: wrangler state directory (as given to wrangler dev --persist-to)")
+	config := fl.String("config", "", "wrangler.toml to use (default: wrangler's own lookup)")
+	wrangler := fl.String("wrangler", "", "wrangler command (default: node_modules/.bin/wrangler if present, else npx wrangler)")
+	dryRun := fl.Bool("n", false, "print the wrangler commands instead of running them")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	if *persist != "" && !*local {
+		return fmt.Errorf("-persist-to needs -local")
+	}
+	root, err := os.OpenRoot(*storeDir)
+	if err != nil {
+		return fmt.Errorf("open store: %w (build it with: make default-pack)", err)
+	}
+	defer root.Close()
+	plan, skipped, err := serve.PublishPlan(root.FS())
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "toonid publish: skipping %s (not a served key)\n", s)
+	}
+	cmdline := wranglerCommand(*wrangler)
+	tmp, err := os.MkdirTemp("", "toonid-publish-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	var total int64
+	start := time.Now()
+	for i, u := range plan {
+		file := filepath.Join(*storeDir, filepath.FromSlash(u.Key))
+		if u.Data != nil {
+			file = filepath.Join(tmp, fmt.Sprintf("generated-%d", i))
+			if err := os.WriteFile(file, u.Data, 0o644); err != nil {
+				return err
+			}
+		}
+		argv := append(append([]string{}, cmdline...), "r2", "object", "put", *bucket+"/"+u.Key, "--file="+file,
+			"--content-type="+u.ContentType, "--cache-control="+u.CacheControl)
+		if *local {
+			argv = append(argv, "--local")
+			if *persist != "" {
+				argv = append(argv, "--persist-to="+*persist)
+			}
+		} else {
+			argv = append(argv, "--remote")
+		}
+		if *config != "" {
+			argv = append(argv, "--config="+*config)
+		}
+		if *dryRun {
+			fmt.Fprintln(stdout, strings.Join(argv, " "))
+			continue
+		}
+		if err := runWrangler(argv); err != nil {
+			return fmt.Errorf("put %s (%d of %d; objects before it are in place, the manifests after it are not): %w",
+				u.Key, i+1, len(plan), err)
+		}
+		total += u.Size
+		fmt.Fprintf(stdout, "put %s (%d bytes)\n", u.Key, u.Size)
+	}
+	if !*dryRun {
+		where := "R2 bucket " + *bucket
+		if *local {
+			where = "local R2 bucket " + *bucket
+		}
+		fmt.Fprintf(stdout, "published %d objects, %d bytes, to %s in %.1fs\n", len(plan), total, where,
+			time.Since(start).Seconds())
+	}
+	return nil
+}
+
+func wranglerCommand(flagValue string) []string {
+	if flagValue != "" {
+		return strings.Fields(flagValue)
+	}
+	if _, err := os.Stat("node_modules/.bin/wrangler"); err == nil {
+		return []string{"node_modules/.bin/wrangler"}
+	}
+	return []string{"npx", "--no-install", "wrangler"}
+}
+
+// runWrangler runs one wrangler command with telemetry off; its output is shown only
+// when it fails, since a put prints several lines of banner.
+func runWrangler(argv []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "WRANGLER_SEND_METRICS=false")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %w\n%s", strings.Join(argv[:min(len(argv), 5)], " "), err, tail(out, 2000))
+	}
+	return nil
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }
