@@ -126,7 +126,10 @@ func (m *Model) EmbedBatch(in [][]float32) ([][]float32, error) {
 // EmbedImage crops box out of img (padding where the box leaves the image), preprocesses
 // and embeds it.
 func (m *Model) EmbedImage(img image.Image, box image.Rectangle) ([]float32, error) {
-	pix, stride, w, h, box := rgbaView(img, box)
+	pix, stride, w, h, box, err := rgbaView(img, box)
+	if err != nil {
+		return nil, err
+	}
 	in, err := m.Preprocess(nil, pix, stride, w, h, box)
 	if err != nil {
 		return nil, err

@@ -159,19 +159,18 @@ func preprocess(dst []float32, pix []byte, stride, w, h int, box image.Rectangle
 // rgbaView returns RGBA bytes covering box for any image: *image.RGBA and *image.NRGBA are
 // used in place; other types are converted (only the part of the box inside the image).
 // The returned box is in the returned buffer's coordinates.
-func rgbaView(img image.Image, box image.Rectangle) (pix []byte, stride, w, h int, b image.Rectangle) {
+func rgbaView(img image.Image, box image.Rectangle) (pix []byte, stride, w, h int, b image.Rectangle, err error) {
 	switch im := img.(type) {
 	case *image.RGBA:
-		return im.Pix, im.Stride, im.Rect.Dx(), im.Rect.Dy(), box.Sub(im.Rect.Min)
+		return im.Pix, im.Stride, im.Rect.Dx(), im.Rect.Dy(), box.Sub(im.Rect.Min), nil
 	case *image.NRGBA:
-		return im.Pix, im.Stride, im.Rect.Dx(), im.Rect.Dy(), box.Sub(im.Rect.Min)
+		return im.Pix, im.Stride, im.Rect.Dx(), im.Rect.Dy(), box.Sub(im.Rect.Min), nil
 	}
 	r := box.Intersect(img.Bounds())
-	if r.Empty() || r.Dx() > maxBoxSide || r.Dy() > maxBoxSide {
-		// Let Preprocess report the problem with the caller's box.
-		return []byte{0, 0, 0, 0}, 4, 1, 1, box.Sub(img.Bounds().Min).Add(image.Pt(1<<20, 0))
+	if r.Empty() || box.Dx() > maxBoxSide || box.Dy() > maxBoxSide {
+		return nil, 0, 0, 0, box, fmt.Errorf("model: crop box %v empty, outside the image %v or larger than %d px", box, img.Bounds(), maxBoxSide)
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
 	draw.Draw(dst, dst.Rect, img, r.Min, draw.Src)
-	return dst.Pix, dst.Stride, r.Dx(), r.Dy(), box.Sub(r.Min)
+	return dst.Pix, dst.Stride, r.Dx(), r.Dy(), box.Sub(r.Min), nil
 }

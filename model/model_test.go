@@ -1,0 +1,224 @@
+package model
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"testing"
+)
+
+func TestEmbedIsNormalisedAndDeterministic(t *testing.T) {
+	m, err := FromGraph(testGraph(2, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := testInput(3, m.InputLen())
+	e, err := m.Embed(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, v := range e {
+		n += float64(v) * float64(v)
+	}
+	if math.Abs(n-1) > 1e-5 {
+		t.Fatalf("|e|^2 = %v", n)
+	}
+	e2, _ := m.Embed(in)
+	for i := range e {
+		if e[i] != e2[i] {
+			t.Fatal("second Embed differs")
+		}
+	}
+	if _, err := m.Embed(in[:10]); err == nil {
+		t.Fatal("short input accepted")
+	}
+}
+
+// The network computed op by op with plain loops (no im2col, no packing, no SIMD) agrees
+// with the plan.
+func TestPlanMatchesNaive(t *testing.T) {
+	g := testGraph(4, 24)
+	m, err := FromGraph(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := testInput(5, m.InputLen())
+	got, _ := m.Forward(in)
+	want := naiveForward(g, in)
+	if i, ok := closeEnough(got, want, 1e-4); !ok {
+		t.Fatalf("output %d: plan %v, naive %v", i, got[i], want[i])
+	}
+}
+
+func naiveForward(g *Graph, in []float32) []float32 {
+	shapes, err := g.Shapes()
+	if err != nil {
+		panic(err)
+	}
+	vals := [][]float32{in}
+	for i := range g.Ops {
+		op := &g.Ops[i]
+		ins, outs := shapes[op.In[0]], shapes[i+1]
+		src := vals[op.In[0]]
+		dst := make([]float32, outs.Size())
+		switch op.Kind {
+		case OpConv:
+			icg, ocg := ins[0]/op.Group, outs[0]/op.Group
+			for oc := 0; oc < outs[0]; oc++ {
+				gi := oc / ocg
+				for oy := 0; oy < outs[1]; oy++ {
+					for ox := 0; ox < outs[2]; ox++ {
+						var s float32
+						if op.Bias != nil {
+							s = op.Bias[oc]
+						}
+						for ic := 0; ic < icg; ic++ {
+							for ky := 0; ky < op.KH; ky++ {
+								for kx := 0; kx < op.KW; kx++ {
+									y, x := oy*op.StrideH+ky-op.Pads[0], ox*op.StrideW+kx-op.Pads[1]
+									if y < 0 || x < 0 || y >= ins[1] || x >= ins[2] {
+										continue
+									}
+									s += op.Weight[((oc*icg+ic)*op.KH+ky)*op.KW+kx] * src[((gi*icg+ic)*ins[1]+y)*ins[2]+x]
+								}
+							}
+						}
+						dst[(oc*outs[1]+oy)*outs[2]+ox] = s
+					}
+				}
+			}
+		case OpDense:
+			k := op.WeightShape[1]
+			for j := range dst {
+				s := op.Bias[j]
+				for kk := 0; kk < k; kk++ {
+					s += op.Weight[j*k+kk] * src[kk]
+				}
+				dst[j] = s
+			}
+		default:
+			// Elementwise and pooling ops share the plan's simple loops: run a one-op plan.
+			cp := *op
+			cp.In = [2]int{0, -1}
+			shapes1 := []Shape{ins, outs}
+			a := &arena{vals: [][]float32{src, dst}}
+			if op.In[1] >= 0 {
+				cp.In[1] = 2
+				shapes1 = append(shapes1, shapes[op.In[1]])
+				a.vals = append(a.vals, vals[op.In[1]])
+			}
+			cp.Act = Act{}
+			p := &plan{ops: []Op{cp}, shapes: shapes1}
+			p.run(a, src)
+		}
+		if op.Act.Kind != ActNone {
+			activate(&op.Act, dst, outs[1]*outs[2])
+		}
+		vals = append(vals, dst)
+	}
+	return vals[len(vals)-1]
+}
+
+func TestEmbedBatchMatchesEmbed(t *testing.T) {
+	m, err := FromGraph(testGraph(6, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins [][]float32
+	for i := 0; i < 9; i++ {
+		ins = append(ins, testInput(int64(i), m.InputLen()))
+	}
+	got, err := m.EmbedBatch(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, in := range ins {
+		want, _ := m.Embed(in)
+		for j := range want {
+			if got[i][j] != want[j] {
+				t.Fatalf("batch item %d differs", i)
+			}
+		}
+	}
+	ins[4] = ins[4][:3]
+	if _, err := m.EmbedBatch(ins); err == nil {
+		t.Fatal("bad batch item accepted")
+	}
+}
+
+// int8 weights keep the embedding within cosine 0.99 of the float model.
+func TestInt8CloseToFloat(t *testing.T) {
+	g := testGraph(7, 32)
+	f, _ := FromGraph(g)
+	file, err := Encode(g, EncodeOptions{Int8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins [][]float32
+	for i := 0; i < 16; i++ {
+		ins = append(ins, testInput(int64(100+i), f.InputLen()))
+	}
+	a, err := Compare(f, q, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("int8 vs float: min cos %.5f mean %.5f", a.MinCos, a.MeanCos)
+	if a.MinCos < 0.99 {
+		t.Fatalf("min cosine %v < 0.99", a.MinCos)
+	}
+}
+
+func TestEmbedImage(t *testing.T) {
+	m, _ := FromGraph(testGraph(8, 32))
+	img := image.NewRGBA(image.Rect(10, 10, 90, 70))
+	for y := 10; y < 70; y++ {
+		for x := 10; x < 90; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 3), uint8(y * 3), 128, 255})
+		}
+	}
+	box := image.Rect(20, 15, 60, 55)
+	a, err := m.EmbedImage(img, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same pixels through the generic image path give the same embedding.
+	other := image.NewNRGBA64(img.Rect)
+	for y := 10; y < 70; y++ {
+		for x := 10; x < 90; x++ {
+			other.Set(x, y, img.At(x, y))
+		}
+	}
+	b, err := m.EmbedImage(other, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := Cosine(a, b); c < 0.99999 {
+		t.Fatalf("RGBA and NRGBA64 paths differ: cos %v", c)
+	}
+	if _, err := m.EmbedImage(img, image.Rect(200, 200, 300, 300)); err == nil {
+		t.Fatal("box outside the image accepted")
+	}
+}
+
+func TestMain(m *testing.M) {
+	// Keep the fuzz seed corpus in step with the writer: regenerate it with
+	// TOONID_WRITE_SEEDS=1 go test -run XXX .
+	if os.Getenv("TOONID_WRITE_SEEDS") != "" {
+		for name, q8 := range map[string]bool{"tiny_f32.tmdl": false, "tiny_int8.tmdl": true} {
+			b, err := Encode(testGraph(9, 16), EncodeOptions{Int8: q8})
+			if err != nil {
+				panic(err)
+			}
+			if err := os.WriteFile("testdata/"+name, b, 0o644); err != nil {
+				panic(err)
+			}
+		}
+	}
+	os.Exit(m.Run())
+}
