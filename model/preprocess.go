@@ -15,8 +15,9 @@ const maxBoxSide = 8192
 // The resampler is a separable triangle (bilinear) filter whose support grows with the
 // downscale factor, so a crop much larger than the input is area-averaged instead of
 // point-sampled and does not alias; upscaling is plain bilinear. Pixel centres are aligned
-// (half-pixel convention). Where the box leaves the image the missing pixels count as the
-// model's mean colour, i.e. zero after normalisation, as the network's own zero padding.
+// (half-pixel convention) and the filter never reads outside the box. Where the box leaves
+// the image the missing pixels count as the model's mean colour, i.e. zero after
+// normalisation, like the network's own zero padding.
 // Alpha is ignored.
 func (m *Model) Preprocess(dst []float32, pix []byte, stride, w, h int, box image.Rectangle) ([]float32, error) {
 	return preprocess(dst, pix, stride, w, h, box, m.info.InputW, m.info.InputH, m.info.Mean, m.info.Std)
@@ -35,10 +36,11 @@ func filterTaps(lo, size, out int) taps {
 	t := taps{start: make([]int, out), n: make([]int, out)}
 	for i := 0; i < out; i++ {
 		c := float64(lo) + (float64(i)+0.5)*scale - 0.5
-		first := int(floorF(c-support)) + 1
-		last := int(floorF(c + support))
+		// The support is clipped to the box, so the output depends on the box's pixels only.
+		first := max(int(floorF(c-support))+1, lo)
+		last := min(int(floorF(c+support)), lo+size-1)
 		if last < first {
-			first, last = int(floorF(c+0.5)), int(floorF(c+0.5))
+			first, last = min(max(int(floorF(c+0.5)), lo), lo+size-1), min(max(int(floorF(c+0.5)), lo), lo+size-1)
 		}
 		var sum float64
 		ws := make([]float64, 0, last-first+1)
@@ -47,11 +49,11 @@ func filterTaps(lo, size, out int) taps {
 			ws = append(ws, max(d, 0))
 			sum += max(d, 0)
 		}
-		if sum == 0 { // c lands exactly on a sample with support 1
+		if sum == 0 { // only zero-weight taps left: take the nearest sample
 			for k := range ws {
 				ws[k] = 0
 			}
-			ws[int(floorF(c+0.5))-first] = 1
+			ws[min(max(int(floorF(c+0.5))-first, 0), len(ws)-1)] = 1
 			sum = 1
 		}
 		t.start[i], t.n[i] = first, len(ws)

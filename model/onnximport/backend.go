@@ -35,9 +35,9 @@ type node struct {
 	tensor tensor.Tensor
 }
 
-func (n *node) ID() int64                      { return n.id }
-func (n *node) SetName(s string)               { n.name = s }
-func (n *node) GetName() string                { return n.name }
+func (n *node) ID() int64                       { return n.id }
+func (n *node) SetName(s string)                { n.name = s }
+func (n *node) GetName() string                 { return n.name }
 func (n *node) SetTensor(t tensor.Tensor) error { n.tensor = t; return nil }
 func (n *node) GetTensor() tensor.Tensor        { return n.tensor }
 

@@ -171,7 +171,24 @@ def main():
     write_f32("hswish.in.f32", x)
     x = export(GorgonnxNet(), 16, "gorgonnx.onnx", 11, g)
     write_f32("gorgonnx.in.f32", x)
+    extra()
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and (len(sys.argv) == 1 or sys.argv[1] == "bench"):
     main()
+
+
+def extra():
+    """unsupported.onnx (a Sigmoid) and int8init.onnx (an int8 initializer onnx-go refuses)."""
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])
+    g = helper.make_graph([helper.make_node("Sigmoid", ["input"], ["y"])], "unsupported", [x], [y])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unsupported.onnx")
+    w = helper.make_tensor("w", TensorProto.INT8, [3, 3, 1, 1], [1] * 9)
+    g = helper.make_graph([helper.make_node("Conv", ["input", "w"], ["y"])], "int8init", [x], [y], [w])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "int8init.onnx")
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "extra":
+    extra()

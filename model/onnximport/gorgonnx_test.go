@@ -1,0 +1,151 @@
+package onnximport
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	onnx "github.com/owulveryck/onnx-go"
+	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
+	"gorgonia.org/tensor"
+
+	"github.com/toonid/toonid/model"
+)
+
+// Cross-check against a second, independent implementation: gorgonia's onnx-go backend runs
+// testdata/gorgonnx.onnx (only ops gorgonnx supports; the last layer is a MatMul because
+// gorgonnx re-adds a Gemm bias on every Run). This is a test-only import: gorgonnx never
+// reaches a toonid binary.
+func TestFloatPathMatchesGorgonnx(t *testing.T) {
+	path := filepath.Join("..", "testdata", "gorgonnx.onnx")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := readF32(t, filepath.Join("..", "testdata", "gorgonnx.in.f32"))
+
+	be := gorgonnx.NewGraph()
+	om := onnx.NewModel(be)
+	if err := om.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	side := int(math.Sqrt(float64(len(in) / 3)))
+	if err := om.SetInput(0, tensor.New(tensor.WithShape(1, 3, side, side), tensor.WithBacking(append([]float32(nil), in...)))); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Run(); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := om.GetOutputTensors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := outs[0].Data().([]float32)
+
+	g := importFile(t, "gorgonnx")
+	m, err := model.FromGraph(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Forward(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d outputs, gorgonnx %d", len(got), len(want))
+	}
+	var worst float64
+	for i := range got {
+		worst = max(worst, math.Abs(float64(got[i]-want[i])))
+	}
+	t.Logf("max abs diff vs gorgonnx %.3g", worst)
+	if worst >= 1e-4 {
+		t.Fatalf("max abs diff %g\n got %v\nwant %v", worst, got, want)
+	}
+}
+
+// int8 weights on the op-coverage network stay within cosine 0.99 of the float path.
+func TestInt8CloseToFloatOnONNX(t *testing.T) {
+	for _, name := range []string{"ops", "hswish", "gorgonnx"} {
+		g := importFile(t, name)
+		f, err := model.FromGraph(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := model.Encode(g, model.EncodeOptions{Int8: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := model.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := readF32(t, filepath.Join("..", "testdata", name+".in.f32"))
+		inputs := [][]float32{in}
+		for s := 1; s < 8; s++ { // more inputs: the fixed one, mirrored and scaled
+			x := make([]float32, len(in))
+			for i := range x {
+				x[i] = in[len(in)-1-i] * float32(s) / 4
+			}
+			inputs = append(inputs, x)
+		}
+		a, err := model.Compare(f, q, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: int8 vs float cosine min %.5f mean %.5f", name, a.MinCos, a.MeanCos)
+		if a.MinCos < 0.99 {
+			t.Errorf("%s: min cosine %v < 0.99", name, a.MinCos)
+		}
+	}
+}
+
+func TestImportErrors(t *testing.T) {
+	if _, err := Import([]byte("not an onnx file")); err == nil {
+		t.Fatal("garbage accepted")
+	}
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "unsupported.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Import(b)
+	if err == nil || !contains(err.Error(), "unsupported op Sigmoid") || !contains(err.Error(), "producing") {
+		t.Fatalf("Import(unsupported.onnx): %v, want an error naming the op and its output", err)
+	}
+	b, err = os.ReadFile(filepath.Join("..", "testdata", "int8init.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = Import(b); err == nil || !contains(err.Error(), "int8") {
+		t.Fatalf("Import(int8init.onnx): %v, want onnx-go's int8 refusal", err)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func FuzzImport(f *testing.F) {
+	for _, name := range []string{"ops", "hswish", "gorgonnx"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", name+".onnx"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := Import(b)
+		if err != nil {
+			return
+		}
+		if _, err := model.FromGraph(g); err != nil {
+			t.Fatalf("Import accepted a graph the runtime rejects: %v", err)
+		}
+	})
+}

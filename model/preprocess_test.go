@@ -1,0 +1,145 @@
+package model
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"testing"
+
+	"github.com/nfnt/resize"
+)
+
+var half = [3]float32{.5, .5, .5}
+
+// stripes returns a w x h RGBA image whose columns are white where x%period == 0.
+func stripes(w, h, period int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := uint8(0)
+			if x%period == 0 {
+				v = 255
+			}
+			o := img.PixOffset(x, y)
+			img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = v, v, v, 255
+		}
+	}
+	return img
+}
+
+// A 1080p frame crop of one-pixel stripes must come out as flat grey at 96 px: a point or
+// bilinear sampler would return bands of black and white (aliasing).
+func TestPreprocessDoesNotAlias(t *testing.T) {
+	for _, period := range []int{2, 3, 5} {
+		for _, box := range []image.Rectangle{image.Rect(400, 40, 1400, 1040), image.Rect(0, 0, 1080, 1080), image.Rect(333, 17, 873, 557)} {
+			img := stripes(1920, 1080, period)
+			out, err := preprocess(nil, img.Pix, img.Stride, 1920, 1080, box, 96, 96, half, [3]float32{1, 1, 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 1/float64(period) - 0.5 // mean brightness, normalised with mean 0.5 std 1
+			var worst float64
+			for _, v := range out {
+				worst = max(worst, math.Abs(float64(v)-want))
+			}
+			if worst > 0.04 {
+				t.Errorf("period %d box %v: max deviation from flat %.3f is %.3f (aliasing)", period, box, want, worst)
+			}
+		}
+	}
+}
+
+func TestPreprocessFlatAndPadding(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 50, 40))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 255, 0, 51, 255
+	}
+	mean, std := [3]float32{.5, .4, .3}, [3]float32{.5, .25, .2}
+	// Inside the image: exact normalised colour, for down- and upscaling.
+	for _, box := range []image.Rectangle{image.Rect(0, 0, 50, 40), image.Rect(10, 10, 14, 14), image.Rect(3, 1, 40, 39)} {
+		out, err := preprocess(nil, img.Pix, img.Stride, 50, 40, box, 16, 16, mean, std)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []float32{(1 - .5) / .5, (0 - .4) / .25, (0.2 - .3) / .2}
+		for c := 0; c < 3; c++ {
+			for _, v := range out[c*256 : (c+1)*256] {
+				if math.Abs(float64(v-want[c])) > 1e-4 {
+					t.Fatalf("box %v channel %d: %v, want %v", box, c, v, want[c])
+				}
+			}
+		}
+	}
+	// A box hanging off the right edge: the outside reads as the mean colour (0 after
+	// normalisation), the inside keeps the image colour, with a blend over about one
+	// output pixel at the border.
+	out, err := preprocess(nil, img.Pix, img.Stride, 50, 40, image.Rect(30, 0, 70, 40), 20, 20, mean, std)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := 0; y < 20; y++ {
+		if v := out[y*20+2]; math.Abs(float64(v-1)) > 1e-4 {
+			t.Fatalf("inside pixel %v, want 1", v)
+		}
+		if v := out[y*20+15]; math.Abs(float64(v)) > 1e-4 {
+			t.Fatalf("padded pixel %v, want 0", v)
+		}
+	}
+}
+
+func TestPreprocessRejectsBadInput(t *testing.T) {
+	pix := make([]byte, 4*10*10)
+	cases := []struct {
+		name         string
+		pix          []byte
+		stride, w, h int
+		box          image.Rectangle
+	}{
+		{"short buffer", pix[:100], 40, 10, 10, image.Rect(0, 0, 10, 10)},
+		{"bad stride", pix, 20, 10, 10, image.Rect(0, 0, 10, 10)},
+		{"empty box", pix, 40, 10, 10, image.Rect(5, 5, 5, 9)},
+		{"outside", pix, 40, 10, 10, image.Rect(20, 20, 30, 30)},
+		{"huge box", pix, 40, 10, 10, image.Rect(0, 0, 1<<20, 1<<20)},
+		{"zero size", nil, 0, 0, 0, image.Rect(0, 0, 1, 1)},
+	}
+	for _, c := range cases {
+		if _, err := preprocess(nil, c.pix, c.stride, c.w, c.h, c.box, 8, 8, half, half); err == nil {
+			t.Errorf("%s: accepted", c.name)
+		}
+	}
+}
+
+// The direct sampler against nfnt/resize (Lanczos3 and bilinear, also antialiased) followed
+// by the conversion into the input tensor that resize leaves to the caller.
+func BenchmarkPreprocess(b *testing.B) {
+	img := stripes(1920, 1080, 3)
+	for _, side := range []int{200, 400, 1000} {
+		box := image.Rect(100, 50, 100+side, 50+side)
+		b.Run(fmt.Sprintf("direct/%d", side), func(b *testing.B) {
+			dst := make([]float32, 3*96*96)
+			for b.Loop() {
+				preprocess(dst, img.Pix, img.Stride, 1920, 1080, box, 96, 96, half, half)
+			}
+		})
+		for _, f := range []struct {
+			name string
+			f    resize.InterpolationFunction
+		}{{"nfnt-bilinear", resize.Bilinear}, {"nfnt-lanczos3", resize.Lanczos3}} {
+			b.Run(fmt.Sprintf("%s/%d", f.name, side), func(b *testing.B) {
+				dst := make([]float32, 3*96*96)
+				sub := img.SubImage(box)
+				for b.Loop() {
+					r := resize.Resize(96, 96, sub, f.f).(*image.RGBA)
+					for y := 0; y < 96; y++ {
+						for x := 0; x < 96; x++ {
+							p := r.Pix[y*r.Stride+4*x:]
+							for c := 0; c < 3; c++ {
+								dst[c*96*96+y*96+x] = (float32(p[c])/255 - .5) / .5
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
