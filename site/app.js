@@ -34,7 +34,7 @@ demo.ready = (async () => {
     setStatus(`Could not load: ${demo.error}`, true);
     throw err;
   }
-  demo.loadInfo = { ...id.loadInfo, pageMs: performance.now() - t0 };
+  demo.loadInfo = { ...id.loadInfo, pageMs: performance.now() - t0, readyAt: performance.now() };
   progress.hidden = true;
   const i = id.loadInfo.info;
   setStatus(`Ready: ${i.pack.characters} characters, ${id.loadInfo.simd ? 'SIMD' : 'scalar'} wasm${id.loadInfo.offline ? ', offline' : ''}.`);
@@ -158,7 +158,7 @@ async function identifyAt(p) {
     return;
   }
   last = { source: src, box: r.box };
-  demo.answers.push(r);
+  demo.answers.push({ ...r, at: performance.now() });
   drawBox(r.box);
   showCard(r, src);
 }

@@ -1,6 +1,6 @@
 # site/ + wasm/: the browser demo. `make site` builds $(BUILD)/site; `make test-browser` runs the
 # headless-Chromium tests; `make bench-site` measures the browser figures.
-.PHONY: site test-browser bench-site site-wasm
+.PHONY: site test-browser bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
 SITE_FILES := index.html app.js toonid.js worker.js sw.js style.css
@@ -30,11 +30,24 @@ $(BUILD)/site-test/toonid: $(shell find tools/toonid serve model pack -name '*.g
 	@mkdir -p $(BUILD)
 	$(GO) build -o $@ ./tools/toonid
 
-test-browser: site default-pack $(BUILD)/site-test/toonid node_modules
+# The dev store: a random-weight model and a pack of drawn characters (site/test/devstore), so the
+# whole browser path is tested even where the shipped model or the default pack is missing.
+DEVSTORE := $(BUILD)/devstore
+$(DEVSTORE)/scene.json: site/test/devstore/main.go $(shell find model pack -name '*.go' -not -name '*_test.go' 2>/dev/null)
+	rm -rf $(DEVSTORE)
+	$(GO) run ./site/test/devstore -out $(DEVSTORE)
+
+# Twice: against the dev store, then against the default pack with the Sintel test image.
+test-browser: site default-pack $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules
+	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/e2e.mjs
 	nice node site/test/e2e.mjs
 
 bench-site: site default-pack $(BUILD)/site-test/toonid node_modules
 	nice node site/test/bench.mjs
+
+# bench-site on the dev store (no shipped model needed).
+bench-site-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules
+	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/bench.mjs
 
 DEMO_DEPS += site
 TEST_TARGETS += test-browser

@@ -1,0 +1,73 @@
+// Browser figures (make bench-site): bytes on first load (gzip sizes computed here from the
+// fetched bodies: the local Go server does not compress), time to first identification, and
+// click -> answer latency (median of >= 20 clicks). Prints a Markdown table for BENCHMARKS.md.
+import { gzipSync } from 'node:zlib';
+import { cpus } from 'node:os';
+import { serve, browser, scene, clickImage, openImage, ready } from './lib.mjs';
+
+const CLICKS = Number(process.env.CLICKS || 25);
+const median = (v) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const pct = (v, p) => { const s = [...v].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+
+const sc = scene();
+const face = sc.faces[0];
+const srv = await serve();
+const b = await browser();
+try {
+  const fetched = [];
+  let counting = true;
+  b.ctx.on('requestfinished', async (req) => {
+    if (!counting || !req.url().startsWith('http')) return;
+    try {
+      const res = await req.response();
+      if (!res) return;
+      const body = await res.body();
+      fetched.push({ url: req.url().replace(srv.url, '/'), raw: body.length, gz: gzipSync(body, { level: 9 }).length });
+    } catch { /* bodies of redirects/aborted requests are not available */ }
+  });
+  const page = await b.ctx.newPage();
+
+  // Cold first visit: navigation start -> answer of a click issued as soon as the image is shown.
+  await page.goto(srv.url);
+  await openImage(page, sc.image);
+  const first = await clickImage(page, face.x, face.y);
+  const info = await ready(page);
+  await page.evaluate(() => navigator.serviceWorker.ready); // its precache is part of the first visit
+  await page.waitForTimeout(500);
+  counting = false;
+  // Service-worker precache requests show no body here; they re-download the shell (cache: 'reload'),
+  // so count them at the size of the same URL's page request.
+  const size = new Map(fetched.filter((f) => f.raw).map((f) => [f.url, f]));
+  for (const f of fetched) if (!f.raw && size.has(f.url)) { f.raw = size.get(f.url).raw; f.gz = size.get(f.url).gz; f.url += ' (service worker precache)'; }
+  const total = fetched.reduce((a, f) => ({ raw: a.raw + f.raw, gz: a.gz + f.gz }), { raw: 0, gz: 0 });
+
+  // Warm clicks at points around the face (different pixels each time, so nothing is memoised).
+  const ms = [], worker = [];
+  for (let i = 0; i < CLICKS; i++) {
+    const a = (i / CLICKS) * 2 * Math.PI, r = 6 + (i % 5) * 3;
+    const res = await clickImage(page, face.x + r * Math.cos(a), face.y + r * Math.sin(a));
+    ms.push(res.ms); worker.push(res.workerMs);
+  }
+
+  // Second visit: everything from Cache Storage.
+  const p2 = await b.ctx.newPage();
+  await p2.goto(srv.url);
+  const warm = await ready(p2);
+
+  const date = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  console.log(`\n### Browser figures (${info.wasm}, Chromium headless, ${cpus().length} x ${cpus()[0].model}, ${date})\n`);
+  console.log('| figure | value | target |\n|---|---|---|');
+  console.log(`| bytes on first load, gzip -9 of each body | ${(total.gz / 1e6).toFixed(2)} MB (${(total.raw / 1e6).toFixed(2)} MB raw, ${fetched.length} requests) | <= 2.5 MB |`);
+  console.log(`| load (download + verify + start wasm), first visit | ${info.ms.toFixed(0)} ms | |`);
+  console.log(`| navigation start -> model ready, first visit | ${info.readyAt.toFixed(0)} ms (of which warm-up identification ${info.warmMs.toFixed(0)} ms) | |`);
+  console.log(`| navigation start -> first answer, first visit (click sent by the test as soon as the image showed) | ${first.at.toFixed(0)} ms | <= 1 s |`);
+  console.log(`| first click -> answer (cold wasm) | ${first.ms.toFixed(0)} ms | |`);
+  console.log(`| click -> answer, median of ${CLICKS} (p90) | ${median(ms).toFixed(1)} ms (${pct(ms, 0.9).toFixed(1)}) | <= 100 ms |`);
+  console.log(`| of which in the worker (embed + match), median | ${median(worker).toFixed(1)} ms, ${first.candidates} crops | |`);
+  console.log(`| load on second visit (all from cache) | ${warm.ms.toFixed(0)} ms | |`);
+  console.log('\nFetched on first load (gzip sizes computed by the script; the local server sends them uncompressed):\n');
+  for (const f of fetched.sort((a, b) => b.raw - a.raw)) console.log(`- ${f.url}: ${f.raw} B raw, ${f.gz} B gzip`);
+} finally {
+  await b.close();
+  srv.stop();
+}
