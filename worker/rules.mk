@@ -1,0 +1,41 @@
+# worker/: the Cloudflare Worker (syumai/workers, standard Go -> js/wasm) serving serve.New over R2.
+#   make worker-build   build worker/build/{worker.mjs,app.wasm}
+#   make worker-size    bundle size, raw and gzip, as `wrangler deploy --dry-run` reports it
+#   make worker-dev     offline `wrangler dev` with a local R2 bucket seeded from $(BUILD)/store
+#   make test-worker    e2e tests under real workerd with local R2 (fixture store made by the test)
+.PHONY: worker-build worker-size worker-dev test-worker
+
+WRANGLER := node_modules/.bin/wrangler
+WORKER_PORT ?= 8787
+WORKER_BUCKET := toonid-store
+WORKER_SRC := $(filter-out %_test.go,$(wildcard serve/*.go worker/*.go)) go.mod go.sum
+WORKER_TOONID := $(BUILD)/worker-test/toonid
+
+worker-build: worker/build/app.wasm
+
+# workers-assets-gen empties worker/build/ and writes the JS shim; then the Go build.
+worker/build/app.wasm: $(WORKER_SRC)
+	cd worker && $(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o build
+	cd worker && GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o build/app.wasm .
+
+$(WORKER_TOONID): $(shell find tools/toonid serve model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+	@mkdir -p $(dir $@)
+	$(GO) build -o $@ ./tools/toonid
+
+worker-size: worker-build node_modules
+	@rm -rf worker/build/dist
+	cd worker && ../$(WRANGLER) deploy --dry-run --outdir build/dist 2>&1 | grep -E "Total Upload|gzip" || true
+	@echo "app.wasm: $$(stat -c %s worker/build/app.wasm) bytes raw, $$(gzip -9 -c worker/build/app.wasm | wc -c) bytes gzip -9"
+
+# Seeds worker/.wrangler/state (git-ignored) from $(BUILD)/store, then serves on $(WORKER_PORT).
+worker-dev: worker-build $(WORKER_TOONID) node_modules
+	@test -d $(BUILD)/store/packs || $(MAKE) default-pack
+	$(WORKER_TOONID) publish -store $(BUILD)/store -local -persist-to worker/.wrangler/state \
+		-bucket $(WORKER_BUCKET) -wrangler $(WRANGLER)
+	cd worker && ../$(WRANGLER) dev --ip 127.0.0.1 --port $(WORKER_PORT) --persist-to .wrangler/state \
+		--show-interactive-dev-session=false
+
+test-worker: worker-build $(WORKER_TOONID) node_modules
+	TOONID_BIN=$(abspath $(WORKER_TOONID)) nice node --test --test-timeout=180000 worker/test/
+
+TEST_TARGETS += test-worker
