@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/toonid/toonid/model"
+)
+
+func writeCalib(t *testing.T, dir string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		img := image.NewNRGBA(image.Rect(0, 0, 40+i, 40))
+		for y := 0; y < 40; y++ {
+			for x := 0; x < 40+i; x++ {
+				img.Set(x, y, color.NRGBA{uint8(x * 6), uint8(y*5 + i*20), uint8((x + y) * 3), 255})
+			}
+		}
+		f, err := os.Create(filepath.Join(dir, "c"+string(rune('a'+i))+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, img); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+}
+
+func TestQuantize(t *testing.T) {
+	dir := t.TempDir()
+	calib := filepath.Join(dir, "calib")
+	os.Mkdir(calib, 0o755)
+	writeCalib(t, calib, 5)
+	out := filepath.Join(dir, "ops.tmdl")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"quantize", "../../model/testdata/ops.onnx", "-calib", calib, "-o", out, "-mean", "0.5,0.4,0.3", "-std", "0.2,0.2,0.2"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "cosine vs float model over 5 calibration images: min ") {
+		t.Fatalf("output lacks the cosine report:\n%s", stdout.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := m.Info()
+	if !info.Int8 || info.InputW != 32 || info.Mean != [3]float32{.5, .4, .3} || info.Std != [3]float32{.2, .2, .2} || info.EmbedDim != 10 {
+		t.Fatalf("info %+v", info)
+	}
+	t.Log(stdout.String())
+}
+
+func TestQuantizeErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeCalib(t, dir, 1)
+	for _, args := range [][]string{
+		{"quantize"},
+		{"quantize", "../../model/testdata/ops.onnx", "-o", filepath.Join(dir, "x.tmdl")},
+		{"quantize", "../../model/testdata/ops.onnx", "-calib", t.TempDir(), "-o", filepath.Join(dir, "x.tmdl")},
+		{"quantize", "../../model/testdata/unsupported.onnx", "-calib", dir, "-o", filepath.Join(dir, "x.tmdl")},
+		{"quantize", "../../model/testdata/ops.onnx", "-calib", dir, "-o", filepath.Join(dir, "x.tmdl"), "-mean", "1,2"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code == 0 {
+			t.Errorf("%v: exit 0", args)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.tmdl")); err == nil {
+		t.Error("a failed quantize wrote its output")
+	}
+}
