@@ -24,6 +24,8 @@ demo.ready = (async () => {
   try {
     id = await toonid.load({
       base: new URL('v1/', document.baseURI).pathname, pack: 'default',
+      // ?wasm=scalar forces the fallback build (tests, comparisons); default: feature detection.
+      wasm: new URLSearchParams(location.search).get('wasm') || 'auto',
       onProgress: (p) => {
         if (p.total) { progress.max = p.total; progress.value = Math.min(p.loaded, p.total); }
         setStatus(p.phase === 'start' ? 'Starting…' : `Downloading ${(p.loaded / 1e6).toFixed(2)} / ${(p.total / 1e6).toFixed(2)} MB`);

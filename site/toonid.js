@@ -18,12 +18,13 @@ const MAX_REGION = 640;
 // The crop kept for a taught character (re-embedded if the model changes).
 const ENROLL_SIDE = 192;
 
-export async function load({ base = '/v1/', pack = 'default', onProgress, workerURL, siteURL } = {}) {
+// wasm: 'auto' (SIMD build when the engine validates SIMD128, else scalar), 'simd' or 'scalar'.
+export async function load({ base = '/v1/', pack = 'default', onProgress, workerURL, siteURL, wasm = 'auto' } = {}) {
   const site = siteURL ? new URL(siteURL, location.href) : new URL('./', import.meta.url);
   const w = new Worker(workerURL || new URL('./worker.js', import.meta.url));
   const t = new Toonid(w);
   try {
-    t.loadInfo = await t._call('load', { base, pack, siteURL: site.href }, [], onProgress);
+    t.loadInfo = await t._call('load', { base, pack, siteURL: site.href, wasm }, [], onProgress);
   } catch (err) {
     t.close();
     throw err;

@@ -151,7 +151,7 @@ async function fetchJSON(url) {
   return { doc, offline: false };
 }
 
-async function load({ base, pack, siteURL }, id) {
+async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   if (state) throw new Error('toonid worker: already loaded');
   const t0 = performance.now();
   const baseURL = new URL(base, siteURL).href;
@@ -162,7 +162,8 @@ async function load({ base, pack, siteURL }, id) {
   const { doc: manifest, offline } = await fetchJSON(new URL(`packs/${encodeURIComponent(pack)}/manifest.json`, baseURL).href);
   const m = parseManifest(manifest);
 
-  const simd = WebAssembly.validate(SIMD_PROBE);
+  if (!['auto', 'simd', 'scalar'].includes(want)) throw new Error(`toonid: wasm option ${JSON.stringify(want)}: want auto, simd or scalar`);
+  const simd = want === 'auto' ? WebAssembly.validate(SIMD_PROBE) : want === 'simd';
   const wasm = simd ? build.wasm.simd : build.wasm.scalar;
   const files = [
     { what: 'wasm', url: new URL(wasm.file, siteURL).href, sha256: wasm.sha256, bytes: wasm.bytes },

@@ -104,6 +104,18 @@ try {
     assert.equal(t.answers[0].name, taught, 'the taught character survives the reload (IndexedDB)');
     await b.ctx.setOffline(false);
   });
+  await step('the scalar wasm build (no SIMD) gives the same answer', async () => {
+    const p3 = await b.ctx.newPage();
+    await p3.goto(srv.url + '?wasm=scalar');
+    const info = await ready(p3);
+    assert.ok(!info.error, info.error);
+    assert.equal(info.wasm, 'toonid.wasm');
+    assert.equal(info.info.build, 'scalar');
+    await openImage(p3, sc.image);
+    const r = await clickImage(p3, face.x, face.y);
+    assert.equal(r.answers[0].name, face.name);
+    await p3.close();
+  });
   await b.close();
   b = null;
 
