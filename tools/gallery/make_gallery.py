@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""make_gallery.py: cut the default pack's gallery out of the open art in a data folder.
+
+Run by hand (not by tests or builds; its outputs are committed):
+
+    /usr/bin/python3 tools/gallery/make_gallery.py /work/shared/data /tmp/dicebear
+
+where /tmp/dicebear was rendered with the training generator (same cross-style identities as
+training, ids far above the training range):
+
+    node model/train/dicebear_gen.mjs --out /tmp/dicebear --first 900000 --count 16 --variants 2 \
+        --styles adventurer,lorelei,micah,personas,avataaars,toonHead --size 128
+
+Sintel trailer frames are extracted with ffmpeg (apt install ffmpeg) at 2 fps:
+    ffmpeg -i video/sintel_trailer_848x480.mp4 -vf fps=2 f_%03d.png
+
+Every crop is the face box enlarged about 2x (hair and accessories identify cartoon characters),
+squared, padded where it leaves the picture, and scaled to at most 160 px. Face boxes were picked
+by looking at the frames. Writes img/, calib/, testimages/, gallery.tsv, calib.tsv, eval.tsv
+next to this script.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIDE = 160
+
+SINTEL_SERIES = "Sintel (Blender Foundation, 2010)"
+SINTEL_CREDIT = "(c) copyright Blender Foundation | durian.blender.org, CC-BY 3.0"
+PC_SERIES = "Pepper&Carrot"
+PC_CREDIT = "David Revoy, www.peppercarrot.com, CC-BY 4.0"
+TUX_SERIES = "Tuxemon"
+ST_SERIES = "SuperTux"
+ST_CREDIT = "SuperTux Devel Team, GPL-3+ (SuperTux 0.6.3 data)"
+DB_SERIES = "DiceBear cross-style (toonid)"
+
+# Sintel trailer frames (fps=2 numbering) -> square crop x0, y0, x1, y1 (848x480 frames).
+SINTEL_TRAILER = {
+    7: (200, 182, 360, 342), 8: (104, 34, 338, 268), 9: (120, 96, 383, 359),
+    33: (316, 101, 447, 232), 34: (300, 109, 475, 284), 36: (291, 50, 553, 312),
+    45: (389, 84, 513, 208), 46: (364, 138, 488, 262), 47: (300, 155, 445, 300),
+    49: (292, 48, 598, 354),
+}
+# Trailer frame 48 is NOT in the gallery: it is the end-to-end test image (full frame), face box below.
+SINTEL_TEST_FRAME = 48
+SINTEL_TEST_FACE = (296, 69, 219, 219)  # x, y, w, h of the enlarged face box in the 848x480 frame
+# MPI-Sintel close-up frames (1024x436).
+SINTEL_MPI = {16: (317, 52, 607, 342), 25: (352, 47, 622, 317)}
+
+# Pepper&Carrot website covers (1244x436): (cover, who) -> crop.
+PC_COVERS = {
+    (0, "pepper"): (250, 68, 430, 248), (0, "carrot"): (410, 268, 520, 378),
+    (1, "carrot"): (135, 177, 255, 297),
+    (2, "pepper"): (246, 74, 406, 234), (2, "carrot"): (324, 185, 444, 305),
+    (3, "pepper"): (213, 72, 353, 212), (3, "carrot"): (293, 180, 413, 300),
+    (4, "carrot"): (368, 306, 468, 406),
+    (5, "pepper"): (118, 117, 268, 267), (5, "carrot"): (155, 242, 265, 352),
+}
+PC_TEST = "data_images_static_2015-05-21_pepper-sample.jpg"
+PC_TEST_FACE = (167, 75, 140, 140)
+
+# Tuxemon monsters with their own attribution entry (ATTRIBUTIONS.md, section "Tuxemon").
+TUXEMON = {
+    "bamboon": ("Bamboon", "Mike Bramson, CC BY-SA 4.0"),
+    "fruitera": ("Fruitera", "Rawng, CC BY 4.0, based on \"Fruit bat starter\" by jozzer26"),
+    "bigfin": ("Bigfin", "Cavalcadeur and rsg167, CC BY-SA 4.0"),
+    "eyenemy": ("Eyenemy", "Cavalcadeur, CC BY-SA 4.0"),
+    "dollfin": ("Dollfin", "Cavalcadeur, CC BY-SA 4.0"),
+    "axolightl": ("Axolightl", "Cavalcadeur and josepharaoh99, CC BY-SA 4.0"),
+    "djinnbo": ("Djinnbo", "Cavalcadeur and rsg167, CC BY-SA 4.0"),
+    "pigabyte": ("Pigabyte", "josepharaoh99, CC BY-SA 4.0"),
+    "lambert": ("Lambert", "Sanglorian, CC BY-SA 4.0"),
+    "propellercat": ("Propellercat", "tamashihoshi, CC BY-SA 4.0"),
+}
+# Outside the gallery: calibration identities (threshold) and eval distractors.
+TUXEMON_CALIB = {
+    "cateye": ("Cateye", "Cavalcadeur, CC BY-SA 4.0"),
+    "foxfire": ("Foxfire", "Sanglorian, CC BY-SA 4.0"),
+    "eyesore": ("Eyesore", "Cavalcadeur and josepharaoh99, CC BY-SA 4.0"),
+    "arthrobolt": ("Arthrobolt", "josepharaoh99, CC BY-SA 4.0"),
+    "nut": ("Nut", "TacoBot, public domain (CC0)"),
+    "bolt": ("Bolt", "TacoBot, public domain (CC0)"),
+}
+SUPERTUX = {"snowball": "Snowball", "mr_iceblock": "Mr. Iceblock", "spiky": "Spiky",
+            "mr_bomb": "Mr. Bomb", "owl": "Owl", "jumpy": "Jumpy"}
+SUPERTUX_CALIB = {"mr_cherry": "Mr. Cherry", "snail": "Snail", "zeekling": "Zeekling",
+                  "igel": "Igel", "toad": "Toad", "fish": "Fish"}
+ST_SKIP = ("burning", "melting", "squished", "flat", "frozen", "iced", "busted", "dust", "hud", "explod",
+           "freeze", "hit", "worldmap", "dead", "cracked", "sleeping", "diving", "wooden", "shadow")
+
+DB_STYLES = ["adventurer", "lorelei", "micah", "personas", "avataaars", "toonHead"]
+DB_CREDIT = {
+    "adventurer": "Adventurer by Lisa Wischofsky, CC BY 4.0",
+    "lorelei": "Lorelei by Lisa Wischofsky, CC0 1.0",
+    "micah": "Avatar Illustration System by Micah Lanier, CC BY 4.0",
+    "personas": "Personas by Draftbit, CC BY 4.0",
+    "avataaars": "Avataaars by Pablo Stanley, free for personal and commercial use",
+    "toonHead": "ToonHead by Johan Melin, CC BY 4.0",
+}
+DB_NAMES = ["Ada Quill", "Bram Tock", "Cleo Fenn", "Dov Marsh", "Esme Vale", "Fitz Rowan"]
+
+
+def crop_square(im, box, side=SIDE, bg=(0, 0, 0)):
+    """Crop box (may leave the image: padded with bg), resize to at most side px."""
+    x0, y0, x1, y1 = box
+    out = Image.new("RGB", (x1 - x0, y1 - y0), bg)
+    out.paste(im.convert("RGB").crop((max(x0, 0), max(y0, 0), min(x1, im.width), min(y1, im.height))),
+              (max(-x0, 0), max(-y0, 0)))
+    if out.width > side:
+        out = out.resize((side, side), Image.LANCZOS)
+    return out
+
+
+def sprite(path, side=SIDE):
+    """A sprite composited on white and padded to a square with a small margin."""
+    im = Image.open(path).convert("RGBA")
+    bb = im.getbbox() or (0, 0, im.width, im.height)
+    im = im.crop(bb)
+    s = int(max(im.width, im.height) * 1.15) + 2
+    out = Image.new("RGBA", (s, s), (255, 255, 255, 255))
+    out.alpha_composite(im, ((s - im.width) // 2, (s - im.height) // 2))
+    out = out.convert("RGB")
+    if s > side:
+        out = out.resize((side, side), Image.LANCZOS)
+    return out
+
+
+def save(im, rel):
+    path = os.path.join(HERE, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if rel.endswith(".jpg"):
+        im.save(path, quality=90)
+    else:
+        im.save(path, optimize=True)
+    return rel
+
+
+def main():
+    data, dicebear = sys.argv[1], sys.argv[2]
+    gal, cal = [], []  # (rel, id, name, series, credit)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", os.path.join(data, "video/sintel_trailer_848x480.mp4"),
+                        "-vf", "fps=2", os.path.join(tmp, "f_%03d.png")], check=True)
+        for n, box in sorted(SINTEL_TRAILER.items()):
+            im = Image.open(os.path.join(tmp, "f_%03d.png" % n))
+            gal.append((save(crop_square(im, box), "img/sintel/trailer_%03d.jpg" % n), "sintel", "Sintel", SINTEL_SERIES, SINTEL_CREDIT))
+        test = Image.open(os.path.join(tmp, "f_%03d.png" % SINTEL_TEST_FRAME)).convert("RGB")
+        save(test, "testimages/sintel_trailer_%03d.jpg" % SINTEL_TEST_FRAME)
+    for n, box in sorted(SINTEL_MPI.items()):
+        im = Image.open(os.path.join(data, "video/sintel_frames/frame_%04d.png" % n))
+        gal.append((save(crop_square(im, box), "img/sintel/mpi_%04d.jpg" % n), "sintel", "Sintel", SINTEL_SERIES,
+                    "(c) Blender Foundation, CC-BY 3.0; frames via the MPI-Sintel benchmark"))
+
+    names = {"pepper": "Pepper", "carrot": "Carrot"}
+    for (c, who), box in sorted(PC_COVERS.items()):
+        im = Image.open(os.path.join(data, "peppercarrot/themes_peppercarrot-theme_v2_img_pepper-carrot-cover%d_by-david-revoy.jpg" % c))
+        gal.append((save(crop_square(im, box), "img/peppercarrot/%s_cover%d.jpg" % (who, c)), who, names[who], PC_SERIES, PC_CREDIT))
+    save(Image.open(os.path.join(data, "peppercarrot", PC_TEST)).convert("RGB"), "testimages/pepper_sample.jpg")
+
+    for table, dest in ((TUXEMON, gal), (TUXEMON_CALIB, cal)):
+        for mid, (name, credit) in sorted(table.items()):
+            for view in ("front", "menu01", "menu02"):
+                rel = save(sprite(os.path.join(data, "tuxemon/battle/%s-%s.png" % (mid, view))),
+                           "%s/tuxemon/%s_%s.png" % ("img" if dest is gal else "calib", mid, view))
+                dest.append((rel, "tuxemon-" + mid, name, TUX_SERIES, "The Tuxemon project; " + credit))
+
+    for table, dest in ((SUPERTUX, gal), (SUPERTUX_CALIB, cal)):
+        for cid, name in sorted(table.items()):
+            d = os.path.join(data, "supertux/creatures", cid)
+            frames = sorted(f for f in os.listdir(d) if f.endswith(".png") and not any(s in f for s in ST_SKIP))
+            pick = frames[:: max(1, len(frames) // 4)][:4]
+            for f in pick:
+                rel = save(sprite(os.path.join(d, f)), "%s/supertux/%s_%s" % ("img" if dest is gal else "calib", cid, f))
+                dest.append((rel, "supertux-" + cid, name, ST_SERIES, ST_CREDIT))
+
+    for k in range(16):
+        cid = 900000 + k
+        dest = gal if k < len(DB_NAMES) else cal
+        name = DB_NAMES[k] if k < len(DB_NAMES) else "DiceBear %d" % cid
+        for style in DB_STYLES:
+            for v in (0, 1):
+                if dest is gal and v == 1 and style not in ("adventurer", "toonHead"):
+                    continue
+                im = Image.open(os.path.join(dicebear, "%s/c%d_v%d.png" % (style, cid, v))).convert("RGB")
+                rel = save(im, "%s/dicebear/c%d_%s_v%d.png" % ("img" if dest is gal else "calib", cid, style, v))
+                dest.append((rel, "dicebear-%d" % cid, name, DB_SERIES, "DiceBear (dicebear.com): " + DB_CREDIT[style]))
+
+    head = "path\tidentity\tname\tseries\tcredit\n"
+    with open(os.path.join(HERE, "gallery.tsv"), "w") as f:
+        f.write(head + "".join("\t".join(r) + "\n" for r in gal))
+    with open(os.path.join(HERE, "calib.tsv"), "w") as f:
+        f.write(head + "".join("\t".join(r) + "\n" for r in cal))
+    # Eval manifest over the same art: per gallery identity the last image is a probe (the rest
+    # gallery); every calibration image is a distractor.
+    by = {}
+    for r in gal:
+        by.setdefault(r[1], []).append(r[0])
+    with open(os.path.join(HERE, "eval.tsv"), "w") as f:
+        f.write("path\tidentity\trole\n")
+        for ident, paths in by.items():
+            for i, p in enumerate(paths):
+                f.write("%s\t%s\t%s\n" % (p, ident, "probe" if i == len(paths) - 1 and len(paths) > 1 else "gallery"))
+        for r in cal:
+            f.write("%s\t%s\tdistractor\n" % (r[0], r[1]))
+    with open(os.path.join(HERE, "testimages/faces.tsv"), "w") as f:
+        f.write("path\tidentity\tx\ty\tw\th\tnote\n")
+        f.write("sintel_trailer_%03d.jpg\tsintel\t%d\t%d\t%d\t%d\tSintel trailer frame at %.1f s (fps=2 frame %d), not in the gallery\n"
+                % ((SINTEL_TEST_FRAME,) + SINTEL_TEST_FACE + ((SINTEL_TEST_FRAME - 1) / 2, SINTEL_TEST_FRAME)))
+        f.write("pepper_sample.jpg\tpepper\t%d\t%d\t%d\t%d\tPepper&Carrot website sample image, not in the gallery\n" % PC_TEST_FACE)
+    print("gallery %d images, calib %d images" % (len(gal), len(cal)))
+
+
+if __name__ == "__main__":
+    main()
