@@ -69,6 +69,24 @@ try {
     console.log(`     ${r.answers[0].name} ${r.answers[0].score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops, ${r.ms.toFixed(0)} ms`);
   });
 
+  await step('keyboard: focus the picture, arrows move the crosshair, Enter identifies', async () => {
+    const n = await page.evaluate(() => window.toonidDemo.answers.length);
+    await page.focus('#stage');
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await page.isVisible('#crosshair'), true);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((n) => window.toonidDemo.answers.length > n, n);
+  });
+
+  await step('About & credits lists the pack credits and CREDITS.md', async () => {
+    await page.click('#about-open');
+    assert.equal(await page.isVisible('#about'), true);
+    assert.ok(await page.locator('#credits li').count() > 0, 'no credits listed');
+    await page.waitForFunction(() => !document.getElementById('credits-file').textContent.startsWith('Loading'));
+    await page.keyboard.press('Escape');
+    assert.equal(await page.isVisible('#about'), false);
+  });
+
   const stranger = strangerPNG();
   const taught = 'E2E Robot';
   await step('teaching a new character, then finding it on the next click', async () => {
