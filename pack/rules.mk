@@ -1,0 +1,47 @@
+# pack/: centroid packs. Targets:
+#   make default-pack     the default pack from tools/gallery with the shipped model, in the serving
+#                         store layout: build/store/models/<model-sha256>.tmdl,
+#                         build/store/packs/default/{manifest.json,<sha256>.tps}
+#   make test-pack-smoke  toonid eval on tools/gallery/eval.tsv + identify on the Sintel test frame
+#   make bench-pack       matcher benchmarks, native and js/wasm (node)
+.PHONY: default-pack test-pack-smoke bench-pack
+
+PACK_TOOL := $(BUILD)/pack-tool/toonid
+PACK_MODEL := model/shipped/toonid.tmdl
+PACK_STORE := $(BUILD)/store
+GALLERY := tools/gallery
+
+$(PACK_TOOL): $(shell find tools/toonid tools/eval model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+	@mkdir -p $(dir $@)
+	$(SIMD) $(GO) build -o $@ ./tools/toonid
+
+$(PACK_STORE)/packs/default/manifest.json: $(PACK_TOOL) $(PACK_MODEL) $(GALLERY)/gallery.tsv $(GALLERY)/calib.tsv $(shell find $(GALLERY)/img $(GALLERY)/calib -type f 2>/dev/null)
+	rm -rf $(PACK_STORE)/packs/default.tmp && mkdir -p $(PACK_STORE)/models $(PACK_STORE)/packs
+	$(PACK_TOOL) pack build -model $(PACK_MODEL) -gallery $(GALLERY)/gallery.tsv -calib $(GALLERY)/calib.tsv -far 0.01 \
+		-name default -o $(PACK_STORE)/packs/default.tmp
+	sha=$$($(PYTHON) -c "import json,sys; print(json.load(open(sys.argv[1]))['model_sha256'])" $(PACK_STORE)/packs/default.tmp/manifest.json) && \
+		cp $(PACK_MODEL) $(PACK_STORE)/models/$$sha.tmdl
+	rm -rf $(PACK_STORE)/packs/default && mv $(PACK_STORE)/packs/default.tmp $(PACK_STORE)/packs/default
+	$(PACK_TOOL) pack inspect $(PACK_STORE)/packs/default | head -8
+
+default-pack: $(PACK_STORE)/packs/default/manifest.json
+
+DEMO_DEPS += default-pack
+
+test-pack-smoke: $(PACK_TOOL) default-pack
+	@mkdir -p $(BUILD)/pack-smoke
+	$(PACK_TOOL) eval -model $(PACK_MODEL) -manifest $(GALLERY)/eval.tsv -json -embeddings $(BUILD)/pack-smoke/embeddings.tsv > $(BUILD)/pack-smoke/eval.json
+	$(PACK_TOOL) identify -model $(PACK_MODEL) -pack $(PACK_STORE)/packs/default -json \
+		-box $$(awk -F'\t' '$$1=="sintel_trailer_048.jpg"{print $$3","$$4","$$5","$$6}' $(GALLERY)/testimages/faces.tsv) \
+		$(GALLERY)/testimages/sintel_trailer_048.jpg > $(BUILD)/pack-smoke/identify-sintel.json
+	$(PYTHON) pack/smoke_check.py $(GALLERY)/eval.tsv $(BUILD)/pack-smoke/eval.json $(BUILD)/pack-smoke/embeddings.tsv \
+		$(PACK_STORE)/packs/default/manifest.json $(BUILD)/pack-smoke/identify-sintel.json
+
+TEST_TARGETS += test-pack-smoke
+
+# Matcher benchmarks: native, then js/wasm under node (go_js_wasm_exec).
+bench-pack:
+	$(SIMD) $(GO) test ./pack -run '^$$' -bench Match -benchtime 200x
+	GOOS=js GOARCH=wasm $(GO) test ./pack -run '^$$' -bench Match -benchtime 50x -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
+
+BENCH_TARGETS += bench-pack
