@@ -36,6 +36,9 @@ async function step(name, fn) {
 
 const sc = scene();
 const face = sc.faces[0];
+const who = face.name || face.id;
+// The answer must be the expected character: by id when the spec gives one.
+const isFace = (a) => a && (face.id ? a.id === face.id : a.name === face.name);
 const srv = await serve();
 let b;
 try {
@@ -54,12 +57,12 @@ try {
     console.log(`     ${info.wasm}, model ${info.info.model.sha256.slice(0, 12)}, ${info.info.pack.characters} characters, ${info.bytes.network} bytes over the network, ${info.ms.toFixed(0)} ms`);
   });
 
-  await step(`clicking the face in ${sc.image.split('/').pop()} names ${face.name}`, async () => {
+  await step(`clicking the face in ${sc.image.split('/').pop()} names ${who}`, async () => {
     await openImage(page, sc.image);
     const r = await clickImage(page, face.x, face.y);
     assert.equal(r.unknown, false, `answer unknown: ${JSON.stringify(r)}`);
-    assert.equal(r.answers[0].name, face.name, `top answers ${JSON.stringify(r.answers.slice(0, 3))}`);
-    assert.equal(await page.textContent('#verdict'), face.name);
+    assert.ok(isFace(r.answers[0]), `want ${who}, top answers ${JSON.stringify(r.answers.slice(0, 3))}`);
+    assert.equal(await page.textContent('#verdict'), r.answers[0].name);
     assert.equal(await page.locator('#answers li').count(), Math.min(5, r.answers.length));
     // The returned crop must contain the click.
     const [x, y, w, h] = r.box;
@@ -116,7 +119,7 @@ try {
     assert.equal(info.bytes.network, 0, 'nothing may come over the network offline');
     await openImage(page, sc.image);
     const r = await clickImage(page, face.x, face.y);
-    assert.equal(r.answers[0].name, face.name);
+    assert.ok(isFace(r.answers[0]), JSON.stringify(r.answers.slice(0, 3)));
     await openImage(page, stranger);
     const t = await clickImage(page, 160, 160);
     assert.equal(t.answers[0].name, taught, 'the taught character survives the reload (IndexedDB)');
@@ -131,7 +134,7 @@ try {
     assert.equal(info.info.build, 'scalar');
     await openImage(p3, sc.image);
     const r = await clickImage(p3, face.x, face.y);
-    assert.equal(r.answers[0].name, face.name);
+    assert.ok(isFace(r.answers[0]), JSON.stringify(r.answers.slice(0, 3)));
     await p3.close();
   });
   await b.close();
@@ -176,7 +179,7 @@ try {
     assert.deepEqual(bad, [], 'corrupt bytes were cached');
     await openImage(p2, sc.image);
     const r = await clickImage(p2, face.x, face.y);
-    assert.equal(r.answers[0].name, face.name);
+    assert.ok(isFace(r.answers[0]), JSON.stringify(r.answers.slice(0, 3)));
   });
   console.log(`test-browser: all ${results.length} passed; screenshot in test-artifacts/answer-card.png`);
 } finally {

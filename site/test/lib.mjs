@@ -1,7 +1,7 @@
 // Shared by the browser tests and the figures script: start `toonid serve` on a free port,
 // launch headless Chromium with a fresh profile, find the test image and where its faces are.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -43,25 +43,23 @@ export async function browser() {
   return { ctx, close: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-// scene returns the test image and its faces: [{name, x, y, box?}] in image pixels.
-// TOONID_SCENE=<file.json> overrides (the dev store writes one); otherwise the Sintel test image
-// documented in tools/gallery/testimages/.
+// scene returns the test image and its faces: [{id?, name?, x, y}] (face centres, image pixels).
+// TOONID_SCENE=<file.json> selects the dev store's scene; otherwise the Sintel frame listed in
+// tools/gallery/testimages/faces.tsv (path, identity, face box x y w h).
 export function scene() {
-  const file = process.env.TOONID_SCENE || findSintel();
-  const spec = JSON.parse(readFileSync(file, 'utf8'));
-  const dir = dirname(file);
-  if (Array.isArray(spec)) { // devstore's scene.json
-    return { image: join(dir, 'scene.png'), faces: spec.filter((f) => f.inPack).map((f) => ({ name: f.name, x: f.x, y: f.y })), stranger: spec.find((f) => !f.inPack) };
+  if (process.env.TOONID_SCENE) {
+    const spec = JSON.parse(readFileSync(process.env.TOONID_SCENE, 'utf8'));
+    const dir = dirname(process.env.TOONID_SCENE);
+    return { image: join(dir, 'scene.png'), faces: spec.filter((f) => f.inPack).map((f) => ({ id: f.id, name: f.name, x: f.x, y: f.y })) };
   }
-  return { image: resolve(dir, spec.image), faces: spec.faces };
-}
-
-function findSintel() {
   const dir = join(ROOT, 'tools', 'gallery', 'testimages');
-  if (!existsSync(dir)) throw new Error(`no ${dir}: set TOONID_SCENE (e.g. build/devstore/scene.json from go run ./site/test/devstore)`);
-  const json = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
-  if (!json.length) throw new Error(`no face spec (*.json) in ${dir}`);
-  return json.find((f) => /sintel/i.test(f)) || json[0];
+  const tsv = join(dir, 'faces.tsv');
+  if (!existsSync(tsv)) throw new Error(`no ${tsv}: set TOONID_SCENE (e.g. build/devstore/scene.json from go run ./site/test/devstore)`);
+  const rows = readFileSync(tsv, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+  const faces = rows.map(([path, id, x, y, w, h]) => ({ path, id, x: Number(x) + Number(w) / 2, y: Number(y) + Number(h) / 2 }));
+  const sintel = faces.find((f) => f.id === 'sintel');
+  if (!sintel) throw new Error(`${tsv} lists no sintel face`);
+  return { image: join(dir, sintel.path), faces: [sintel], others: faces.filter((f) => f !== sintel).map((f) => ({ ...f, image: join(dir, f.path) })) };
 }
 
 // clickImage clicks image pixel (x, y) of the page's current picture and waits for the answer.
