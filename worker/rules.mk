@@ -39,3 +39,11 @@ test-worker: worker-build $(WORKER_TOONID) node_modules
 	TOONID_BIN=$(abspath $(WORKER_TOONID)) nice node --test --test-timeout=180000 worker/test/
 
 TEST_TARGETS += test-worker
+
+# Bounded load test on loopback: 5,000 requests at 32 against the local Go server, 500 at 8
+# against wrangler dev; every response checked, zero errors required. Figures: serve/BENCHMARKS.md.
+.PHONY: bench-serve
+bench-serve: worker-build $(WORKER_TOONID) node_modules
+	$(GO) run ./serve/internal/loadtest -n 5000 -c 32 -worker -worker-n 500 -worker-c 8 \
+		-toonid $(abspath $(WORKER_TOONID)) -wrangler $(WRANGLER) -worker-dir worker
+BENCH_TARGETS += bench-serve
