@@ -1,0 +1,5 @@
+//go:build js && wasm && !goexperiment.simd
+
+package main
+
+const simdBuild = false
