@@ -36,6 +36,7 @@ demo.ready = (async () => {
     setStatus(`Could not load: ${demo.error}`, true);
     throw err;
   }
+  demo.api = id;
   demo.loadInfo = { ...id.loadInfo, pageMs: performance.now() - t0, readyAt: performance.now() };
   progress.hidden = true;
   const i = id.loadInfo.info;

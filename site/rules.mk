@@ -3,7 +3,7 @@
 .PHONY: site test-browser bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
-SITE_FILES := index.html app.js toonid.js worker.js sw.js style.css
+SITE_FILES := index.html app.js toonid.js worker.js sw.js style.css overlay.js
 WASM_SRC := $(shell find wasm model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 

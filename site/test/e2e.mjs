@@ -2,7 +2,7 @@
 // `toonid serve`. Checks: the test image's face is named; a taught character is found on the next
 // click; offline reload still identifies; a corrupted shard is rejected, refetched and never cached.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createAvatar } from '@dicebear/core';
@@ -88,6 +88,46 @@ try {
     await page.waitForFunction(() => !document.getElementById('credits-file').textContent.startsWith('Loading'));
     await page.keyboard.press('Escape');
     assert.equal(await page.isVisible('#about'), false);
+  });
+
+  await step('overlay.js on a plain <video>: idempotent attach, click names the face, detach cleans up', async () => {
+    const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
+    await page.evaluate(async (src) => {
+      const img = new Image();
+      img.src = src;
+      await img.decode();
+      const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
+      const g = c.getContext('2d');
+      const v = Object.assign(document.createElement('video'), { id: 'ov', muted: true, width: 480 });
+      v.srcObject = c.captureStream(10);
+      const draw = () => { g.drawImage(img, 0, 0); if (document.getElementById('ov')) requestAnimationFrame(draw); };
+      draw();
+      document.body.prepend(v);
+      await v.play();
+      while (!v.videoWidth) await new Promise((r) => setTimeout(r, 20));
+      const { attach } = await import('./overlay.js');
+      const h = attach(v, { toonid: window.toonidDemo.api });
+      if (attach(v, { toonid: window.toonidDemo.api }) !== h) throw new Error('attach is not idempotent');
+      window.ovAnswer = new Promise((res) => document.addEventListener('toonid:answer', (e) => res(e.detail), { once: true }));
+      window.ovHandle = h;
+      h.arm();
+    }, dataURL);
+    const pos = await page.evaluate(([x, y]) => {
+      const v = document.getElementById('ov');
+      const r = v.getBoundingClientRect(), s = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
+      return { x: r.left + (r.width - v.videoWidth * s) / 2 + x * s, y: r.top + (r.height - v.videoHeight * s) / 2 + y * s };
+    }, [face.x, face.y]);
+    await page.mouse.click(pos.x, pos.y);
+    const ans = await page.evaluate(() => window.ovAnswer);
+    assert.ok(isFace(ans.answers[0]), `overlay answer ${JSON.stringify(ans.answers.slice(0, 3))}`);
+    assert.equal(await page.evaluate(() => document.getElementById('ov').paused), true, 'the click pauses the video');
+    const left = await page.evaluate(() => {
+      window.ovHandle.detach();
+      const n = document.querySelectorAll('.toonid-overlay').length;
+      document.getElementById('ov').remove();
+      return n;
+    });
+    assert.equal(left, 0, 'detach left the layer behind');
   });
 
   const stranger = strangerPNG();
