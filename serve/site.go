@@ -23,6 +23,7 @@ var siteTypes = map[string]string{
 	".webp":        "image/webp",
 	".ico":         "image/x-icon",
 	".txt":         "text/plain; charset=utf-8",
+	".md":          "text/markdown; charset=utf-8",
 }
 
 // Site serves the static demo site from fsys. Files are revalidated on every load

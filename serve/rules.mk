@@ -1,0 +1,24 @@
+# serve/: the one http.Handler (serve.New) and the local server behind `make demo`.
+#   make demo        build everything in DEMO_DEPS (site, default pack, ...) and serve it on
+#                    http://127.0.0.1:$(DEMO_PORT)/ with `toonid serve` (API at /v1/, site at /)
+#   make demo-build  only build
+#   make fuzz-serve  the route and range parser fuzzers, ~15 s each
+.PHONY: demo demo-build fuzz-serve
+
+DEMO_PORT ?= 8080
+SERVE_TOONID := $(BUILD)/serve/toonid
+
+$(SERVE_TOONID): $(shell find tools/toonid tools/eval serve model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+	@mkdir -p $(dir $@)
+	$(SIMD) $(GO) build -o $@ ./tools/toonid
+
+# DEMO_DEPS is expanded in the recipe, after every rules.mk has added to it.
+demo-build: $(SERVE_TOONID)
+	$(MAKE) $(DEMO_DEPS)
+
+demo: demo-build
+	$(SERVE_TOONID) serve -addr 127.0.0.1:$(DEMO_PORT) -store $(BUILD)/store -site $(BUILD)/site
+
+fuzz-serve:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRoute$$' -fuzztime 15s ./serve
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRange$$' -fuzztime 15s ./serve
