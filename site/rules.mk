@@ -50,5 +50,19 @@ bench-site-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modul
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/bench.mjs
 
 DEMO_DEPS += site
-TEST_TARGETS += test-browser
+TEST_TARGETS += test-browser test-extension
 BENCH_TARGETS += bench-site
+
+# The MV3 extension: the same worker/API/wasm in an offscreen document, the default pack inside.
+EXT_OUT := $(BUILD)/extension
+EXT_FILES := manifest.json background.js messages.js offscreen.html offscreen.js content.js
+.PHONY: extension test-extension
+extension: site default-pack
+	rm -rf $(EXT_OUT) && mkdir -p $(EXT_OUT)/v1
+	cp $(addprefix site/extension/,$(EXT_FILES)) $(EXT_OUT)/
+	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
+	cp -r $(BUILD)/store/models $(BUILD)/store/packs $(EXT_OUT)/v1/
+	@du -sh $(EXT_OUT)
+
+test-extension: extension node_modules
+	nice node site/test/extension.mjs $(EXT_OUT)

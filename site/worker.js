@@ -46,7 +46,10 @@ async function sha256Hex(buf) {
   return s;
 }
 
-function contentKey(sha) { return new URL(`/.toonid-content/${sha}`, self.location.href).href; }
+// Cache Storage keys must be http(s) URLs; an extension's worker lives at chrome-extension://, so
+// keys use a reserved name that is never fetched.
+const KEY_BASE = 'https://toonid.invalid/';
+function contentKey(sha) { return `${KEY_BASE}.toonid-content/${sha}`; }
 
 function firstBytes(buf) {
   const b = new Uint8Array(buf, 0, Math.min(16, buf.byteLength));
@@ -132,7 +135,7 @@ async function modelDigest(buf) {
 // the two small mutable documents (build.json, pack manifest); everything else is addressed by hash.
 async function fetchJSON(url) {
   const cache = await caches.open(CONTENT_CACHE);
-  const key = new URL(`/.toonid-doc/${encodeURIComponent(url)}`, self.location.href).href;
+  const key = `${KEY_BASE}.toonid-doc/${encodeURIComponent(url)}`;
   let res;
   try {
     res = await fetch(url, { cache: 'no-cache' });
