@@ -67,6 +67,10 @@ try {
     // The returned crop must contain the click.
     const [x, y, w, h] = r.box;
     assert.ok(face.x >= x && face.x <= x + w && face.y >= y && face.y <= y + h, `box ${r.box} misses the click`);
+    // The API's box mode on the documented crop must agree.
+    const byBox = await page.evaluate((box) => window.toonidDemo.api.identify(document.querySelector('#media img'), { box }), face.box);
+    assert.ok(isFace(byBox.answers[0]), `identify with box ${face.box}: ${JSON.stringify(byBox.answers.slice(0, 3))}`);
+    console.log(`     box mode: ${byBox.answers[0].name} ${byBox.answers[0].score.toFixed(3)}, ${byBox.ms.toFixed(0)} ms`);
     await page.locator('#card').screenshot({ path: join(ARTIFACTS, 'answer-card.png') });
     await page.screenshot({ path: join(ARTIFACTS, 'page.png') });
     console.log(`     ${r.answers[0].name} ${r.answers[0].score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops, ${r.ms.toFixed(0)} ms`);
@@ -128,6 +132,38 @@ try {
       return n;
     });
     assert.equal(left, 0, 'detach left the layer behind');
+  });
+
+  await step('a video file: clicking pauses it and names the face in the frame', async () => {
+    // Record a 2 s WebM of the test image in the page (MediaRecorder), then open it as a file.
+    const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
+    const webm = await page.evaluate(async (src) => {
+      const img = new Image();
+      img.src = src;
+      await img.decode();
+      const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
+      const g = c.getContext('2d');
+      const rec = new MediaRecorder(c.captureStream(15), { mimeType: 'video/webm' });
+      const parts = [];
+      rec.ondataavailable = (e) => parts.push(e.data);
+      const done = new Promise((r) => { rec.onstop = r; });
+      rec.start(250);
+      const t0 = performance.now();
+      await new Promise((res) => { const f = () => { g.drawImage(img, 0, 0); if (performance.now() - t0 < 2000) requestAnimationFrame(f); else res(); }; f(); });
+      rec.stop();
+      await done;
+      const b = new Uint8Array(await new Blob(parts).arrayBuffer());
+      let s = '';
+      for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+      return btoa(s);
+    }, dataURL);
+    await page.setInputFiles('#file', { name: 'clip.webm', mimeType: 'video/webm', buffer: Buffer.from(webm, 'base64') });
+    await page.waitForFunction(() => window.toonidDemo.mediaReady === true);
+    await page.evaluate(() => document.querySelector('#media video').play());
+    await page.waitForTimeout(300);
+    const r = await clickImage(page, face.x, face.y);
+    assert.equal(await page.evaluate(() => document.querySelector('#media video').paused), true, 'the click pauses the video');
+    assert.ok(isFace(r.answers[0]), `video frame answer ${JSON.stringify(r.answers.slice(0, 3))}`);
   });
 
   const stranger = strangerPNG();

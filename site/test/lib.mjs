@@ -50,13 +50,13 @@ export function scene() {
   if (process.env.TOONID_SCENE) {
     const spec = JSON.parse(readFileSync(process.env.TOONID_SCENE, 'utf8'));
     const dir = dirname(process.env.TOONID_SCENE);
-    return { image: join(dir, 'scene.png'), faces: spec.filter((f) => f.inPack).map((f) => ({ id: f.id, name: f.name, x: f.x, y: f.y })) };
+    return { image: join(dir, 'scene.png'), faces: spec.filter((f) => f.inPack).map((f) => ({ id: f.id, name: f.name, x: f.x, y: f.y, box: f.box })) };
   }
   const dir = join(ROOT, 'tools', 'gallery', 'testimages');
   const tsv = join(dir, 'faces.tsv');
   if (!existsSync(tsv)) throw new Error(`no ${tsv}: set TOONID_SCENE (e.g. build/devstore/scene.json from go run ./site/test/devstore)`);
   const rows = readFileSync(tsv, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
-  const faces = rows.map(([path, id, x, y, w, h]) => ({ path, id, x: Number(x) + Number(w) / 2, y: Number(y) + Number(h) / 2 }));
+  const faces = rows.map(([path, id, x, y, w, h]) => ({ path, id, x: Number(x) + Number(w) / 2, y: Number(y) + Number(h) / 2, box: [x, y, w, h].map(Number) }));
   const sintel = faces.find((f) => f.id === 'sintel');
   if (!sintel) throw new Error(`${tsv} lists no sintel face`);
   return { image: join(dir, sintel.path), faces: [sintel], others: faces.filter((f) => f !== sintel).map((f) => ({ ...f, image: join(dir, f.path) })) };
