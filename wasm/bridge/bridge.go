@@ -164,8 +164,9 @@ func (s scored) top() float32 {
 	return s.m.Answers[0].Score
 }
 
-// click embeds the coarse crops around (x, y), then the refinements of the strongest, and keeps
-// the crop whose best match scores highest. Two EmbedBatch calls, one worker message.
+// click embeds the coarse crops around (x, y), then (unless the best is already confident) the
+// refinements of the strongest, and keeps the crop whose best match scores highest. At most two
+// EmbedBatch calls, one worker message.
 func (b *Bridge) click(pix []byte, w, h int, x, y, unit float64, k int) (scored, int, error) {
 	coarse := b.search.Coarse(x, y, unit, w, h)
 	s1, err := b.score(pix, w, h, coarse, k)
@@ -173,6 +174,9 @@ func (b *Bridge) click(pix []byte, w, h int, x, y, unit float64, k int) (scored,
 		return scored{}, 0, err
 	}
 	best := strongest(s1)
+	if c := b.search.Confident; c > 0 && len(best.m.Answers) > 0 && best.top() >= best.m.Threshold+c {
+		return best, len(coarse), nil
+	}
 	fine := b.search.Refine(best.box, w, h)
 	if len(fine) == 0 {
 		return best, len(coarse), nil

@@ -62,6 +62,10 @@ func testPack(t testing.TB) *pack.Pack {
 }
 
 func testSession(t testing.TB) (*Session, *colourEmbedder) {
+	return testSessionWith(t, DefaultSearch)
+}
+
+func testSessionWith(t testing.TB, search Search) (*Session, *colourEmbedder) {
 	t.Helper()
 	p := testPack(t)
 	m, err := pack.NewMatcher(p)
@@ -69,7 +73,7 @@ func testSession(t testing.TB) (*Session, *colourEmbedder) {
 		t.Fatal(err)
 	}
 	e := &colourEmbedder{}
-	return &Session{Bridge: New(e, packMatcher{m}, DefaultSearch), pack: p}, e
+	return &Session{Bridge: New(e, packMatcher{m}, search), pack: p}, e
 }
 
 // scene is a grey 400x300 image with a red 100x100 square at (200, 100).
@@ -104,7 +108,9 @@ func decode(t *testing.T, b []byte) Reply {
 }
 
 func TestIdentifyClickFindsStrongestCrop(t *testing.T) {
-	s, e := testSession(t)
+	search := DefaultSearch
+	search.Confident = 0 // always refine
+	s, e := testSessionWith(t, search)
 	pix, w, h := scene()
 	r := decode(t, s.Identify(pix, w, h, []byte(`{"click":{"x":250,"y":150,"unit":300},"k":2}`)))
 	if r.Unknown || len(r.Answers) != 2 || r.Answers[0].ID != "red" || r.Answers[0].Name != "Red" {
@@ -119,6 +125,32 @@ func TestIdentifyClickFindsStrongestCrop(t *testing.T) {
 	}
 	if e.calls != 2 || r.Candidates != e.crops {
 		t.Errorf("%d EmbedBatch calls for %d crops, reply says %d: want coarse + refine batches", e.calls, e.crops, r.Candidates)
+	}
+}
+
+// A confident coarse answer skips the refine batch; a weak one does not.
+func TestIdentifyClickSkipsRefineWhenConfident(t *testing.T) {
+	pix, w, h := scene()
+	for _, tc := range []struct {
+		name      string
+		confident float32
+		x, y      float64
+		calls     int
+	}{
+		{"clear red face, margin 0.05", 0.05, 250, 150, 1},
+		{"clear red face, margin 0.5 (never reached)", 0.5, 250, 150, 2},
+		{"grey background stays below the threshold", 0.05, 40, 40, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			search := DefaultSearch
+			search.Confident = tc.confident
+			s, e := testSessionWith(t, search)
+			req := fmt.Sprintf(`{"click":{"x":%g,"y":%g,"unit":300}}`, tc.x, tc.y)
+			r := decode(t, s.Identify(pix, w, h, []byte(req)))
+			if e.calls != tc.calls || r.Candidates != e.crops {
+				t.Errorf("%d EmbedBatch calls (%d crops, reply says %d), want %d calls", e.calls, e.crops, r.Candidates, tc.calls)
+			}
+		})
 	}
 }
 

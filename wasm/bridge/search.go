@@ -13,6 +13,9 @@ type Search struct {
 	Scales      []float64 // coarse crop sides, as fractions of unit
 	Shift       float64   // refine offset, as a fraction of the crop side
 	RefineScale float64   // refine rescale factor (>1): the best side times and divided by it
+	// Confident skips the refine pass when the best coarse crop already scores at least this much
+	// above the matcher's threshold (a clear answer does not need 6 more embeddings). <= 0: never.
+	Confident float32
 }
 
 // DefaultSearch is what the demo uses; site/README.md documents its cost.
@@ -20,6 +23,7 @@ var DefaultSearch = Search{
 	Scales:      []float64{0.22, 0.34, 0.5, 0.72},
 	Shift:       0.18,
 	RefineScale: 1.2,
+	Confident:   0.1,
 }
 
 // Extent is how far (in units) any candidate crop can reach from the click, so a caller can send

@@ -50,8 +50,9 @@ type SessionInfo struct {
 	Pack   PackInfo `json:"pack"`
 	User   int      `json:"user"`
 	Search struct {
-		Extent float64   `json:"extent"`
-		Scales []float64 `json:"scales"`
+		Extent    float64   `json:"extent"`
+		Scales    []float64 `json:"scales"`
+		Confident float32   `json:"confident"`
 	} `json:"search"`
 }
 
@@ -79,5 +80,6 @@ func (s *Session) Info() []byte {
 	si.User = s.user
 	si.Search.Extent = s.search.Extent()
 	si.Search.Scales = s.search.Scales
+	si.Search.Confident = s.search.Confident
 	return mustJSON(si)
 }
