@@ -76,6 +76,22 @@ try {
     console.log(`     ${r.answers[0].name} ${r.answers[0].score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops, ${r.ms.toFixed(0)} ms`);
   });
 
+  await step('drop and paste open a picture', async () => {
+    const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
+    for (const how of ['drop', 'paste']) {
+      await page.evaluate(async ([src, how]) => {
+        window.toonidDemo.mediaReady = false;
+        const blob = await (await fetch(src)).blob();
+        const dt = new DataTransfer();
+        dt.items.add(new File([blob], `dropped.${blob.type.split('/')[1]}`, { type: blob.type }));
+        if (how === 'drop') document.getElementById('stage').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        else document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+      }, [dataURL, how]);
+      await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 5000 });
+      assert.equal(await page.getAttribute('#media img', 'alt'), `Picture: dropped.${sc.image.endsWith('.png') ? 'png' : 'jpeg'}`);
+    }
+  });
+
   await step('keyboard: focus the picture, arrows move the crosshair, Enter identifies', async () => {
     const n = await page.evaluate(() => window.toonidDemo.answers.length);
     await page.focus('#stage');
