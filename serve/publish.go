@@ -27,7 +27,14 @@ type Upload struct {
 // content-addressed file is hashed and must match its name, so a corrupt store is
 // refused before anything is sent. Files the handler would never serve are skipped and
 // returned in skipped.
-func PublishPlan(fsys fs.FS) (plan []Upload, skipped []string, err error) {
+//
+// check verifies one content-addressed file against the sha256 in its name; nil means
+// CheckSHA256 (the whole file hashes to the name), which is right for pack shards. The
+// CLI passes a check that also accepts a model named by its own embedded checksum.
+func PublishPlan(fsys fs.FS, check func(fsys fs.FS, key, sum string) error) (plan []Upload, skipped []string, err error) {
+	if check == nil {
+		check = CheckSHA256
+	}
 	var blobs, manifests []Upload
 	var packs []string
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -48,8 +55,8 @@ func PublishPlan(fsys fs.FS) (plan []Upload, skipped []string, err error) {
 		}
 		u := Upload{Key: p, ContentType: rt.ctype, CacheControl: cacheRevalidate, Size: info.Size()}
 		if rt.addressed {
-			if err := checkSum(fsys, p, rt.sha256); err != nil {
-				return err
+			if err := check(fsys, p, rt.sha256); err != nil {
+				return fmt.Errorf("serve: publish: %w", err)
 			}
 			u.CacheControl = cacheImmutable
 			blobs = append(blobs, u)
@@ -84,18 +91,19 @@ func PublishPlan(fsys fs.FS) (plan []Upload, skipped []string, err error) {
 	return plan, skipped, nil
 }
 
-func checkSum(fsys fs.FS, p, want string) error {
-	f, err := fsys.Open(p)
+// CheckSHA256 reports an error unless the file at key hashes to want (hex sha256).
+func CheckSHA256(fsys fs.FS, key, want string) error {
+	f, err := fsys.Open(key)
 	if err != nil {
-		return fmt.Errorf("serve: publish: %w", err)
+		return err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("serve: publish: read %s: %w", p, err)
+		return fmt.Errorf("read %s: %w", key, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("serve: publish: %s: content sha256 is %s, not the name's", p, got)
+		return fmt.Errorf("%s: content sha256 is %s, not the name's", key, got)
 	}
 	return nil
 }

@@ -587,7 +587,7 @@ func TestPublishPlan(t *testing.T) {
 	f.fs["README.md"] = &fstest.MapFile{Data: []byte("not served")}
 	f.fs["packs/default/thumb.png"] = &fstest.MapFile{Data: []byte("png")}
 	f.fs["packs/index.json"] = &fstest.MapFile{Data: []byte("stale")}
-	plan, skipped, err := PublishPlan(f.fs)
+	plan, skipped, err := PublishPlan(f.fs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -627,10 +627,10 @@ func TestPublishPlan(t *testing.T) {
 
 	// A shard whose bytes do not match its name is refused.
 	f.fs["packs/default/"+f.shardSum+".bin"] = &fstest.MapFile{Data: []byte("tampered")}
-	if _, _, err := PublishPlan(f.fs); err == nil || !strings.Contains(err.Error(), "not the name's") {
+	if _, _, err := PublishPlan(f.fs, nil); err == nil || !strings.Contains(err.Error(), "not the name's") {
 		t.Errorf("tampered shard: err = %v", err)
 	}
-	if _, _, err := PublishPlan(fstest.MapFS{"x.txt": {}}); err == nil {
+	if _, _, err := PublishPlan(fstest.MapFS{"x.txt": {}}, nil); err == nil {
 		t.Error("empty store accepted")
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/serve"
 )
 
@@ -38,7 +40,7 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open store: %w (build it with: make default-pack)", err)
 	}
 	defer root.Close()
-	plan, skipped, err := serve.PublishPlan(root.FS())
+	plan, skipped, err := serve.PublishPlan(root.FS(), checkAddressed)
 	if err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 			argv = append(argv, "--config="+*config)
 		}
 		if *dryRun {
-			fmt.Fprintln(stdout, strings.Join(argv, " "))
+			fmt.Fprintln(stdout, shellJoin(argv))
 			continue
 		}
 		if err := runWrangler(argv); err != nil {
@@ -92,6 +94,28 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "published %d objects, %d bytes, to %s in %.1fs\n", len(plan), total, where,
 			time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// checkAddressed accepts a content-addressed file whose bytes hash to its name, or a
+// model file named by its own checksum (model.Info().SHA256, the sha256 of bytes 40..end
+// stored in its header), which is how the pack room names models: model.Load verifies it.
+func checkAddressed(fsys fs.FS, key, sum string) error {
+	err := serve.CheckSHA256(fsys, key, sum)
+	if err == nil || !strings.HasPrefix(key, "models/") {
+		return err
+	}
+	b, rerr := fs.ReadFile(fsys, key)
+	if rerr != nil {
+		return rerr
+	}
+	m, lerr := model.Load(b)
+	if lerr != nil {
+		return fmt.Errorf("%w; and not a loadable model: %v", err, lerr)
+	}
+	if got := m.Info().SHA256; got != sum {
+		return fmt.Errorf("%s: neither the file's sha256 nor the model's checksum %s matches the name", key, got)
 	}
 	return nil
 }
@@ -118,6 +142,18 @@ func runWrangler(argv []string) error {
 		return fmt.Errorf("%s: %w\n%s", strings.Join(argv[:min(len(argv), 5)], " "), err, tail(out, 2000))
 	}
 	return nil
+}
+
+// shellJoin quotes what a shell would split, so -n output can be pasted.
+func shellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t'\"$`\\;&|<>()*?[]#~") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
 }
 
 func tail(b []byte, n int) []byte {
