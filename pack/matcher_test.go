@@ -244,3 +244,35 @@ func TestIVF(t *testing.T) {
 		t.Errorf("partial pack answered %s, want %s", r.Answers[0].ID, labels[7].ID)
 	}
 }
+
+func TestNearListsOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	p := &Pack{Dim: 16, coarse: &Shard{Dim: 16}}
+	var cents [][]float32
+	for i := 0; i < 40; i++ {
+		c := randUnit(rng, 16)
+		cents = append(cents, c)
+		p.coarse.Quantize(uint32(i), c)
+	}
+	q := randUnit(rng, 16)
+	got := p.nearLists(q, 7, func(l int) bool { return l != 3 })
+	type ls struct {
+		l int
+		s float32
+	}
+	var all []ls
+	for i := 0; i < 40; i++ {
+		if i != 3 {
+			all = append(all, ls{i, p.coarse.Scales[i] * dotInt8(p.coarse.Data[i*16:(i+1)*16], q)})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].s > all[j].s })
+	for i := range got {
+		if got[i] != all[i].l {
+			t.Fatalf("nearLists = %v, want the order of %v", got, all[:7])
+		}
+	}
+	if len(got) != 7 {
+		t.Fatalf("%d lists, want 7", len(got))
+	}
+}

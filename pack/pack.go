@@ -23,7 +23,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 )
 
 // A Pack is a decoded pack held in memory, ready for a Matcher.
@@ -138,29 +137,29 @@ func OpenManifest(m *Manifest, fsys fs.FS, opts OpenOptions) (*Pack, error) {
 	return p, nil
 }
 
-// nearLists returns the n lists whose coarse centroids score highest against q, skipping empty lists
-// when skipEmpty is set.
+// nearLists returns the n lists whose coarse centroids score highest against q, best first, skipping
+// lists for which nonEmpty (when not nil) is false. A small insertion selection: n is a few dozen at most.
 func (p *Pack) nearLists(q []float32, n int, nonEmpty func(int) bool) []int {
-	type ls struct {
-		l int
-		s float32
-	}
 	c := p.coarse
-	all := make([]ls, 0, c.Len())
+	out := make([]int, 0, n)
+	scores := make([]float32, 0, n)
 	for i := 0; i < c.Len(); i++ {
 		l := int(c.Labels[i])
 		if nonEmpty != nil && !nonEmpty(l) {
 			continue
 		}
-		all = append(all, ls{l, c.Scales[i] * dotInt8(c.Data[i*c.Dim:(i+1)*c.Dim], q)})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].s > all[j].s })
-	if n > len(all) {
-		n = len(all)
-	}
-	out := make([]int, n)
-	for i := range out {
-		out[i] = all[i].l
+		s := c.Scales[i] * dotInt8(c.Data[i*c.Dim:(i+1)*c.Dim], q)
+		if len(out) == n && s <= scores[n-1] {
+			continue
+		}
+		if len(out) < n {
+			out, scores = append(out, 0), append(scores, 0)
+		}
+		k := len(out) - 1
+		for ; k > 0 && scores[k-1] < s; k-- {
+			out[k], scores[k] = out[k-1], scores[k-1]
+		}
+		out[k], scores[k] = l, s
 	}
 	return out
 }
