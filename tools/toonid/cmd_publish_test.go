@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/toonid/toonid/model"
 )
 
 // TestPublishOrder runs publish with a fake wrangler that records its arguments, and
@@ -62,5 +64,38 @@ func TestPublishOrder(t *testing.T) {
 	}
 	if _, err := os.Stat(log); err == nil {
 		t.Error("wrangler ran for a tampered store")
+	}
+}
+
+// A model named by its own checksum (as the pack room names it) is published; the same
+// file with a flipped byte is refused.
+func TestPublishModelChecksum(t *testing.T) {
+	g := &model.Graph{InputC: 3, InputH: 8, InputW: 8, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.5, 0.5, 0.5}}
+	g.Ops = append(g.Ops, model.Op{Kind: model.OpGlobalAvgPool, In: [2]int{0, -1}})
+	g.Ops = append(g.Ops, model.Op{Kind: model.OpFlatten, In: [2]int{1, -1}})
+	g.Ops = append(g.Ops, model.Op{Kind: model.OpDense, In: [2]int{2, -1}, Weight: []float32{1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1},
+		WeightShape: []int{4, 3}, Bias: make([]float32, 4)})
+	b, err := model.Encode(g, model.EncodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "models", m.Info().SHA256+".tmdl")
+	writeFile(t, key, b)
+	var out, errb bytes.Buffer
+	if err := runPublish([]string{"-store", dir, "-local", "-n"}, &out, &errb); err != nil {
+		t.Fatalf("model named by its checksum refused: %v", err)
+	}
+	if !strings.Contains(out.String(), "models/"+m.Info().SHA256+".tmdl") {
+		t.Errorf("model not in the plan:\n%s", out.String())
+	}
+	b[len(b)-1] ^= 1
+	writeFile(t, key, b)
+	if err := runPublish([]string{"-store", dir, "-local", "-n"}, &out, &errb); err == nil {
+		t.Fatal("corrupted model published")
 	}
 }
