@@ -116,17 +116,22 @@ before(async () => {
   await promisify(execFile)(toonid, ['publish', '-store', join(tmp, 'store'), '-local', '-persist-to', state,
     '-bucket', BUCKET, '-wrangler', wrangler], { env, cwd: repo, timeout: 120_000 });
 
-  const port = await freePort();
-  workerURL = `http://127.0.0.1:${port}`;
-  const w = startProc(wrangler, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state,
-    '--var', `ALLOWED_ORIGINS:${ORIGIN},${EXT_ORIGIN}`, '--show-interactive-dev-session=false',
-    '--log-level', 'warn'], { cwd: workerDir });
+  // The local server goes first: its origin is the page origin the browser test uses, and
+  // the Worker must allow it.
+  await mkdir(join(tmp, 'site'), { recursive: true });
+  await writeFile(join(tmp, 'site', 'index.html'), '<!doctype html><title>cors</title>');
   const l = startProc(toonid, ['serve', '-addr', '127.0.0.1:0', '-store', join(tmp, 'store'),
-    '-site', join(tmp, 'no-site'), '-origins', `${ORIGIN},${EXT_ORIGIN}`], { cwd: repo });
+    '-site', join(tmp, 'site'), '-origins', `${ORIGIN},${EXT_ORIGIN}`], { cwd: repo });
   const deadline = Date.now() + 10_000;
   while (!/http:\/\/\S+/.test(l.log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   localURL = l.log.match(/http:\/\/[^\s/]+/)?.[0];
   assert.ok(localURL, `toonid serve printed no URL:\n${l.log}`);
+
+  const port = await freePort();
+  workerURL = `http://127.0.0.1:${port}`;
+  const w = startProc(wrangler, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state,
+    '--var', `ALLOWED_ORIGINS:${ORIGIN},${EXT_ORIGIN},${localURL}`, '--show-interactive-dev-session=false',
+    '--log-level', 'warn'], { cwd: workerDir });
   await Promise.all([waitReady(workerURL, w, 60_000), waitReady(localURL, l, 10_000)]);
 });
 
@@ -293,5 +298,50 @@ test('the Worker and the local Go server answer alike', async () => {
     assert.equal(a.status, b.status, `${m} ${p}: worker ${a.status}, local ${b.status}`);
     for (const k of compared) assert.equal(a.headers[k], b.headers[k], `${m} ${p}: ${k}`);
     assert.ok(a.body.equals(b.body), `${m} ${p}: bodies differ`);
+  }
+});
+
+test('a page on another origin reads the Worker through real browser CORS', async () => {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const shardKey = [...files.keys()].find((k) => k.endsWith('.tps') && files.get(k).length > 1000);
+    const manifest = files.get('packs/fixture/manifest.json');
+    const check = async (pageURL) => {
+      await page.goto(pageURL);
+      return page.evaluate(async ({ base, shardKey }) => {
+        const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
+        try {
+          const m = await fetch(`${base}/v1/packs/fixture/manifest.json`);
+          const full = await fetch(`${base}/v1/${shardKey}`);
+          const fullSum = hex(await crypto.subtle.digest('SHA-256', await full.arrayBuffer()));
+          const part = await fetch(`${base}/v1/${shardKey}`, { headers: { Range: 'bytes=10-19' }, cache: 'no-store' });
+          const partBytes = hex(await part.arrayBuffer());
+          return { ok: true, manifest: await m.text(), etag: full.headers.get('ETag'), fullSum,
+            partStatus: part.status, contentRange: part.headers.get('Content-Range'), partBytes };
+        } catch (e) {
+          return { ok: false, error: String(e) };
+        }
+      }, { base: workerURL, shardKey });
+    };
+    const r = await check(`${localURL}/`);
+    assert.ok(r.ok, `cross-origin fetch failed: ${r.error}`);
+    assert.equal(r.manifest, manifest.toString());
+    assert.equal(r.fullSum, sha(files.get(shardKey)));
+    assert.equal(r.etag, `"${sha(files.get(shardKey))}"`, 'ETag must be exposed to the page');
+    assert.equal(r.partStatus, 206);
+    assert.equal(r.contentRange, `bytes 10-19/${files.get(shardKey).length}`);
+    assert.equal(r.partBytes, files.get(shardKey).subarray(10, 20).toString('hex'));
+
+    // Same server, other origin (localhost instead of 127.0.0.1): the Worker does not allow it.
+    const denied = await check(localURL.replace('127.0.0.1', 'localhost') + '/');
+    assert.equal(denied.ok, false, 'a page on an unlisted origin could read the Worker');
+  } finally {
+    await browser.close();
   }
 });
