@@ -18,7 +18,7 @@ worker/build/app.wasm: $(WORKER_SRC)
 	cd worker && $(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o build
 	cd worker && GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o build/app.wasm .
 
-$(WORKER_TOONID): $(shell find tools/toonid serve model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+$(WORKER_TOONID): $(shell find tools/toonid tools/eval serve model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 	@mkdir -p $(dir $@)
 	$(GO) build -o $@ ./tools/toonid
 
