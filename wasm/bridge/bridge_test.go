@@ -92,7 +92,7 @@ func scene() ([]byte, int, int) {
 	return pix, w, h
 }
 
-func decode(t *testing.T, b []byte) Reply {
+func decode(t testing.TB, b []byte) Reply {
 	t.Helper()
 	var r struct {
 		Reply
