@@ -22,3 +22,4 @@ demo: demo-build
 fuzz-serve:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRoute$$' -fuzztime 15s ./serve
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRange$$' -fuzztime 15s ./serve
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime 15s ./serve

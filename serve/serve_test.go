@@ -634,3 +634,44 @@ func TestPublishPlan(t *testing.T) {
 		t.Error("empty store accepted")
 	}
 }
+
+// FuzzHandler throws arbitrary paths and headers at the handler: it must answer with one
+// of the documented statuses, and a 200 or 206 body must be bytes of the file the path names.
+func FuzzHandler(f *testing.F) {
+	fx := newFixture()
+	h := New(FSStore{FS: fx.fs}, testOpts)
+	f.Add("GET", "/v1/packs/default/manifest.json", "", "", "")
+	f.Add("GET", "/v1/packs/default/"+fx.shardSum+".bin", "bytes=5-", "", "http://127.0.0.1:8080")
+	f.Add("HEAD", "/v1/models/"+fx.modelSum+".tmdl", "bytes=-3", `"`+fx.modelSum+`"`, "")
+	f.Add("OPTIONS", "/v1/packs/index.json", "", "", "chrome-extension://abcdefghijklmnop")
+	f.Add("GET", "/v1/packs/../models/x", "bytes=0-0,1-1", "*", "")
+	f.Fuzz(func(t *testing.T, method, p, rng, inm, origin string) {
+		r := &http.Request{Method: method, URL: &url.URL{Path: p}, Header: http.Header{}}
+		r = r.WithContext(context.Background())
+		for k, v := range map[string]string{"Range": rng, "If-None-Match": inm, "Origin": origin} {
+			if v != "" {
+				r.Header.Set(k, v)
+			}
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		switch w.Code {
+		case 200, 204, 206, 304, 400, 403, 404, 405, 416:
+		default:
+			t.Fatalf("%s %q: status %d", method, p, w.Code)
+		}
+		if (w.Code == 200 || w.Code == 206) && method == "GET" {
+			rt, err := parseRoute(r.URL.EscapedPath())
+			if err != nil {
+				t.Fatalf("%q served %d but does not route: %v", p, w.Code, err)
+			}
+			src := fx.fs[rt.key]
+			if src == nil {
+				return // the generated index
+			}
+			if !bytes.Contains(src.Data, w.Body.Bytes()) {
+				t.Fatalf("%q: body is not part of %s", p, rt.key)
+			}
+		}
+	})
+}
