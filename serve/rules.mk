@@ -2,7 +2,7 @@
 #   make demo        build everything in DEMO_DEPS (site, default pack, ...) and serve it on
 #                    http://127.0.0.1:$(DEMO_PORT)/ with `toonid serve` (API at /v1/, site at /)
 #   make demo-build  only build
-#   make fuzz-serve  the route and range parser fuzzers, ~15 s each
+#   make fuzz-serve  the route, range and handler fuzzers, ~15 s each
 .PHONY: demo demo-build fuzz-serve
 
 DEMO_PORT ?= 8080
