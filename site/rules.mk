@@ -1,6 +1,6 @@
 # site/ + wasm/: the browser demo. `make site` builds $(BUILD)/site; `make test-browser` runs the
 # headless-Chromium tests; `make bench-site` measures the browser figures.
-.PHONY: site test-browser bench-site bench-site-dev
+.PHONY: site test-browser test-browser-dev bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
 SITE_FILES := index.html app.js toonid.js worker.js sw.js style.css overlay.js
@@ -37,9 +37,12 @@ $(DEVSTORE)/scene.json: site/test/devstore/main.go $(shell find model pack -name
 	rm -rf $(DEVSTORE)
 	$(GO) run ./site/test/devstore -out $(DEVSTORE)
 
-# Twice: against the dev store, then against the default pack with the Sintel test image.
-test-browser: site default-pack $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules
+# test-browser-dev needs no shipped model; test-browser then repeats the run on the default pack
+# with the Sintel test image.
+test-browser-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/e2e.mjs
+
+test-browser: test-browser-dev default-pack
 	nice node site/test/e2e.mjs
 
 bench-site: site default-pack $(BUILD)/site-test/toonid node_modules
