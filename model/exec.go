@@ -9,8 +9,9 @@ type plan struct {
 	ops     []Op
 	shapes  []Shape
 	packed  [][]float32 // per op: conv weights packed per group (concatenated), else nil
-	scratch int         // largest im2col + padding scratch of any op
-	bnActs  int         // total activation elements
+	layout  []*convLayout
+	scratch int // largest conv scratch (phase planes + wide output) of any op
+	bnActs  int // total activation elements
 }
 
 func newPlan(g *Graph) (*plan, error) {
@@ -18,7 +19,7 @@ func newPlan(g *Graph) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops))}
+	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops))}
 	for i := range g.Ops {
 		op := &g.Ops[i]
 		p.bnActs += shapes[i+1].Size()
@@ -37,9 +38,9 @@ func newPlan(g *Graph) (*plan, error) {
 			packed = append(packed, packA(op.Weight[gi*ocg*k:(gi+1)*ocg*k], ocg, k)...)
 		}
 		p.packed[i] = packed
-		if !isPointwise(op) {
-			p.scratch = max(p.scratch, k*out[1]*out[2])
-		}
+		l := newConvLayout(op, in, out)
+		p.layout[i] = l
+		p.scratch = max(p.scratch, l.phaseLen+l.tmpLen)
 	}
 	if p.bnActs+p.scratch > maxTotalElems {
 		return nil, errTooLarge
@@ -76,119 +77,168 @@ func (p *plan) newArena() *arena {
 func (p *plan) run(a *arena, in []float32) []float32 {
 	a.vals[0] = in
 	for i := range p.ops {
-		op := &p.ops[i]
-		src, dst := a.vals[op.In[0]], a.vals[i+1]
-		ins, outs := p.shapes[op.In[0]], p.shapes[i+1]
-		switch op.Kind {
-		case OpConv:
-			if isDepthwise(op, ins) {
-				depthwise(op, src, dst, ins, outs, a.scratch)
-			} else {
-				p.conv(i, op, src, dst, ins, outs, a.scratch)
-			}
-		case OpDense:
-			k := op.WeightShape[1]
-			for j := range dst {
-				s := dot(op.Weight[j*k:(j+1)*k], src)
-				if op.Bias != nil {
-					s += op.Bias[j]
-				}
-				dst[j] = s
-			}
-		case OpAdd, OpMul:
-			elementwise(op, src, a.vals, dst, ins)
-		case OpAct:
-			copy(dst, src)
-		case OpMaxPool, OpAvgPool:
-			pool(op, src, dst, ins, outs)
-		case OpGlobalAvgPool:
-			hw := ins[1] * ins[2]
-			for c := range outs[0] {
-				var s float32
-				for _, v := range src[c*hw : (c+1)*hw] {
-					s += v
-				}
-				dst[c] = s / float32(hw)
-			}
-		case OpFlatten:
-			copy(dst, src)
-		}
-		if op.Act.Kind != ActNone {
-			activate(&op.Act, dst, outs[1]*outs[2])
-		}
+		runOp(p, a, i)
 	}
 	return a.vals[len(p.ops)]
 }
 
-// conv runs a grouped or dense convolution as im2col + GEMM per group; 1x1 stride-1
-// convolutions read the input directly.
+// runOp executes op i of the plan.
+func runOp(p *plan, a *arena, i int) {
+	op := &p.ops[i]
+	src, dst := a.vals[op.In[0]], a.vals[i+1]
+	ins, outs := p.shapes[op.In[0]], p.shapes[i+1]
+	switch op.Kind {
+	case OpConv:
+		if isDepthwise(op, ins) {
+			depthwise(op, src, dst, ins, outs, a.scratch)
+		} else {
+			p.conv(i, op, src, dst, ins, outs, a.scratch)
+		}
+	case OpDense:
+		k := op.WeightShape[1]
+		for j := range dst {
+			s := dot(op.Weight[j*k:(j+1)*k], src)
+			if op.Bias != nil {
+				s += op.Bias[j]
+			}
+			dst[j] = s
+		}
+	case OpAdd, OpMul:
+		elementwise(op, src, a.vals, dst, ins)
+	case OpAct:
+		copy(dst, src)
+	case OpMaxPool, OpAvgPool:
+		pool(op, src, dst, ins, outs)
+	case OpGlobalAvgPool:
+		hw := ins[1] * ins[2]
+		for c := range outs[0] {
+			var s float32
+			for _, v := range src[c*hw : (c+1)*hw] {
+				s += v
+			}
+			dst[c] = s / float32(hw)
+		}
+	case OpFlatten:
+		copy(dst, src)
+	}
+	if op.Act.Kind != ActNone {
+		activate(&op.Act, dst, outs[1]*outs[2])
+	}
+}
+
+// convLayout says how a convolution reads its input. The padded input is split into
+// stride-phase planes (sh*sw planes of ceil(ph/sh) x ceil(pw/sw)); then the input sample
+// of tap (ci, ky, kx) for output (oy, ox) sits at offs[ci,ky,kx] + oy*pws + ox, so GEMM's B
+// matrix is the phase buffer read at per-row offsets, with output rows pws wide (the extra
+// pws-ow columns are computed and dropped). A 1x1 stride-1 unpadded convolution reads its
+// input directly.
+type convLayout struct {
+	direct           bool
+	sh, sw, phs, pws int
+	offs             []int32
+	need             []bool // phases (py*sw+px) some tap reads
+	phaseLen, tmpLen int
+}
+
+func newConvLayout(op *Op, in, out Shape) *convLayout {
+	icg, ocg := in[0]/op.Group, out[0]/op.Group
+	if isPointwise(op) {
+		return &convLayout{direct: true, offs: rowOffsets(icg, in[1]*in[2])}
+	}
+	sh, sw := op.StrideH, op.StrideW
+	ph, pw := in[1]+op.Pads[0]+op.Pads[2], in[2]+op.Pads[1]+op.Pads[3]
+	l := &convLayout{sh: sh, sw: sw, phs: (ph + sh - 1) / sh, pws: (pw + sw - 1) / sw, need: make([]bool, sh*sw)}
+	plane := l.phs * l.pws
+	for ci := 0; ci < icg; ci++ {
+		for ky := 0; ky < op.KH; ky++ {
+			for kx := 0; kx < op.KW; kx++ {
+				ph := (ky%sh)*sw + kx%sw
+				l.need[ph] = true
+				l.offs = append(l.offs, int32((ci*sh*sw+ph)*plane+(ky/sh)*l.pws+kx/sw))
+			}
+		}
+	}
+	// The last tile may read up to KW-1 samples past the last plane (see the type comment).
+	l.phaseLen = icg*sh*sw*plane + op.KW
+	l.tmpLen = ocg * out[1] * l.pws
+	return l
+}
+
+// conv runs a convolution as one GEMM per group over the phase-split input.
 func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch []float32) {
+	l := p.layout[i]
 	icg := ins[0] / op.Group
 	ocg := outs[0] / op.Group
 	k := icg * op.KH * op.KW
-	n := outs[1] * outs[2]
 	hw := ins[1] * ins[2]
+	oh, ow := outs[1], outs[2]
 	panel := (ocg + mr - 1) / mr * mr * k
 	for g := 0; g < op.Group; g++ {
 		in := src[g*icg*hw : (g+1)*icg*hw]
-		var b []float32
-		if isPointwise(op) {
-			b = in
-		} else {
-			b = scratch[:k*n]
-			im2col(b, in, icg, ins[1], ins[2], op, outs[1], outs[2])
-		}
+		out := dst[g*ocg*oh*ow : (g+1)*ocg*oh*ow]
 		var bias []float32
 		if op.Bias != nil {
 			bias = op.Bias[g*ocg : (g+1)*ocg]
 		}
-		gemm(p.packed[i][g*panel:(g+1)*panel], ocg, n, k, b, dst[g*ocg*n:(g+1)*ocg*n], bias)
+		a := p.packed[i][g*panel : (g+1)*panel]
+		if l.direct {
+			gemm(a, ocg, hw, k, in, l.offs, out, bias)
+			continue
+		}
+		phase := scratch[:l.phaseLen]
+		tmp := scratch[l.phaseLen : l.phaseLen+l.tmpLen]
+		splitPhases(phase, in, icg, ins[1], ins[2], op, l)
+		n := oh * l.pws
+		gemm(a, ocg, n, k, phase, l.offs, tmp, bias)
+		for oc := 0; oc < ocg; oc++ {
+			for oy := 0; oy < oh; oy++ {
+				copy(out[(oc*oh+oy)*ow:(oc*oh+oy+1)*ow], tmp[oc*n+oy*l.pws:])
+			}
+		}
 	}
 }
 
-// im2col writes, for each (channel, ky, kx), the row of input samples every output position
-// reads; padding reads as zero.
-func im2col(dst, in []float32, c, h, w int, op *Op, oh, ow int) {
-	sh, sw, pt, pl := op.StrideH, op.StrideW, op.Pads[0], op.Pads[1]
-	r := 0
+// splitPhases writes the zero-padded input of c channels as stride-phase planes.
+func splitPhases(dst, in []float32, c, h, w int, op *Op, l *convLayout) {
+	pt, pl := op.Pads[0], op.Pads[1]
+	plane := l.phs * l.pws
 	for ci := 0; ci < c; ci++ {
-		plane := in[ci*h*w : (ci+1)*h*w]
-		for ky := 0; ky < op.KH; ky++ {
-			for kx := 0; kx < op.KW; kx++ {
-				row := dst[r*oh*ow : (r+1)*oh*ow]
-				r++
-				for oy := 0; oy < oh; oy++ {
-					y := oy*sh + ky - pt
-					out := row[oy*ow : (oy+1)*ow]
+		src := in[ci*h*w : (ci+1)*h*w]
+		for py := 0; py < l.sh; py++ {
+			for px := 0; px < l.sw; px++ {
+				if !l.need[py*l.sw+px] {
+					continue
+				}
+				pd := dst[(ci*l.sh*l.sw+py*l.sw+px)*plane : (ci*l.sh*l.sw+py*l.sw+px+1)*plane]
+				for Y := 0; Y < l.phs; Y++ {
+					row := pd[Y*l.pws : (Y+1)*l.pws]
+					y := Y*l.sh + py - pt
 					if y < 0 || y >= h {
-						clear(out)
+						clear(row)
 						continue
 					}
-					src := plane[y*w : (y+1)*w]
-					if sw == 1 {
-						// x = ox + kx - pl: copy the in-range run, zero the rest.
-						lo, hi := max(0, pl-kx), min(ow, w+pl-kx)
-						clear(out[:max(0, min(lo, ow))])
-						if lo < hi {
-							copy(out[lo:hi], src[lo+kx-pl:hi+kx-pl])
-						}
-						if hi < ow {
-							clear(out[max(hi, 0):])
-						}
+					s := src[y*w : (y+1)*w]
+					if l.sw == 1 {
+						// x = X - pl: zeros, the input row, zeros.
+						lo, hi := min(pl, l.pws), min(pl+w, l.pws)
+						clear(row[:lo])
+						copy(row[lo:hi], s)
+						clear(row[hi:])
 						continue
 					}
-					for ox := range out {
-						x := ox*sw + kx - pl
+					for X := range row {
+						x := X*l.sw + px - pl
 						if x < 0 || x >= w {
-							out[ox] = 0
+							row[X] = 0
 						} else {
-							out[ox] = src[x]
+							row[X] = s[x]
 						}
 					}
 				}
 			}
 		}
 	}
+	clear(dst[c*l.sh*l.sw*plane:])
 }
 
 // depthwise runs a per-channel convolution directly: the channel is copied into a zero-padded
@@ -238,9 +288,7 @@ func elementwise(op *Op, src []float32, vals [][]float32, dst []float32, s Shape
 	if op.In[1] >= 0 {
 		other := vals[op.In[1]]
 		if op.Kind == OpAdd {
-			for i := range dst {
-				dst[i] = src[i] + other[i]
-			}
+			add(dst, src, other)
 		} else {
 			for i := range dst {
 				dst[i] = src[i] * other[i]
@@ -305,9 +353,7 @@ func pool(op *Op, src, dst []float32, ins, outs Shape) {
 func activate(a *Act, x []float32, hw int) {
 	switch a.Kind {
 	case ActRelu:
-		for i, v := range x {
-			x[i] = max(v, 0)
-		}
+		relu(x)
 	case ActClip:
 		for i, v := range x {
 			x[i] = min(max(v, a.A), a.B)

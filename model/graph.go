@@ -142,7 +142,7 @@ func prod(dims []int) int {
 	return n
 }
 
-// opShape returns the output shape of op and the im2col scratch it needs, given the shapes
+// opShape returns the output shape of op and (an upper bound of) the scratch it needs, given the shapes
 // of the values before it.
 func opShape(op *Op, shapes []Shape) (Shape, int, error) {
 	n := len(shapes)
@@ -196,8 +196,8 @@ func opShape(op *Op, shapes []Shape) (Shape, int, error) {
 				return Shape{}, 0, fmt.Errorf("bias has %d entries for %d channels", len(op.Bias), oc)
 			}
 			out[0] = oc
-			scratch = icg * op.KH * op.KW * oh * ow
-			scratch += ph * pw
+			// Phase-split input plus the GEMM's wide output rows (exec.go, convLayout).
+			scratch = icg*(ph+op.StrideH)*(pw+op.StrideW) + (oc/op.Group)*oh*(pw+op.StrideW) + op.KW
 		} else if op.Weight != nil || op.Bias != nil {
 			return Shape{}, 0, fmt.Errorf("pool carries weights")
 		}

@@ -23,16 +23,18 @@ func packA(a []float32, m, k int) []float32 {
 	return p
 }
 
-// gemmGeneric computes c[i*n+j] = bias[i] + sum_kk A[i][kk]*b[kk*n+j] for i < m, j < n,
-// with A packed by packA. bias may be nil.
-func gemmGeneric(ap []float32, m, n, k int, b, c, bias []float32) {
+// gemmGeneric computes c[i*n+j] = bias[i] + sum_kk A[i][kk]*b[offs[kk]+j] for i < m, j < n,
+// with A packed by packA: a GEMM whose B rows start at arbitrary offsets, so convolutions
+// read their (padded, phase-split) input in place instead of through an im2col copy.
+// bias may be nil.
+func gemmGeneric(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
 	for p := 0; p*mr < m; p++ {
 		pa := ap[p*mr*k : (p+1)*mr*k]
 		rows := min(mr, m-p*mr)
 		for j := 0; j < n; j++ {
 			var s0, s1, s2, s3 float32
 			for kk := 0; kk < k; kk++ {
-				bv := b[kk*n+j]
+				bv := b[int(offs[kk])+j]
 				a := pa[kk*mr : kk*mr+mr]
 				s0 += a[0] * bv
 				s1 += a[1] * bv
@@ -51,6 +53,15 @@ func gemmGeneric(ap []float32, m, n, k int, b, c, bias []float32) {
 	}
 }
 
+// rowOffsets returns the offsets of a dense row-major k x n matrix's rows.
+func rowOffsets(k, n int) []int32 {
+	offs := make([]int32, k)
+	for i := range offs {
+		offs[i] = int32(i * n)
+	}
+	return offs
+}
+
 // maddGeneric computes dst[i] += w*src[i] for i < len(dst).
 func maddGeneric(dst, src []float32, w float32) {
 	src = src[:len(dst)]
@@ -67,4 +78,32 @@ func dotGeneric(a, b []float32) float32 {
 		s += a[i] * b[i]
 	}
 	return s
+}
+
+// addGeneric computes dst[i] = a[i] + b[i].
+func addGeneric(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// reluGeneric computes x[i] = max(x[i], 0).
+func reluGeneric(x []float32) {
+	for i, v := range x {
+		x[i] = max(v, 0)
+	}
+}
+
+// checkGemm panics (an internal bug, never input-dependent: plans are validated at load) if
+// a gemm call could read or write out of bounds; the SIMD kernel relies on it.
+func checkGemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
+	if m < 0 || n < 0 || k < 0 || len(ap) < (m+mr-1)/mr*mr*k || len(offs) < k || len(c) < m*n || (bias != nil && len(bias) < m) {
+		panic("model: gemm: operand sizes do not match")
+	}
+	for _, o := range offs[:k] {
+		if o < 0 || int(o)+n > len(b) {
+			panic("model: gemm: B offset out of range")
+		}
+	}
 }

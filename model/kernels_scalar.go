@@ -6,6 +6,10 @@ package model
 
 const simdKernels = false
 
-func gemm(ap []float32, m, n, k int, b, c, bias []float32) { gemmGeneric(ap, m, n, k, b, c, bias) }
-func madd(dst, src []float32, w float32)                   { maddGeneric(dst, src, w) }
-func dot(a, b []float32) float32                           { return dotGeneric(a, b) }
+func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
+	gemmGeneric(ap, m, n, k, b, offs, c, bias)
+}
+func madd(dst, src []float32, w float32) { maddGeneric(dst, src, w) }
+func dot(a, b []float32) float32         { return dotGeneric(a, b) }
+func add(dst, a, b []float32)            { addGeneric(dst, a, b) }
+func relu(x []float32)                   { reluGeneric(x) }

@@ -2,7 +2,10 @@
 
 package model
 
-import "simd"
+import (
+	"simd"
+	"unsafe"
+)
 
 // SIMD kernels on the portable simd package: SIMD128 in wasm, AVX2/AVX-512 or NEON natively.
 // The simd package cannot pass vectors through calls yet, so each kernel is one function
@@ -10,10 +13,121 @@ import "simd"
 
 const simdKernels = true
 
-// gemm: see gemmGeneric. The register tile is 4 rows x 2 vectors (8 accumulators); the
-// column tail uses partial loads and stores.
-func gemm(ap []float32, m, n, k int, b, c, bias []float32) {
+// gemm: see gemmGeneric. The register tile is 4 rows x 3 vectors (12 accumulators: SIMD128
+// in wasm has 16 registers on x64 hosts); column tails use one vector, then partial loads
+// and stores. With 128-bit vectors (wasm, NEON, and SSE-only amd64) gemm4 reads B and the
+// packed weights through fixed-size array pointers: in Go wasm the slice bounds checks and
+// dynamic-length slices cost most of the time (measured in node 20, interleaved
+// min-of-60, 32x576x288: 3.6 GMAC/s with unsafe.Slice, 8.8 with checked slices, 12.6 with
+// array pointers). checkGemm verifies every bound up front, so the pointers stay inside b.
+func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
+	checkGemm(ap, m, n, k, b, offs, c, bias)
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	if simd.VectorBitSize() == 128 {
+		// Go's wasm code for gemm4's loop is sensitive to everything around it. Measured
+		// (node 20, interleaved min-of-60, 32x576x288, GMAC/s): conditional per-row stores
+		// 10.1 -> 13.7 unconditional; a column-tail loop in the same function 13.2 -> 9.4;
+		// accumulators initialised from the bias 14.7 -> 9.7; any call in the function
+		// 13.5 -> 10.2. So gemm4 does full 4-row panels and full tiles only, with no calls;
+		// the last partial panel and the column tail go to gemmV, and the bias comes after.
+		gemm4(ap, m, n, k, b, offs, c)
+		full := m / mr * mr
+		if full < m {
+			gemmV(ap[full*k:], m-full, n, k, b, offs, c[full*n:], nil, 0)
+		}
+		if tiles := n / 12 * 12; tiles < n && full > 0 {
+			gemmV(ap[:full*k], full, n, k, b, offs, c, nil, tiles)
+		}
+		if bias != nil {
+			addBias(c, m, n, bias)
+		}
+	} else {
+		gemmV(ap, m, n, k, b, offs, c, bias, 0)
+	}
+}
+
+// gemm4 is gemm for 128-bit vectors.
+func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
+	const v = 4
+	bp := unsafe.Pointer(&b[0])
+	offs = offs[:k]
+	full := m / mr
+	for p := 0; p < full; p++ {
+		pa := ap[p*mr*k : (p+1)*mr*k]
+		i0 := p * mr
+		for j := 0; j+3*v <= n; j += 3 * v {
+			var c00, c01, c02 simd.Float32s
+			var c10, c11, c12 simd.Float32s
+			var c20, c21, c22 simd.Float32s
+			var c30, c31, c32 simd.Float32s
+			ab := unsafe.Pointer(&pa[0])
+			bj := unsafe.Add(bp, 4*j)
+			for _, o := range offs {
+				row := (*[3 * v]float32)(unsafe.Add(bj, 4*int(o)))
+				b0 := simd.LoadFloat32s(row[:v])
+				b1 := simd.LoadFloat32s(row[v : 2*v])
+				b2 := simd.LoadFloat32s(row[2*v:])
+				a := (*[mr]float32)(ab)
+				ab = unsafe.Add(ab, 4*mr)
+				a0 := simd.BroadcastFloat32s(a[0])
+				c00 = a0.MulAdd(b0, c00)
+				c01 = a0.MulAdd(b1, c01)
+				c02 = a0.MulAdd(b2, c02)
+				a1 := simd.BroadcastFloat32s(a[1])
+				c10 = a1.MulAdd(b0, c10)
+				c11 = a1.MulAdd(b1, c11)
+				c12 = a1.MulAdd(b2, c12)
+				a2 := simd.BroadcastFloat32s(a[2])
+				c20 = a2.MulAdd(b0, c20)
+				c21 = a2.MulAdd(b1, c21)
+				c22 = a2.MulAdd(b2, c22)
+				a3 := simd.BroadcastFloat32s(a[3])
+				c30 = a3.MulAdd(b0, c30)
+				c31 = a3.MulAdd(b1, c31)
+				c32 = a3.MulAdd(b2, c32)
+			}
+			r := c[i0*n+j:]
+			c00.Store(r)
+			c01.Store(r[v:])
+			c02.Store(r[2*v:])
+			r = c[(i0+1)*n+j:]
+			c10.Store(r)
+			c11.Store(r[v:])
+			c12.Store(r[2*v:])
+			r = c[(i0+2)*n+j:]
+			c20.Store(r)
+			c21.Store(r[v:])
+			c22.Store(r[2*v:])
+			r = c[(i0+3)*n+j:]
+			c30.Store(r)
+			c31.Store(r[v:])
+			c32.Store(r[2*v:])
+		}
+	}
+}
+
+// addBias adds bias[i] to row i of the m x n matrix c.
+func addBias(c []float32, m, n int, bias []float32) {
 	v := simd.VectorBitSize() / 32
+	for i := 0; i < m; i++ {
+		row := c[i*n : (i+1)*n]
+		bv := simd.BroadcastFloat32s(bias[i])
+		j := 0
+		for ; j+v <= n; j += v {
+			simd.LoadFloat32s(row[j:]).Add(bv).Store(row[j:])
+		}
+		for ; j < n; j++ {
+			row[j] += bias[i]
+		}
+	}
+}
+
+// gemmV is gemm for any vector width, with checked slices, for columns j0..n-1.
+func gemmV(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, j0 int) {
+	v := simd.VectorBitSize() / 32
+	offs = offs[:k]
 	for p := 0; p*mr < m; p++ {
 		pa := ap[p*mr*k : (p+1)*mr*k]
 		rows := min(mr, m-p*mr)
@@ -22,44 +136,56 @@ func gemm(ap []float32, m, n, k int, b, c, bias []float32) {
 			copy(bs[:rows], bias[p*mr:p*mr+rows])
 		}
 		i0 := p * mr
-		j := 0
-		for ; j+2*v <= n; j += 2 * v {
-			c00, c01 := simd.BroadcastFloat32s(bs[0]), simd.BroadcastFloat32s(bs[0])
-			c10, c11 := simd.BroadcastFloat32s(bs[1]), simd.BroadcastFloat32s(bs[1])
-			c20, c21 := simd.BroadcastFloat32s(bs[2]), simd.BroadcastFloat32s(bs[2])
-			c30, c31 := simd.BroadcastFloat32s(bs[3]), simd.BroadcastFloat32s(bs[3])
-			bj := b[j:]
-			for kk := 0; kk < k; kk++ {
-				row := bj[kk*n : kk*n+2*v]
+		j := j0
+		for ; j+3*v <= n; j += 3 * v {
+			c00, c01, c02 := simd.BroadcastFloat32s(bs[0]), simd.BroadcastFloat32s(bs[0]), simd.BroadcastFloat32s(bs[0])
+			c10, c11, c12 := simd.BroadcastFloat32s(bs[1]), simd.BroadcastFloat32s(bs[1]), simd.BroadcastFloat32s(bs[1])
+			c20, c21, c22 := simd.BroadcastFloat32s(bs[2]), simd.BroadcastFloat32s(bs[2]), simd.BroadcastFloat32s(bs[2])
+			c30, c31, c32 := simd.BroadcastFloat32s(bs[3]), simd.BroadcastFloat32s(bs[3]), simd.BroadcastFloat32s(bs[3])
+			for kk, o := range offs {
+				row := b[int(o)+j : int(o)+j+3*v]
 				b0 := simd.LoadFloat32s(row)
 				b1 := simd.LoadFloat32s(row[v:])
+				b2 := simd.LoadFloat32s(row[2*v:])
 				a := pa[kk*mr : kk*mr+mr]
 				a0 := simd.BroadcastFloat32s(a[0])
 				c00 = a0.MulAdd(b0, c00)
 				c01 = a0.MulAdd(b1, c01)
+				c02 = a0.MulAdd(b2, c02)
 				a1 := simd.BroadcastFloat32s(a[1])
 				c10 = a1.MulAdd(b0, c10)
 				c11 = a1.MulAdd(b1, c11)
+				c12 = a1.MulAdd(b2, c12)
 				a2 := simd.BroadcastFloat32s(a[2])
 				c20 = a2.MulAdd(b0, c20)
 				c21 = a2.MulAdd(b1, c21)
+				c22 = a2.MulAdd(b2, c22)
 				a3 := simd.BroadcastFloat32s(a[3])
 				c30 = a3.MulAdd(b0, c30)
 				c31 = a3.MulAdd(b1, c31)
+				c32 = a3.MulAdd(b2, c32)
 			}
-			c00.Store(c[i0*n+j:])
-			c01.Store(c[i0*n+j+v:])
+			r := c[i0*n+j:]
+			c00.Store(r)
+			c01.Store(r[v:])
+			c02.Store(r[2*v:])
 			if rows > 1 {
-				c10.Store(c[(i0+1)*n+j:])
-				c11.Store(c[(i0+1)*n+j+v:])
+				r = c[(i0+1)*n+j:]
+				c10.Store(r)
+				c11.Store(r[v:])
+				c12.Store(r[2*v:])
 			}
 			if rows > 2 {
-				c20.Store(c[(i0+2)*n+j:])
-				c21.Store(c[(i0+2)*n+j+v:])
+				r = c[(i0+2)*n+j:]
+				c20.Store(r)
+				c21.Store(r[v:])
+				c22.Store(r[2*v:])
 			}
 			if rows > 3 {
-				c30.Store(c[(i0+3)*n+j:])
-				c31.Store(c[(i0+3)*n+j+v:])
+				r = c[(i0+3)*n+j:]
+				c30.Store(r)
+				c31.Store(r[v:])
+				c32.Store(r[2*v:])
 			}
 		}
 		for ; j < n; j += v {
@@ -68,9 +194,9 @@ func gemm(ap []float32, m, n, k int, b, c, bias []float32) {
 			c1 := simd.BroadcastFloat32s(bs[1])
 			c2 := simd.BroadcastFloat32s(bs[2])
 			c3 := simd.BroadcastFloat32s(bs[3])
-			bj := b[j:]
-			for kk := 0; kk < k; kk++ {
-				b0, _ := simd.LoadFloat32sPart(bj[kk*n : kk*n+w])
+			for kk, o := range offs {
+				q := int(o) + j
+				b0, _ := simd.LoadFloat32sPart(b[q : q+w])
 				a := pa[kk*mr : kk*mr+mr]
 				c0 = simd.BroadcastFloat32s(a[0]).MulAdd(b0, c0)
 				c1 = simd.BroadcastFloat32s(a[1]).MulAdd(b0, c1)
@@ -127,4 +253,30 @@ func dot(a, b []float32) float32 {
 		s += a[i] * b[i]
 	}
 	return s
+}
+
+// add: see addGeneric.
+func add(dst, a, b []float32) {
+	v := simd.VectorBitSize() / 32
+	a, b = a[:len(dst)], b[:len(dst)]
+	i := 0
+	for ; i+v <= len(dst); i += v {
+		simd.LoadFloat32s(a[i:]).Add(simd.LoadFloat32s(b[i:])).Store(dst[i:])
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// relu: see reluGeneric.
+func relu(x []float32) {
+	v := simd.VectorBitSize() / 32
+	zero := simd.BroadcastFloat32s(0)
+	i := 0
+	for ; i+v <= len(x); i += v {
+		simd.LoadFloat32s(x[i:]).Max(zero).Store(x[i:])
+	}
+	for ; i < len(x); i++ {
+		x[i] = max(x[i], 0)
+	}
 }

@@ -31,8 +31,9 @@ func TestKernelsMatchGeneric(t *testing.T) {
 			ap := packA(a, m, k)
 			got := make([]float32, m*n)
 			want := make([]float32, m*n)
-			gemm(ap, m, n, k, b, got, bias)
-			gemmGeneric(ap, m, n, k, b, want, bias)
+			offs := rowOffsets(k, n)
+			gemm(ap, m, n, k, b, offs, got, bias)
+			gemmGeneric(ap, m, n, k, b, offs, want, bias)
 			if i, ok := closeEnough(got, want, 1e-5); !ok {
 				t.Fatalf("element %d: got %v want %v", i, got[i], want[i])
 			}
@@ -59,6 +60,15 @@ func TestKernelsMatchGeneric(t *testing.T) {
 		if i, ok := closeEnough(got, want, 1e-6); !ok {
 			t.Fatalf("madd n=%d element %d: %v vs %v", n, i, got[i], want[i])
 		}
+		x := randSlice(r, n, 1)
+		sum, sumG := make([]float32, n), make([]float32, n)
+		add(sum, x, src)
+		addGeneric(sumG, x, src)
+		relu(sum)
+		reluGeneric(sumG)
+		if i, ok := closeEnough(sum, sumG, 0); !ok {
+			t.Fatalf("add+relu n=%d element %d: %v vs %v", n, i, sum[i], sumG[i])
+		}
 		a, b := randSlice(r, n, 1), randSlice(r, n, 1)
 		if d, g := dot(a, b), dotGeneric(a, b); math.Abs(float64(d-g)) > 1e-5*float64(n+1) {
 			t.Fatalf("dot n=%d: %v vs %v", n, d, g)
@@ -73,13 +83,14 @@ func BenchmarkGemm(b *testing.B) {
 		m, n, k := sz[0], sz[1], sz[2]
 		a, bb := packA(randSlice(r, m*k, 1), m, k), randSlice(r, k*n, 1)
 		c := make([]float32, m*n)
+		offs := rowOffsets(k, n)
 		for _, impl := range []struct {
 			name string
-			f    func([]float32, int, int, int, []float32, []float32, []float32)
+			f    func([]float32, int, int, int, []float32, []int32, []float32, []float32)
 		}{{"build", gemm}, {"generic", gemmGeneric}} {
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", impl.name, m, n, k), func(b *testing.B) {
 				for b.Loop() {
-					impl.f(a, m, n, k, bb, c, nil)
+					impl.f(a, m, n, k, bb, offs, c, nil)
 				}
 				b.ReportMetric(float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 			})

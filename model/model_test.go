@@ -39,16 +39,17 @@ func TestEmbedIsNormalisedAndDeterministic(t *testing.T) {
 // The network computed op by op with plain loops (no im2col, no packing, no SIMD) agrees
 // with the plan.
 func TestPlanMatchesNaive(t *testing.T) {
-	g := testGraph(4, 24)
-	m, err := FromGraph(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := testInput(5, m.InputLen())
-	got, _ := m.Forward(in)
-	want := naiveForward(g, in)
-	if i, ok := closeEnough(got, want, 1e-4); !ok {
-		t.Fatalf("output %d: plan %v, naive %v", i, got[i], want[i])
+	for _, g := range []*Graph{testGraph(4, 24), testGraph(5, 31), benchGraph()} {
+		m, err := FromGraph(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := testInput(5, m.InputLen())
+		got, _ := m.Forward(in)
+		want := naiveForward(g, in)
+		if i, ok := closeEnough(got, want, 1e-4); !ok {
+			t.Fatalf("%dpx: output %d: plan %v, naive %v", g.InputW, i, got[i], want[i])
+		}
 	}
 }
 
