@@ -8,7 +8,7 @@ import (
 
 // benchPack makes n characters with 2 sub-centres each, dim 128, grouped around n/200 "series" centres
 // so that an IVF level has structure to find (random points would have none).
-func benchPack(b *testing.B, n, ivf int) (*Pack, [][]float32) {
+func benchPack(b *testing.B, n, ivf int) (*Pack, *Pack, [][]float32) {
 	rng := rand.New(rand.NewPCG(uint64(n), 1))
 	const dim = 128
 	groups := make([][]float32, max(1, n/200))
@@ -33,20 +33,35 @@ func benchPack(b *testing.B, n, ivf int) (*Pack, [][]float32) {
 			p.lists[0].Quantize(uint32(i), e)
 		}
 	}
+	flat := *p
 	if ivf > 0 {
 		all := p.lists[0]
 		if err := p.buildIVF(&all, BuildOptions{IVFLists: ivf, NProbe: ivf / 16}, rng); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return p, queries
+	return p, &flat, queries
 }
 
 func benchMatch(b *testing.B, n, ivf int) {
-	p, qs := benchPack(b, n, ivf)
+	p, flat, qs := benchPack(b, n, ivf)
 	m, err := NewMatcher(p)
 	if err != nil {
 		b.Fatal(err)
+	}
+	recall := -1.0
+	if ivf > 0 {
+		// Recall of the IVF top-1 against exhaustive search, reported next to the time.
+		fm, _ := NewMatcher(flat)
+		same := 0
+		for _, q := range qs {
+			a, _ := m.Match(q, 1)
+			e, _ := fm.Match(q, 1)
+			if a.Answers[0].ID == e.Answers[0].ID {
+				same++
+			}
+		}
+		recall = float64(same) / float64(len(qs))
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -56,6 +71,9 @@ func benchMatch(b *testing.B, n, ivf int) {
 		}
 	}
 	b.ReportMetric(float64(p.Rows()), "rows")
+	if recall >= 0 {
+		b.ReportMetric(recall, "recall@1")
+	}
 }
 
 // Top-5 over 5k and 100k characters (2 sub-centres each, dim 128): brute force, and with a 256-list IVF
