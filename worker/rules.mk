@@ -3,7 +3,8 @@
 #   make worker-size    bundle size, raw and gzip, as `wrangler deploy --dry-run` reports it
 #   make worker-dev     offline `wrangler dev` with a local R2 bucket seeded from $(BUILD)/store
 #   make test-worker    e2e tests under real workerd with local R2 (fixture store made by the test)
-.PHONY: worker-build worker-size worker-dev test-worker
+#   make test-worker-site  the demo's JS API loading model + pack from the Worker URL
+.PHONY: worker-build worker-size worker-dev test-worker test-worker-site
 
 WRANGLER := node_modules/.bin/wrangler
 WORKER_PORT ?= 8787
@@ -36,9 +37,15 @@ worker-dev: worker-build $(WORKER_TOONID) node_modules
 		--show-interactive-dev-session=false
 
 test-worker: worker-build $(WORKER_TOONID) node_modules
-	TOONID_BIN=$(abspath $(WORKER_TOONID)) nice node --test --test-timeout=180000 worker/test/
+	TOONID_BIN=$(abspath $(WORKER_TOONID)) nice node --test --test-timeout=180000 worker/test/worker.test.mjs
 
-TEST_TARGETS += test-worker
+# The demo's JS API (site room) pointed at the Worker URL, answers compared with same-origin
+# loading. Uses the site room's build and dev store (built for test-browser anyway).
+test-worker-site: worker-build $(WORKER_TOONID) node_modules site $(BUILD)/devstore/scene.json
+	TOONID_BIN=$(abspath $(WORKER_TOONID)) SITE_DIR=$(abspath $(BUILD)/site) STORE_DIR=$(abspath $(BUILD)/devstore) \
+		nice node --test --test-timeout=180000 worker/test/site-on-worker.test.mjs
+
+TEST_TARGETS += test-worker test-worker-site
 
 # Bounded load test on loopback: 5,000 requests at 32 against the local Go server, 500 at 8
 # against wrangler dev; every response checked, zero errors required. Figures: serve/BENCHMARKS.md.
