@@ -148,6 +148,15 @@ func newConvLayout(op *Op, in, out Shape) *convLayout {
 	sh, sw := op.StrideH, op.StrideW
 	ph, pw := in[1]+op.Pads[0]+op.Pads[2], in[2]+op.Pads[1]+op.Pads[3]
 	l := &convLayout{sh: sh, sw: sw, phs: (ph + sh - 1) / sh, pws: (pw + sw - 1) / sw, need: make([]bool, sh*sw)}
+	// Widen the planes (zero columns) so that the GEMM width oh*pws is a whole number of
+	// register tiles: a column tail runs on the slow path.
+	tile := gemmCols()
+	for extra := 0; extra < tile; extra++ {
+		if out[1]*(l.pws+extra)%tile == 0 {
+			l.pws += extra
+			break
+		}
+	}
 	plane := l.phs * l.pws
 	for ci := 0; ci < icg; ci++ {
 		for ky := 0; ky < op.KH; ky++ {

@@ -197,7 +197,9 @@ func opShape(op *Op, shapes []Shape) (Shape, int, error) {
 			}
 			out[0] = oc
 			// Phase-split input plus the GEMM's wide output rows (exec.go, convLayout).
-			scratch = icg*(ph+op.StrideH)*(pw+op.StrideW) + (oc/op.Group)*oh*(pw+op.StrideW) + op.KW
+			pws := (pw+op.StrideW-1)/op.StrideW + 47 // planes may widen by up to a tile
+			phs := (ph + op.StrideH - 1) / op.StrideH
+			scratch = icg*op.StrideH*op.StrideW*phs*pws + (oc/op.Group)*oh*pws + op.KW
 		} else if op.Weight != nil || op.Bias != nil {
 			return Shape{}, 0, fmt.Errorf("pool carries weights")
 		}

@@ -6,6 +6,8 @@ package model
 
 const simdKernels = false
 
+func gemmCols() int { return 1 }
+
 func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
 	gemmGeneric(ap, m, n, k, b, offs, c, bias)
 }

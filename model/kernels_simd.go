@@ -13,6 +13,10 @@ import (
 
 const simdKernels = true
 
+// gemmCols is the column count of gemm's register tile; convolutions size their rows so
+// that the GEMM width is a multiple of it where that is cheap.
+func gemmCols() int { return 3 * simd.VectorBitSize() / 32 }
+
 // gemm: see gemmGeneric. The register tile is 4 rows x 3 vectors (12 accumulators: SIMD128
 // in wasm has 16 registers on x64 hosts); column tails use one vector, then partial loads
 // and stores. With 128-bit vectors (wasm, NEON, and SSE-only amd64) gemm4 reads B and the

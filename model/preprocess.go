@@ -100,39 +100,49 @@ func preprocess(dst []float32, pix []byte, stride, w, h int, box image.Rectangle
 	y0, y1 := ty.start[0], ty.start[oh-1]+ty.n[oh-1]
 	r0, r1 := max(y0, 0), min(y1, h)
 	rows := max(r1-r0, 0)
-	// Horizontal pass over the needed rows into tmp[row][c][ox], in [0,1] units; taps off
-	// the image read the mean colour.
-	tmp := make([]float32, rows*3*ow)
-	var lut [256]float32
-	for i := range lut {
-		lut[i] = float32(i) / 255
-	}
-	for r := 0; r < rows; r++ {
-		src := pix[(r0+r)*stride:]
-		out := tmp[r*3*ow : (r+1)*3*ow]
-		k := 0
-		for ox := 0; ox < ow; ox++ {
-			var s0, s1, s2 float32
-			for t := 0; t < tx.n[ox]; t++ {
-				wt := tx.w[k+t]
-				x := tx.start[ox] + t
-				if x < 0 || x >= w {
-					s0 += wt * mean[0]
-					s1 += wt * mean[1]
-					s2 += wt * mean[2]
-					continue
-				}
-				p := src[4*x : 4*x+3]
-				s0 += wt * lut[p[0]]
-				s1 += wt * lut[p[1]]
-				s2 += wt * lut[p[2]]
+	// Horizontal pass over the needed rows into tmp[row][c][ox], in [0,1] units. Per output
+	// column, the taps inside the image are a contiguous run (weights pre-scaled by 1/255);
+	// the taps off the image read the mean colour, summed once into padW.
+	type run struct{ lo, hi, k int } // source x range [lo,hi), first weight index
+	runs := make([]run, ow)
+	padW := make([]float32, ow)
+	wts := make([]float32, len(tx.w))
+	k := 0
+	for ox := 0; ox < ow; ox++ {
+		r := run{lo: min(max(tx.start[ox], 0), w), hi: min(tx.start[ox]+tx.n[ox], w)}
+		r.hi = max(r.hi, r.lo)
+		r.k = k + (r.lo - tx.start[ox])
+		for t := 0; t < tx.n[ox]; t++ {
+			x := tx.start[ox] + t
+			wts[k+t] = tx.w[k+t] / 255
+			if x < 0 || x >= w {
+				padW[ox] += tx.w[k+t]
 			}
-			k += tx.n[ox]
-			out[ox], out[ow+ox], out[2*ow+ox] = s0, s1, s2
+		}
+		runs[ox] = r
+		k += tx.n[ox]
+	}
+	tmp := make([]float32, rows*3*ow)
+	for r := 0; r < rows; r++ {
+		src := pix[(r0+r)*stride : (r0+r)*stride+4*w]
+		out := tmp[r*3*ow : (r+1)*3*ow]
+		o0, o1, o2 := out[:ow], out[ow:2*ow], out[2*ow:3*ow]
+		for ox, rn := range runs {
+			pw := padW[ox]
+			s0, s1, s2 := pw*mean[0], pw*mean[1], pw*mean[2]
+			ws := wts[rn.k : rn.k+rn.hi-rn.lo]
+			px := src[4*rn.lo : 4*rn.hi]
+			for t, wt := range ws {
+				p := px[4*t : 4*t+3 : 4*t+3]
+				s0 += wt * float32(p[0])
+				s1 += wt * float32(p[1])
+				s2 += wt * float32(p[2])
+			}
+			o0[ox], o1[ox], o2[ox] = s0, s1, s2
 		}
 	}
 	// Vertical pass and normalisation.
-	k := 0
+	k = 0
 	for oy := 0; oy < oh; oy++ {
 		for c := 0; c < 3; c++ {
 			row := dst[c*oh*ow+oy*ow : c*oh*ow+(oy+1)*ow]
