@@ -13,7 +13,7 @@ import data  # noqa: E402
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["shared", "manifests"])
+    ap.add_argument("cmd", choices=["shared", "manifests", "calib"])
     ap.add_argument("--shared", default="")
     ap.add_argument("--data", required=True)
     ap.add_argument("--holdout-styles", default="croodles,personas,sketch")
@@ -24,6 +24,23 @@ def main(argv=None):
                              "(the folder holding tuxemon/ and supertux/)")
         n = data.copy_shared(a.shared, os.path.join(a.data, "real", "train"), os.path.join(a.data, "real", "eval"))
         print(f"prepare: copied {n} shared images")
+        return
+    if a.cmd == "calib":
+        # ~200 held-out images across every source for int8 calibration / agreement checks.
+        import random
+        import shutil
+        rows = []
+        for d in ("dicebear/eval", "procgen/eval", "real/eval"):
+            p = os.path.join(a.data, d)
+            if os.path.isdir(p):
+                rows += data.read_dir(p)
+        random.Random(0).shuffle(rows)
+        out = os.path.join(a.data, "calib")
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        for k, r in enumerate(rows[:200]):
+            shutil.copy(r[0], os.path.join(out, f"{k:03d}_{r[2]}.png"))
+        print(f"prepare: {min(200, len(rows))} calibration images in {out}")
         return
     hold = set(a.holdout_styles.split(","))
     ev = os.path.join(a.data, "eval")
