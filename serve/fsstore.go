@@ -49,28 +49,24 @@ func (s FSStore) Read(ctx context.Context, key string, off, n int64) (io.ReadClo
 	if err != nil {
 		return nil, fmt.Errorf("serve: open %s: %w", key, err)
 	}
-	var r io.Reader
+	// Seek first: a *os.File behind an io.LimitedReader lets net/http use sendfile.
+	var r io.Reader = f
 	switch ff := f.(type) {
-	case io.ReaderAt:
-		if n < 0 {
-			n = 1<<63 - 1 - off
-		}
-		r = io.NewSectionReader(ff, off, n)
 	case io.Seeker:
 		if _, err := ff.Seek(off, io.SeekStart); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("serve: seek %s: %w", key, err)
 		}
-		r = f
+	case io.ReaderAt:
+		r = io.NewSectionReader(ff, off, 1<<62)
 	default:
 		if _, err := io.CopyN(io.Discard, f, off); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("serve: skip to %d in %s: %w", off, key, err)
 		}
-		r = f
 	}
 	if n >= 0 {
-		r = io.LimitReader(r, n)
+		r = &io.LimitedReader{R: r, N: n}
 	}
 	return readCloser{r, f}, nil
 }
@@ -78,6 +74,16 @@ func (s FSStore) Read(ctx context.Context, key string, off, n int64) (io.ReadClo
 type readCloser struct {
 	io.Reader
 	io.Closer
+}
+
+// WriteTo hands the bare reader to a destination that can read from it (net/http's
+// response, which then sends a file with sendfile); io.Copy would otherwise see only this
+// wrapper and copy through a buffer.
+func (rc readCloser) WriteTo(w io.Writer) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(rc.Reader)
+	}
+	return io.Copy(w, rc.Reader)
 }
 
 // ListPacks implements PackLister: the packs are the folders under packs/ that hold a
