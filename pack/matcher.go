@@ -175,11 +175,42 @@ func (m *Matcher) Match(q []float32, k int) (Result, error) {
 	return r, nil
 }
 
-func scan(s *Shard, q []float32, mp []int32, t *topK) {
+// scan1 scores rows one at a time: the fastest natively.
+func scan1(s *Shard, q []float32, mp []int32, t *topK) {
 	d := s.Dim
 	for r, sc := range s.Scales {
 		v := sc * dotInt8(s.Data[r*d:(r+1)*d], q)
 		if v > t.min {
+			t.offer(mp[s.Labels[r]], v)
+		}
+	}
+}
+
+// scan4 scores four rows per pass over the query, so each query value is loaded once for four
+// rows: 1.5-1.9x faster than scan1 in Go wasm (no SIMD), 1.2x slower natively (pack/BENCHMARKS.md).
+func scan4(s *Shard, q []float32, mp []int32, t *topK) {
+	d := s.Dim
+	n := s.Len()
+	q = q[:d]
+	r := 0
+	for ; r+4 <= n; r += 4 {
+		blk := s.Data[r*d : (r+4)*d]
+		r0, r1, r2, r3 := blk[:d], blk[d:2*d], blk[2*d:3*d], blk[3*d:4*d]
+		var s0, s1, s2, s3 float32
+		for i, x := range q {
+			s0 += float32(r0[i]) * x
+			s1 += float32(r1[i]) * x
+			s2 += float32(r2[i]) * x
+			s3 += float32(r3[i]) * x
+		}
+		for k, v := range [4]float32{s0, s1, s2, s3} {
+			if v *= s.Scales[r+k]; v > t.min {
+				t.offer(mp[s.Labels[r+k]], v)
+			}
+		}
+	}
+	for ; r < n; r++ {
+		if v := s.Scales[r] * dotInt8(s.Data[r*d:(r+1)*d], q); v > t.min {
 			t.offer(mp[s.Labels[r]], v)
 		}
 	}

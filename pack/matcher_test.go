@@ -276,3 +276,31 @@ func TestNearListsOrder(t *testing.T) {
 		t.Fatalf("%d lists, want 7", len(got))
 	}
 }
+
+func TestScan4MatchesScan1(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	labels, embs, _ := clustered(rng, 103, 3, 48, 1.0) // 103 rows per list: exercises the remainder
+	p, err := Build(labels, embs, BuildOptions{MaxSubCentres: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := make([]int32, len(labels))
+	for i := range mp {
+		mp[i] = int32(i)
+	}
+	for i := 0; i < 20; i++ {
+		q, _ := normalized(randUnit(rng, 48), 48)
+		a := topK{k: 10, min: float32(math.Inf(-1))}
+		b := topK{k: 10, min: float32(math.Inf(-1))}
+		scan1(&p.lists[0], q, mp, &a)
+		scan4(&p.lists[0], q, mp, &b)
+		sort.Slice(a.c, func(i, j int) bool { return a.c[i].score > a.c[j].score })
+		sort.Slice(b.c, func(i, j int) bool { return b.c[i].score > b.c[j].score })
+		for j := range a.c {
+			// Same rows, different summation order: scores agree to float rounding.
+			if math.Abs(float64(a.c[j].score-b.c[j].score)) > 1e-5 {
+				t.Fatalf("query %d rank %d: scan1 %+v scan4 %+v", i, j, a.c[j], b.c[j])
+			}
+		}
+	}
+}
