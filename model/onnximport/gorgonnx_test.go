@@ -149,3 +149,46 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+// The shipped network: int8 weights stay within cosine 0.99 of its float ONNX.
+func TestShippedInt8CloseToFloat(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "shipped", "toonid.onnx"))
+	if os.IsNotExist(err) {
+		t.Skip("no shipped model yet")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Import(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := model.FromGraph(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := model.Encode(g, model.EncodeOptions{Int8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := model.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs [][]float32
+	for s := 0; s < 6; s++ {
+		x := make([]float32, f.InputLen())
+		for i := range x {
+			x[i] = float32(math.Sin(float64(i*(s+3))*0.01+float64(s))) * 0.9
+		}
+		inputs = append(inputs, x)
+	}
+	a, err := model.Compare(f, q, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("shipped: int8 vs float cosine min %.5f mean %.5f", a.MinCos, a.MeanCos)
+	if a.MinCos < 0.99 {
+		t.Fatalf("min cosine %v < 0.99", a.MinCos)
+	}
+}
