@@ -109,6 +109,18 @@ func TestRoundTrip(t *testing.T) {
 		if _, err := p.WriteDir(dir, EncodeOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		// A fuzz seed with a coarse level and series-split shards.
+		rng := rand.New(rand.NewPCG(8, 8))
+		labels, embs, _ := clustered(rng, 12, 2, 8, 0.3)
+		q, err := Build(labels, embs, BuildOptions{Name: "ivf", ModelSHA256: testModel, IVFLists: 3, NProbe: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join("testdata", "ivf")
+		os.RemoveAll(dir)
+		if _, err := q.WriteDir(dir, EncodeOptions{SplitSeries: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -298,5 +310,24 @@ func TestQuantizeError(t *testing.T) {
 				t.Fatalf("component %d: error %g > %g", j, d, lim)
 			}
 		}
+	}
+}
+
+// The committed fuzz seeds must stay valid packs (they are regenerated with -update).
+func TestOpenTestdata(t *testing.T) {
+	small, err := Open(os.DirFS("testdata/small"), OpenOptions{ModelSHA256: testModel})
+	if err != nil || small.Rows() == 0 {
+		t.Fatalf("testdata/small: %v", err)
+	}
+	ivf, err := Open(os.DirFS("testdata/ivf"), OpenOptions{ModelSHA256: testModel})
+	if err != nil {
+		t.Fatalf("testdata/ivf: %v", err)
+	}
+	if n, np := ivf.IVFLists(); n != 3 || np != 2 || ivf.Rows() != 12 {
+		t.Fatalf("testdata/ivf: lists %d nprobe %d rows %d", n, np, ivf.Rows())
+	}
+	part, err := Open(os.DirFS("testdata/ivf"), OpenOptions{Series: []string{"s0"}})
+	if err != nil || part.Rows() != 4 {
+		t.Fatalf("series s0: rows %d, err %v (want the 4 characters of s0)", part.Rows(), err)
 	}
 }

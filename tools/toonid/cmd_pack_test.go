@@ -45,6 +45,27 @@ func TestPackBuildInspect(t *testing.T) {
 	}
 }
 
+func TestPackBuildIVFAndSeries(t *testing.T) {
+	mdl := tinyModel(t, 1)
+	dir := testSet(t)
+	// Two series so the split shows.
+	g := filepath.Join(dir, "gallery.tsv")
+	b, _ := os.ReadFile(g)
+	os.WriteFile(g, []byte(strings.Replace(string(b), "blue0.png\tblue\tBlue\tColours", "blue0.png\tblue\tBlue\tCool", 1)), 0o644)
+	out := filepath.Join(t.TempDir(), "p")
+	if code, _, errs := cli("pack", "build", "-gallery", g, "-o", out, "-model", mdl, "-ivf", "2", "-nprobe", "1", "-split-series"); code != 0 {
+		t.Fatalf("build: %s", errs)
+	}
+	code, info, errs := cli("pack", "inspect", out)
+	if code != 0 || !strings.Contains(info, "ivf:          2 lists, nprobe 1") || !strings.Contains(info, "series=Cool") {
+		t.Fatalf("inspect: exit %d %s\n%s", code, errs, info)
+	}
+	p, err := pack.Open(os.DirFS(out), pack.OpenOptions{Series: []string{"Cool"}})
+	if err != nil || p.Rows() != 1 {
+		t.Fatalf("series Cool: rows %v err %v, want the one blue sub-centre", p.Rows(), err)
+	}
+}
+
 func TestPackBuildRejects(t *testing.T) {
 	mdl := tinyModel(t, 1)
 	dir := testSet(t)
