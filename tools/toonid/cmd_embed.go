@@ -12,12 +12,16 @@ import (
 	"strings"
 
 	"github.com/toonid/toonid/model"
+	"github.com/toonid/toonid/model/shipped"
 	"github.com/toonid/toonid/tools/eval"
 )
 
 // shippedModel returns the model embedded in the binary, used when -model is not given.
 func shippedModel() ([]byte, error) {
-	return nil, errors.New("no shipped model in this build yet: pass -model FILE")
+	if len(shipped.Model) == 0 {
+		return nil, errors.New("this build has an empty shipped model: pass -model FILE")
+	}
+	return shipped.Model, nil
 }
 
 // loadModel loads -model FILE, or the shipped model when path is empty.

@@ -66,3 +66,23 @@ func TestEmbedBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Without -model the shipped model is used: its hash is what eval reports.
+func TestDefaultModelIsShipped(t *testing.T) {
+	m, err := loadModel("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := loadModel("../../model/shipped/toonid.tmdl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Info().SHA256 != want.Info().SHA256 || len(m.Info().SHA256) != 64 {
+		t.Fatalf("default model %s, shipped file %s", m.Info().SHA256, want.Info().SHA256)
+	}
+	dir := testSet(t)
+	code, out, errs := cli("embed", filepath.Join(dir, "img/red0.png"))
+	if code != 0 || strings.Count(strings.SplitN(out, "\t", 2)[1], ",") != m.Info().EmbedDim-1 {
+		t.Fatalf("embed with the shipped model: exit %d %s %q", code, errs, out)
+	}
+}
