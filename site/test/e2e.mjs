@@ -76,6 +76,14 @@ try {
     console.log(`     ${r.answers[0].name} ${r.answers[0].score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops, ${r.ms.toFixed(0)} ms`);
   });
 
+  await step('a missing pack fails with an error naming the URL and status', async () => {
+    const err = await page.evaluate(async () => {
+      const { load } = await import('./toonid.js');
+      try { (await load({ base: '/v1/', pack: 'no-such-pack' })).close(); return 'loaded'; } catch (e) { return e.message; }
+    });
+    assert.match(err, /\/v1\/packs\/no-such-pack\/manifest\.json: HTTP 404/);
+  });
+
   await step('drop and paste open a picture', async () => {
     const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
     for (const how of ['drop', 'paste']) {
@@ -153,7 +161,7 @@ try {
   await step('a video file: clicking pauses it and names the face in the frame', async () => {
     // Record a 2 s WebM of the test image in the page (MediaRecorder), then open it as a file.
     const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
-    const webm = await page.evaluate(async (src) => {
+    const record = () => page.evaluate(async (src) => {
       const img = new Image();
       img.src = src;
       await img.decode();
@@ -161,11 +169,12 @@ try {
       const g = c.getContext('2d');
       const rec = new MediaRecorder(c.captureStream(15), { mimeType: 'video/webm' });
       const parts = [];
-      rec.ondataavailable = (e) => parts.push(e.data);
+      rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
       const done = new Promise((r) => { rec.onstop = r; });
       rec.start(250);
       const t0 = performance.now();
-      await new Promise((res) => { const f = () => { g.drawImage(img, 0, 0); if (performance.now() - t0 < 2000) requestAnimationFrame(f); else res(); }; f(); });
+      // A pixel that changes every frame, so the encoder always has a new frame to take.
+      await new Promise((res) => { const f = () => { g.drawImage(img, 0, 0); g.fillStyle = `rgb(${Math.floor(performance.now()) % 256},0,0)`; g.fillRect(0, 0, 1, 1); if (performance.now() - t0 < 2000) requestAnimationFrame(f); else res(); }; f(); });
       rec.stop();
       await done;
       const b = new Uint8Array(await new Blob(parts).arrayBuffer());
@@ -173,8 +182,17 @@ try {
       for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
       return btoa(s);
     }, dataURL);
-    await page.setInputFiles('#file', { name: 'clip.webm', mimeType: 'video/webm', buffer: Buffer.from(webm, 'base64') });
-    await page.waitForFunction(() => window.toonidDemo.mediaReady === true);
+    // Recording under heavy CPU load can yield a clip the decoder rejects; one retry, then fail.
+    for (let attempt = 1; ; attempt++) {
+      const webm = await record();
+      await page.setInputFiles('#file', { name: 'clip.webm', mimeType: 'video/webm', buffer: Buffer.from(webm, 'base64') });
+      const ok = await page.waitForFunction(() => window.toonidDemo.mediaReady === true || document.getElementById('status').classList.contains('error'), null, { timeout: 15000 })
+        .then(() => page.evaluate(() => window.toonidDemo.mediaReady === true), () => false);
+      if (ok) break;
+      const status = await page.textContent('#status-text');
+      if (attempt === 2) throw new Error(`the recorded clip (${webm.length} base64 chars) did not load: ${status}`);
+      console.log(`     retrying the clip: ${status}`);
+    }
     await page.evaluate(() => document.querySelector('#media video').play());
     await page.waitForTimeout(300);
     const r = await clickImage(page, face.x, face.y);
