@@ -57,7 +57,7 @@ func BenchmarkIdentify(b *testing.B) {
 		{"box", `{"box":[200,60,240,240]}`, 0},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s := DefaultSearch
+			s := DefaultSearch()
 			s.Confident = tc.confident
 			// A confident margin far below any score makes every coarse answer "clear".
 			if tc.confident < 0 {

@@ -62,7 +62,7 @@ func testPack(t testing.TB) *pack.Pack {
 }
 
 func testSession(t testing.TB) (*Session, *colourEmbedder) {
-	return testSessionWith(t, DefaultSearch)
+	return testSessionWith(t, DefaultSearch())
 }
 
 func testSessionWith(t testing.TB, search Search) (*Session, *colourEmbedder) {
@@ -108,7 +108,7 @@ func decode(t testing.TB, b []byte) Reply {
 }
 
 func TestIdentifyClickFindsStrongestCrop(t *testing.T) {
-	search := DefaultSearch
+	search := DefaultSearch()
 	search.Confident = 0 // always refine
 	s, e := testSessionWith(t, search)
 	pix, w, h := scene()
@@ -142,7 +142,7 @@ func TestIdentifyClickSkipsRefineWhenConfident(t *testing.T) {
 		{"grey background stays below the threshold", 0.05, 40, 40, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			search := DefaultSearch
+			search := DefaultSearch()
 			search.Confident = tc.confident
 			s, e := testSessionWith(t, search)
 			req := fmt.Sprintf(`{"click":{"x":%g,"y":%g,"unit":300}}`, tc.x, tc.y)

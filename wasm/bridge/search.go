@@ -19,11 +19,13 @@ type Search struct {
 }
 
 // DefaultSearch is what the demo uses; site/README.md documents its cost.
-var DefaultSearch = Search{
-	Scales:      []float64{0.22, 0.34, 0.5, 0.72},
-	Shift:       0.18,
-	RefineScale: 1.2,
-	Confident:   0.1,
+func DefaultSearch() Search {
+	return Search{
+		Scales:      []float64{0.22, 0.34, 0.5, 0.72},
+		Shift:       0.18,
+		RefineScale: 1.2,
+		Confident:   0.1,
+	}
 }
 
 // Extent is how far (in units) any candidate crop can reach from the click, so a caller can send

@@ -10,7 +10,7 @@ import (
 // must keep every crop within Extent of it, because site/toonid.js sends only that region's
 // pixels (near an edge crops move inward, inside the region the search was given).
 func TestSearchCropsInsideImageAndExtent(t *testing.T) {
-	s := DefaultSearch
+	s := DefaultSearch()
 	for _, tc := range []struct {
 		name string
 		w, h int

@@ -34,7 +34,7 @@ func Load(modelBytes, manifest []byte, files map[string][]byte, build string) (*
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	return &Session{Bridge: New(m, packMatcher{pm}, DefaultSearch), info: info, pack: p, build: build}, nil
+	return &Session{Bridge: New(m, packMatcher{pm}, DefaultSearch()), info: info, pack: p, build: build}, nil
 }
 
 // SessionInfo is what the worker learns at load time.
