@@ -206,6 +206,7 @@ try {
     await openImage(page, stranger);
     const before = await clickImage(page, 160, 160);
     assert.notEqual(before.answers[0]?.name, taught);
+    await page.locator('#card').screenshot({ path: join(ARTIFACTS, 'stranger-card.png') });
     await page.fill('#teach-name', taught);
     await page.click('#teach button[type=submit]');
     await page.waitForFunction(() => window.toonidDemo.taught, null, { timeout: 10000 });
@@ -213,6 +214,7 @@ try {
     assert.equal(after.answers[0].name, taught, `after teaching: ${JSON.stringify(after.answers.slice(0, 3))}`);
     assert.equal(after.unknown, false);
     assert.equal(await page.textContent('#verdict'), taught);
+    await page.locator('#card').screenshot({ path: join(ARTIFACTS, 'taught-card.png') });
   });
 
   await step('offline reload (service worker + content cache) identifies again', async () => {
