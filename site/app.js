@@ -214,7 +214,25 @@ $('teach').addEventListener('submit', async (e) => {
 // --- about / credits ---
 
 const about = $('about');
-$('about-open').addEventListener('click', () => about.showModal());
+$('about-open').addEventListener('click', () => { listTaught(); about.showModal(); });
+
+async function listTaught() {
+  const ul = $('taught');
+  if (!id) { ul.replaceChildren(); return; }
+  const { taught } = await id.packs();
+  if (!taught.length) {
+    ul.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'None yet: click a face, type a name under "Teach this character".' }));
+    return;
+  }
+  ul.replaceChildren(...taught.map((c) => {
+    const li = document.createElement('li');
+    const b = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Forget' });
+    b.setAttribute('aria-label', `Forget ${c.name}`);
+    b.addEventListener('click', async () => { await id.forget(c.id); listTaught(); });
+    li.append(`${c.name} (${c.examples} example${c.examples === 1 ? '' : 's'}) `, b);
+    return li;
+  }));
+}
 
 async function fillAbout(li) {
   const i = li.info;

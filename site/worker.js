@@ -28,7 +28,7 @@ self.onmessage = async (ev) => {
       case 'identify': result = identify(data); break;
       case 'enroll': result = await enroll(data); break;
       case 'forget': result = await forget(data); break;
-      case 'packs': result = packs(); break;
+      case 'packs': result = await packs(); break;
       default: throw new Error(`toonid worker: unknown message type ${JSON.stringify(type)}`);
     }
     self.postMessage({ id, ok: true, result }, transfer);
@@ -258,9 +258,16 @@ function identify({ pix, w, h, click, box, k }) {
   return call(state.bridge.identify(px, w, h, JSON.stringify({ click, box, k: k || 5 })));
 }
 
-function packs() {
+// packs describes the loaded pack and lists the characters taught in this browser.
+async function packs() {
   if (!state) throw new Error('toonid: not loaded');
-  return call(state.bridge.packs());
+  const info = call(state.bridge.packs());
+  const db = await openDB();
+  try {
+    const all = await tx(db, 'readonly', (s) => s.getAll());
+    info.taught = all.map(({ id, name, series, created, crops }) => ({ id, name, series, created, examples: crops.length }));
+  } finally { db.close(); }
+  return info;
 }
 
 // --- user-taught characters (IndexedDB) ---

@@ -237,6 +237,16 @@ try {
     assert.equal(t.answers[0].name, taught, 'the taught character survives the reload (IndexedDB)');
     await b.ctx.setOffline(false);
   });
+
+  await step('About lists the taught character; Forget removes it from the matcher', async () => {
+    await page.click('#about-open');
+    await page.waitForSelector(`#taught button[aria-label="Forget ${taught}"]`);
+    await page.click(`#taught button[aria-label="Forget ${taught}"]`);
+    await page.waitForFunction(() => !document.querySelector('#taught button'));
+    await page.keyboard.press('Escape');
+    const r = await clickImage(page, 160, 160);
+    assert.notEqual(r.answers[0]?.name, taught, 'a forgotten character is still matched');
+  });
   await step('the scalar wasm build (no SIMD) gives the same answer', async () => {
     const p3 = await b.ctx.newPage();
     await p3.goto(srv.url + '?wasm=scalar');
