@@ -160,6 +160,21 @@ def main():
         for n, box in sorted(SINTEL_TRAILER4.items()):
             im = Image.open(os.path.join(tmp, "q_%03d.png" % n))
             gal.append((save(crop_square(im, box), "img/sintel/trailer4_%03d.jpg" % n), "sintel", "Sintel", SINTEL_SERIES, SINTEL_CREDIT))
+        # Backgrounds for calibration: a click that misses every character should stay unknown.
+        # Sintel trailer shots without Sintel (rooftops, sky, the dragon), fps=2 numbering.
+        for n, box in ((12, (40, 80, 300, 340)), (14, (500, 90, 760, 350)), (16, (300, 100, 540, 340)),
+                       (19, (560, 60, 800, 300)), (21, (20, 150, 260, 390)), (24, (20, 120, 260, 360))):
+            im = Image.open(os.path.join(tmp, "f_%03d.png" % n))
+            cal.append((save(crop_square(im, box), "calib/background/sintel_%03d.jpg" % n), "background-sintel-%03d" % n,
+                        "background", SINTEL_SERIES, SINTEL_CREDIT))
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", os.path.join(data, "video/big_buck_bunny_intro_10s.mp4"),
+                        "-vf", "fps=1", os.path.join(tmp, "b_%03d.png")], check=True)
+        for n, box in ((2, (100, 100, 400, 400)), (4, (600, 200, 900, 500)), (6, (900, 300, 1200, 600)),
+                       (8, (300, 350, 600, 650)), (9, (700, 50, 1000, 350))):
+            im = Image.open(os.path.join(tmp, "b_%03d.png" % n))
+            cal.append((save(crop_square(im, box), "calib/background/bbb_%03d.jpg" % n), "background-bbb-%03d" % n,
+                        "background", "Big Buck Bunny (Blender Foundation, 2008)",
+                        "(c) copyright Blender Foundation | www.bigbuckbunny.org, CC-BY 3.0"))
         test = Image.open(os.path.join(tmp, "f_%03d.png" % SINTEL_TEST_FRAME)).convert("RGB")
         save(test, "testimages/sintel_trailer_%03d.jpg" % SINTEL_TEST_FRAME)
     for n, box in sorted(SINTEL_MPI.items()):
