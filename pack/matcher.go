@@ -13,7 +13,7 @@ type Answer struct {
 	Series string  `json:"series,omitempty"`
 	Credit string  `json:"credit,omitempty"`
 	Pack   string  `json:"pack,omitempty"`
-	Score  float32 `json:"score"` // cosine similarity of the best sub-centre
+	Score  float32 `json:"score"` // cosine similarity of the best sub-centre, in [-1, 1]
 }
 
 // A Result is the top-k answers, best first, and whether the best is below the threshold.
@@ -169,7 +169,8 @@ func (m *Matcher) Match(q []float32, k int) (Result, error) {
 	r := Result{Threshold: m.threshold, Answers: make([]Answer, len(t.c))}
 	for i, c := range t.c {
 		r.Answers[i] = m.labels[c.label]
-		r.Answers[i].Score = c.score
+		// int8 rounding can push a perfect match a little past 1; a cosine is at most 1.
+		r.Answers[i].Score = min(c.score, 1)
 	}
 	r.Unknown = len(r.Answers) == 0 || r.Answers[0].Score < m.threshold
 	return r, nil

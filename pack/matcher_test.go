@@ -128,7 +128,7 @@ func TestUnknownAndMerge(t *testing.T) {
 		}
 		seen[a.ID] = true
 	}
-	if r.Answers[0].ID != labels[4].ID || r.Answers[0].Score < 0.99 {
+	if r.Answers[0].ID != labels[4].ID || r.Answers[0].Score < 0.99 || r.Answers[0].Score > 1 {
 		t.Fatalf("merged duplicate id: %+v", r.Answers[0])
 	}
 }
