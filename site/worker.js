@@ -318,14 +318,24 @@ async function enroll({ name, crops }) {
   name = String(name || '').trim();
   if (!name || name.length > 80) throw new Error('toonid: enroll needs a name of 1 to 80 characters');
   if (!crops.length || crops.length > 32) throw new Error('toonid: enroll needs 1 to 32 crops');
-  const rec = {
-    id: `user:${crypto.randomUUID()}`, name, series: 'taught in this browser', created: Date.now(),
-    crops, modelSha: state.modelSha, embeddings: crops.map(embedCrop),
-  };
   const db = await openDB();
-  try { await tx(db, 'readwrite', (s) => s.put(rec)); } finally { db.close(); }
+  let rec;
+  try {
+    // Teaching a name again adds examples to that character instead of making a twin.
+    const all = await tx(db, 'readonly', (s) => s.getAll());
+    rec = all.find((r) => r.name.toLowerCase() === name.toLowerCase());
+    const embeddings = crops.map(embedCrop);
+    // loadUser re-embedded every record for this model at load, so old and new embeddings agree.
+    if (rec) {
+      rec.crops = [...rec.crops, ...crops].slice(-32);
+      rec.embeddings = [...rec.embeddings, ...embeddings].slice(-32);
+    } else {
+      rec = { id: `user:${crypto.randomUUID()}`, name, series: 'taught in this browser', created: Date.now(), crops, modelSha: state.modelSha, embeddings };
+    }
+    await tx(db, 'readwrite', (s) => s.put(rec));
+  } finally { db.close(); }
   await loadUser();
-  return { id: rec.id, name: rec.name, series: rec.series };
+  return { id: rec.id, name: rec.name, series: rec.series, examples: rec.crops.length };
 }
 
 async function forget({ id }) {

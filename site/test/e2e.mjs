@@ -215,6 +215,13 @@ try {
     assert.equal(after.unknown, false);
     assert.equal(await page.textContent('#verdict'), taught);
     await page.locator('#card').screenshot({ path: join(ARTIFACTS, 'taught-card.png') });
+    // Teaching the same name again adds an example to the same character.
+    await page.evaluate(() => { window.toonidDemo.taught = null; });
+    await page.fill('#teach-name', taught.toLowerCase());
+    await page.click('#teach button[type=submit]');
+    await page.waitForFunction(() => window.toonidDemo.taught, null, { timeout: 10000 });
+    const again = await page.evaluate(() => window.toonidDemo.taught);
+    assert.equal(again.examples, 2, `second example: ${JSON.stringify(again)}`);
   });
 
   await step('offline reload (service worker + content cache) identifies again', async () => {
