@@ -293,7 +293,8 @@ func (p *Pack) Calibrate(distractors [][]float32, far float64) error {
 		}
 	}
 	t := ThresholdAtFAR(scores, far)
-	t = float32(math.Max(-1, math.Min(1, float64(t))))
+	// Scores are clamped to [-1, 1]; just above 1 means "accept nothing" and still validates.
+	t = max(-1, min(t, math.Nextafter32(1, 2)))
 	p.Threshold, p.ThresholdFAR, p.ThresholdCalibrated = t, far, true
 	return nil
 }
