@@ -200,6 +200,7 @@ func opShape(op *Op, shapes []Shape) (Shape, int, error) {
 			pws := (pw+op.StrideW-1)/op.StrideW + 47 // planes may widen by up to a tile
 			phs := (ph + op.StrideH - 1) / op.StrideH
 			scratch = icg*op.StrideH*op.StrideW*phs*pws + (oc/op.Group)*oh*pws + op.KW
+			scratch = max(scratch, icg*op.KH*op.KW*oh*ow) // or an im2col copy
 		} else if op.Weight != nil || op.Bias != nil {
 			return Shape{}, 0, fmt.Errorf("pool carries weights")
 		}
