@@ -146,6 +146,57 @@ class MetricsTest(unittest.TestCase):
             self.assertEqual(r[k], 1.0, k)
 
 
+class DataTest(unittest.TestCase):
+    def test_copy_shared_missing(self):
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaises(FileNotFoundError) as cm:
+                data.copy_shared(os.path.join(d, "nope"), os.path.join(d, "out"))
+            self.assertIn("manifest", str(cm.exception))
+
+    def test_eval_manifest_roles(self):
+        with tempfile.TemporaryDirectory() as d:
+            rows = [(os.path.join(d, f"{i}_{v}.png"), f"c{i}", "s", str(v)) for i in range(8) for v in range(4)]
+            path = os.path.join(d, "m.tsv")
+            self.assertEqual(data.write_eval_manifest(path, rows), 32)
+            paths, ids, roles = metrics.read_eval_manifest(path)
+            by = {}
+            for i, r in zip(ids, roles):
+                by.setdefault(i, []).append(r)
+            self.assertEqual(sum(1 for v in by.values() if set(v) == {"distractor"}), 2)
+            for v in by.values():
+                if "gallery" in v:
+                    self.assertEqual(sorted(v), ["gallery", "gallery", "probe", "probe"])
+            self.assertTrue(all(os.path.dirname(p) == d for p in paths))
+
+    def test_sampler(self):
+        import train
+        labels = [i // 6 for i in range(60)]
+        styles = [("a", "a", "b", "b", "c", "c")[i % 6] for i in range(60)]
+        s = train.PKSampler(labels, styles, 4, 4, seed=0)
+        ix, lab = s.batch()
+        self.assertEqual(len(ix), 16)
+        for k in range(4):
+            grp = ix[4 * k:4 * k + 4]
+            self.assertEqual({labels[i] for i in grp}, {lab[4 * k]})
+            self.assertEqual(len(set(grp)), 4)
+            self.assertEqual(len({styles[i] for i in grp}), 2)  # two styles, two images each
+
+    def test_ema_proxies(self):
+        import torch
+        import train
+        h = train.ArcFace(3, d=4)
+        e = torch.tensor([[1.0, 0, 0, 0], [1.0, 0.1, 0, 0], [0, 1.0, 0, 0]])
+        y = torch.tensor([0, 0, 2])
+        h.update_proxies(e, y, first_only=True)
+        self.assertTrue(bool(h.seen[0]) and bool(h.seen[2]) and not bool(h.seen[1]))
+        self.assertAlmostEqual(float(h.w[2, 1]), 1.0, places=5)
+        h.update_proxies(torch.tensor([[0, 0, 1.0, 0]]), torch.tensor([2]), first_only=True)
+        self.assertAlmostEqual(float(h.w[2, 1]), 1.0, places=5)  # seen: first_only leaves it
+        h.update_proxies(torch.tensor([[0, 0, 1.0, 0]]), torch.tensor([2]))
+        self.assertAlmostEqual(float(h.w[2].norm()), 1.0, places=5)
+        self.assertGreater(float(h.w[2, 2]), 0.5)
+
+
 class ExportTest(unittest.TestCase):
     def test_export_contract(self):
         import onnx

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 
+PER_STYLE = {"notionists"}
 INPUT = 96
 EMBED = 128
 MEAN, STD = 0.5, 0.5
@@ -90,7 +91,7 @@ class ArcFace(nn.Module):
         self.register_buffer("seen", torch.zeros(n, dtype=torch.bool))
 
     @torch.no_grad()
-    def update_proxies(self, e, y, momentum=0.5):
+    def update_proxies(self, e, y, momentum=0.5, first_only=False):
         """EMA class proxies: a class's weight moves to the mean of its batch embeddings. With
         thousands of classes and a CPU budget each class is seen only tens of times, too few for
         gradient-trained proxies (measured: no progress in 200 steps); a class seen once already
@@ -101,7 +102,7 @@ class ArcFace(nn.Module):
             if not self.seen[c]:
                 self.w.data[c] = mu
                 self.seen[c] = True
-            else:
+            elif not first_only:
                 self.w.data[c] = F.normalize(momentum * F.normalize(self.w.data[c], dim=0) + (1 - momentum) * mu, dim=0)
 
     def forward(self, e, y, m):
@@ -251,14 +252,18 @@ class PKSampler:
         self.r = random.Random(seed)
 
     def batch(self):
+        """K/2 styles per identity, two images (variants) of each when it has them: within-style
+        positives are learnt quickly, cross-style ones carry the style invariance."""
         out, lab = [], []
         for y in self.r.sample(self.ids, self.p):
             styles = list(self.by[y])
             self.r.shuffle(styles)
             got = []
-            for j in range(self.k):
+            j = 0
+            while len(got) < self.k:
                 lst = self.by[y][styles[j % len(styles)]]
-                got.append(self.r.choice(lst))
+                got += self.r.sample(lst, min(2, len(lst), self.k - len(got)))
+                j += 1
             out += got
             lab += [y] * self.k
         return out, lab
@@ -336,6 +341,9 @@ def main(argv=None):
     a.sizes = [int(v) for v in a.sizes.split(",")]
     hold = set(s for s in a.holdout_styles.split(",") if s)
     rows, imgs = load_sources(a.data.split(","), hold, a.cache or None)
+    # Styles whose options cannot express the shared attributes (notionists has no colours)
+    # keep their own identities: linking them across styles would be label noise.
+    rows = [(p, f"{i}@{st}" if st in PER_STYLE else i, st, v) for p, i, st, v in rows]
     names = sorted({r[1] for r in rows})
     idx = {n: i for i, n in enumerate(names)}
     labels = [idx[r[1]] for r in rows]
