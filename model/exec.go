@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"unsafe"
 )
 
 // plan is a Graph made ready to run: shapes resolved, weights packed for the kernels.
@@ -286,12 +287,24 @@ func splitPhases(dst, in []float32, c, h, w int, op *Op, l *convLayout) {
 						clear(row[hi:])
 						continue
 					}
-					for X := range row {
-						x := X*l.sw + px - pl
-						if x < 0 || x >= w {
-							row[X] = 0
-						} else {
-							row[X] = s[x]
+					// x = X*sw + px - pl is inside [0, w) for X in [lo, hi).
+					lo := min(max((pl-px+l.sw-1)/l.sw, 0), len(row))
+					hi := 0
+					if t := w - 1 + pl - px; t >= 0 {
+						hi = t/l.sw + 1
+					}
+					hi = max(min(hi, len(row)), lo)
+					clear(row[:lo])
+					clear(row[hi:])
+					if lo < hi {
+						// Strided gather by pointer walk (bounds checks cost ~2x in wasm):
+						// x runs from lo*sw+px-pl to (hi-1)*sw+px-pl < w.
+						sp := unsafe.Pointer(&s[lo*l.sw+px-pl])
+						_ = s[(hi-1)*l.sw+px-pl]
+						step := uintptr(4 * l.sw)
+						for X := lo; X < hi; X++ {
+							row[X] = *(*float32)(sp)
+							sp = unsafe.Add(sp, step)
 						}
 					}
 				}

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"math/rand"
 	"os"
 	"testing"
 )
@@ -222,4 +223,45 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(m.Run())
+}
+
+// Convolutions over small sizes, strides, kernels and asymmetric pads agree with the naive
+// loops (phase planes, im2col and 1x1 paths, including inputs narrower than a stride).
+func TestConvShapesMatchNaive(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for side := 1; side <= 7; side++ {
+		for _, s := range []int{1, 2, 3} {
+			for _, k := range []int{1, 2, 3, 5} {
+				for _, pads := range [][4]int{{}, {1, 1, 1, 1}, {0, 2, 1, 0}, {0, 0, 1, 1}, {2, 2, 2, 2}} {
+					if side+pads[0]+pads[2] < k {
+						continue
+					}
+					for _, oc := range []int{3, 8, 130} {
+						for _, kw := range []int{1, k} {
+							for _, width := range []int{side, side + 1} {
+								if width+pads[1]+pads[3] < kw {
+									continue
+								}
+								g := &Graph{InputC: 3, InputH: side, InputW: width, Mean: half, Std: half}
+								op := convOp(r, 0, 3, oc, k, s, 1, pads, Act{Kind: ActRelu})
+								op.KW, op.WeightShape[3] = kw, kw
+								op.Weight = op.Weight[:oc*3*k*kw]
+								g.Ops = []Op{op, {Kind: OpFlatten, In: [2]int{1, -1}}}
+								m, err := FromGraph(g)
+								if err != nil {
+									t.Fatalf("side %d s %d k %dx%d pads %v: %v", side, s, k, kw, pads, err)
+								}
+								in := testInput(int64(side), m.InputLen())
+								got, _ := m.Forward(in)
+								want := naiveForward(g, in)
+								if i, ok := closeEnough(got, want, 1e-4); !ok {
+									t.Fatalf("%dx%d s %d k %dx%d pads %v oc %d: output %d: %v, want %v", side, width, s, k, kw, pads, oc, i, got[i], want[i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
 }
