@@ -1,0 +1,68 @@
+//go:build goexperiment.simd && !wasm
+
+package model
+
+import (
+	"simd"
+	"unsafe"
+)
+
+// gemm4 is gemm for 128-bit vectors.
+func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
+	const v = 4
+	bp := unsafe.Pointer(&b[0])
+	offs = offs[:k]
+	full := m / mr
+	for p := 0; p < full; p++ {
+		pa := ap[p*mr*k : (p+1)*mr*k]
+		i0 := p * mr
+		for j := 0; j+3*v <= n; j += 3 * v {
+			var c00, c01, c02 simd.Float32s
+			var c10, c11, c12 simd.Float32s
+			var c20, c21, c22 simd.Float32s
+			var c30, c31, c32 simd.Float32s
+			ab := unsafe.Pointer(&pa[0])
+			bj := unsafe.Add(bp, 4*j)
+			for _, o := range offs {
+				row := (*[3 * v]float32)(unsafe.Add(bj, 4*int(o)))
+				b0 := simd.LoadFloat32s(row[:v])
+				b1 := simd.LoadFloat32s(row[v : 2*v])
+				b2 := simd.LoadFloat32s(row[2*v:])
+				a := (*[mr]float32)(ab)
+				ab = unsafe.Add(ab, 4*mr)
+				a0 := simd.BroadcastFloat32s(a[0])
+				c00 = a0.MulAdd(b0, c00)
+				c01 = a0.MulAdd(b1, c01)
+				c02 = a0.MulAdd(b2, c02)
+				a1 := simd.BroadcastFloat32s(a[1])
+				c10 = a1.MulAdd(b0, c10)
+				c11 = a1.MulAdd(b1, c11)
+				c12 = a1.MulAdd(b2, c12)
+				a2 := simd.BroadcastFloat32s(a[2])
+				c20 = a2.MulAdd(b0, c20)
+				c21 = a2.MulAdd(b1, c21)
+				c22 = a2.MulAdd(b2, c22)
+				a3 := simd.BroadcastFloat32s(a[3])
+				c30 = a3.MulAdd(b0, c30)
+				c31 = a3.MulAdd(b1, c31)
+				c32 = a3.MulAdd(b2, c32)
+			}
+			r := c[i0*n+j:]
+			c00.Store(r)
+			c01.Store(r[v:])
+			c02.Store(r[2*v:])
+			r = c[(i0+1)*n+j:]
+			c10.Store(r)
+			c11.Store(r[v:])
+			c12.Store(r[2*v:])
+			r = c[(i0+2)*n+j:]
+			c20.Store(r)
+			c21.Store(r[v:])
+			c22.Store(r[2*v:])
+			r = c[(i0+3)*n+j:]
+			c30.Store(r)
+			c31.Store(r[v:])
+			c32.Store(r[2*v:])
+		}
+	}
+}
