@@ -158,11 +158,13 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   if (state) throw new Error('toonid worker: already loaded');
   const t0 = performance.now();
   const baseURL = new URL(base, siteURL).href;
-  const { doc: build } = await fetchJSON(new URL('build.json', siteURL).href);
+  const [{ doc: build }, { doc: manifest, offline }] = await Promise.all([
+    fetchJSON(new URL('build.json', siteURL).href),
+    fetchJSON(new URL(`packs/${encodeURIComponent(pack)}/manifest.json`, baseURL).href),
+  ]);
   if (build.bridge !== BRIDGE_VERSION) {
     throw new Error(`toonid: build.json is for bridge version ${build.bridge}, this worker speaks ${BRIDGE_VERSION}; reload the page`);
   }
-  const { doc: manifest, offline } = await fetchJSON(new URL(`packs/${encodeURIComponent(pack)}/manifest.json`, baseURL).href);
   const m = parseManifest(manifest);
 
   if (!['auto', 'simd', 'scalar'].includes(want)) throw new Error(`toonid: wasm option ${JSON.stringify(want)}: want auto, simd or scalar`);

@@ -28,7 +28,9 @@ try {
   const page = await b.ctx.newPage();
 
   // Cold first visit: navigation start -> answer of a click issued as soon as the image is shown.
-  await page.goto(srv.url);
+  // The image is opened and clicked as soon as the page has parsed, while the model still
+  // downloads; the click handler waits for the model, as a real early click would.
+  await page.goto(srv.url, { waitUntil: 'domcontentloaded' });
   await openImage(page, sc.image);
   const first = await clickImage(page, face.x, face.y);
   const info = await ready(page);
@@ -68,8 +70,8 @@ try {
   console.log(`| bytes on first load, gzip -9 of each body | ${(total.gz / 1e6).toFixed(2)} MB (${(total.raw / 1e6).toFixed(2)} MB raw, ${fetched.length} requests) | <= 2.5 MB |`);
   console.log(`| load (download + verify + start wasm), first visit | ${info.ms.toFixed(0)} ms | |`);
   console.log(`| navigation start -> model ready, first visit | ${info.readyAt.toFixed(0)} ms (of which warm-up identification ${info.warmMs.toFixed(0)} ms) | |`);
-  console.log(`| navigation start -> first answer, first visit (click sent by the test as soon as the image showed) | ${first.at.toFixed(0)} ms | <= 1 s |`);
-  console.log(`| first click -> answer (cold wasm) | ${first.ms.toFixed(0)} ms | |`);
+  console.log(`| navigation start -> first answer, first visit (image opened and clicked at DOMContentLoaded) | ${first.at.toFixed(0)} ms | <= 1 s |`);
+  console.log(`| first click -> answer (includes waiting for the model) | ${first.ms.toFixed(0)} ms | |`);
   console.log(`| click -> answer, median of ${CLICKS} (p90) | ${median(ms).toFixed(1)} ms (${pct(ms, 0.9).toFixed(1)}) | <= 100 ms |`);
   console.log(`| of which in the worker (embed + match), median | ${median(worker).toFixed(1)} ms, ${first.candidates} crops | |`);
   console.log(`| click -> answer away from faces (refine runs: ${Math.min(...crops)}-${Math.max(...crops)} crops), median of 10 | ${median(msFull).toFixed(1)} ms | <= 100 ms |`);
