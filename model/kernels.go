@@ -107,3 +107,12 @@ func checkGemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []f
 		}
 	}
 }
+
+// avgBytesGeneric computes dst[i] = (a[i] + b[i] + 1) / 2, the rounding average SIMD units
+// provide (dst may alias a).
+func avgBytesGeneric(dst, a, b []byte) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = byte((uint16(a[i]) + uint16(b[i]) + 1) >> 1)
+	}
+}

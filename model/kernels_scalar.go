@@ -15,3 +15,4 @@ func madd(dst, src []float32, w float32) { maddGeneric(dst, src, w) }
 func dot(a, b []float32) float32         { return dotGeneric(a, b) }
 func add(dst, a, b []float32)            { addGeneric(dst, a, b) }
 func relu(x []float32)                   { reluGeneric(x) }
+func avgBytes(dst, a, b []byte)          { avgBytesGeneric(dst, a, b) }

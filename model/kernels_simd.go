@@ -221,3 +221,16 @@ func relu(x []float32) {
 		x[i] = max(x[i], 0)
 	}
 }
+
+// avgBytes: see avgBytesGeneric.
+func avgBytes(dst, a, b []byte) {
+	v := simd.VectorBitSize() / 8
+	a, b = a[:len(dst)], b[:len(dst)]
+	i := 0
+	for ; i+v <= len(dst); i += v {
+		simd.LoadUint8s(a[i:]).Average(simd.LoadUint8s(b[i:])).Store(dst[i:])
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = byte((uint16(a[i]) + uint16(b[i]) + 1) >> 1)
+	}
+}

@@ -76,6 +76,23 @@ func TestKernelsMatchGeneric(t *testing.T) {
 	}
 }
 
+func TestAvgBytesMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for _, n := range []int{0, 1, 15, 16, 17, 63, 64, 65, 1000} {
+		a, b := make([]byte, n), make([]byte, n)
+		r.Read(a)
+		r.Read(b)
+		got, want := make([]byte, n), make([]byte, n)
+		avgBytes(got, a, b)
+		avgBytesGeneric(want, a, b)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("n=%d byte %d: avg(%d,%d) = %d, want %d", n, i, a[i], b[i], got[i], want[i])
+			}
+		}
+	}
+}
+
 func BenchmarkGemm(b *testing.B) {
 	r := rand.New(rand.NewSource(1))
 	// Shapes of the bench network's convolutions at 96 px (out channels x pixels x K).
