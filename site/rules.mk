@@ -3,7 +3,7 @@
 .PHONY: site test-browser test-browser-dev bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
-SITE_FILES := index.html app.js toonid.js worker.js sw.js style.css overlay.js
+SITE_FILES := index.html app.js toonid.js worker.js assets.js sw.js style.css overlay.js
 WASM_SRC := $(shell find wasm model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 
@@ -63,7 +63,7 @@ EXT_FILES := manifest.json background.js messages.js offscreen.html offscreen.js
 extension: site default-pack
 	rm -rf $(EXT_OUT) && mkdir -p $(EXT_OUT)/v1
 	cp $(addprefix site/extension/,$(EXT_FILES)) $(EXT_OUT)/
-	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
+	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
 	cp -r $(BUILD)/store/models $(BUILD)/store/packs $(EXT_OUT)/v1/
 	@du -sh $(EXT_OUT)
 

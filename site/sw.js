@@ -1,16 +1,37 @@
-// toonid service worker: keeps the page shell for offline use. The large content (wasm, model,
-// pack shards) is not handled here: worker.js stores it, sha256-verified, in Cache Storage keyed by
-// hash, and the pack manifest's last good copy beside it, so a second visit needs no network.
+// toonid service worker: precaches the page shell, and makes sure the content a visit needs
+// offline (this browser's wasm build, the model and the default pack) is in the hash-keyed content
+// cache that worker.js reads, verified by sha256 (assets.js). It is registered after the page's
+// first good load, when worker.js has already stored that content, so installing downloads nothing
+// twice: it only re-checks the hashes.
 'use strict';
+
+importScripts('assets.js');
 
 // @BUILD@ is replaced at build time by a hash of the shell, so a new build gets a new cache.
 const SHELL_CACHE = 'toonid-shell-@BUILD@';
-const SHELL = ['./', 'index.html', 'app.js', 'toonid.js', 'worker.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
+const SHELL = ['./', 'index.html', 'app.js', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
+const PACK = 'default';
+
+async function precacheContent() {
+  const site = new URL('./', self.registration.scope);
+  const [{ doc: build }, { doc: manifest }] = await Promise.all([
+    fetchJSON(new URL('build.json', site).href),
+    fetchJSON(new URL(`v1/packs/${PACK}/manifest.json`, site).href),
+  ]);
+  const m = parseManifest(manifest);
+  const wasm = WebAssembly.validate(SIMD_PROBE) ? build.wasm.simd : build.wasm.scalar;
+  await Promise.all([
+    fetchVerified(new URL(wasm.file, site).href, wasm.sha256),
+    fetchVerified(new URL(`v1/models/${m.model.sha256}.tmdl`, site).href, m.model.sha256, { digest: modelDigest }),
+    ...m.shards.map((s) => fetchVerified(new URL(`v1/packs/${PACK}/${s.name}`, site).href, s.sha256)),
+  ]);
+}
 
 self.addEventListener('install', (e) => {
   e.waitUntil((async () => {
     const c = await caches.open(SHELL_CACHE);
     await c.addAll(SHELL.map((p) => new Request(p, { cache: 'reload' })));
+    await precacheContent();
     await self.skipWaiting();
   })());
 });

@@ -3,19 +3,13 @@
 // Classic worker (importScripts) so it also runs where module workers are missing.
 'use strict';
 
-importScripts('wasm_exec.js');
+importScripts('wasm_exec.js', 'assets.js');
 
 // BRIDGE_VERSION must equal the version the wasm reports (wasm/bridge.Version); a mismatch means
 // a stale cached page or wasm, and we refuse to run rather than mis-read messages.
 const BRIDGE_VERSION = 1;
-const CONTENT_CACHE = 'toonid-content-v1';
 const DB_NAME = 'toonid';
 const DB_STORE = 'characters';
-
-// The smallest module that uses a SIMD128 instruction (v128.const; drop). validate() is false
-// on engines without wasm SIMD, and then the scalar build is loaded.
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 23, 1, 21,
-  0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 26, 11]);
 
 let state = null; // {bridge, info, manifest, packName, modelSha}
 
@@ -38,121 +32,6 @@ self.onmessage = async (ev) => {
 };
 
 function progress(id, p) { self.postMessage({ id, progress: p }); }
-
-async function sha256Hex(buf) {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
-  let s = '';
-  for (const b of d) s += b.toString(16).padStart(2, '0');
-  return s;
-}
-
-// Cache Storage keys must be http(s) URLs; an extension's worker lives at chrome-extension://, so
-// keys use a reserved name that is never fetched.
-const KEY_BASE = 'https://toonid.invalid/';
-function contentKey(sha) { return `${KEY_BASE}.toonid-content/${sha}`; }
-
-function firstBytes(buf) {
-  const b = new Uint8Array(buf, 0, Math.min(16, buf.byteLength));
-  return JSON.stringify(String.fromCharCode(...b));
-}
-
-// readBody reads a response while reporting bytes, so progress is real and not a guess.
-async function readBody(res, onBytes) {
-  if (!res.body || !res.body.getReader) return res.arrayBuffer();
-  const reader = res.body.getReader();
-  const parts = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    n += value.byteLength;
-    onBytes(value.byteLength);
-  }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.byteLength; }
-  return out.buffer;
-}
-
-// fetchVerified returns the bytes of url whose sha256 must be sha. Verified bytes are kept in
-// Cache Storage under their hash; a cached copy is re-hashed before use, and a download that
-// fails the check is dropped (never cached) and fetched again, at most `attempts` times.
-async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSize, check, digest = sha256Hex } = {}) {
-  sha = String(sha).toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error(`${url}: bad sha256 ${JSON.stringify(sha)} in manifest`);
-  const cache = await caches.open(CONTENT_CACHE);
-  const key = contentKey(sha);
-  const hit = await cache.match(key);
-  if (hit) {
-    const buf = await hit.arrayBuffer();
-    if (await digest(buf) === sha) {
-      if (onSize) onSize(buf.byteLength);
-      onBytes(buf.byteLength, true);
-      return buf;
-    }
-    await cache.delete(key);
-  }
-  let lastErr;
-  for (let i = 0; i < attempts; i++) {
-    let counted = 0;
-    try {
-      // After a bad copy, bypass the HTTP cache: it may hold the same bad bytes.
-      const res = await fetch(url, { cache: i === 0 ? 'default' : 'reload' });
-      if (!res.ok) throw new Error(`${url}: HTTP ${res.status} (${res.headers.get('content-type')})`);
-      if (onSize) onSize(Number(res.headers.get('content-length')) || 0);
-      const buf = await readBody(res, (n) => { counted += n; onBytes(n, false); });
-      const got = await digest(buf);
-      if (got !== sha) {
-        throw new Error(`${url}: sha256 mismatch: got ${got}, manifest says ${sha} ` +
-          `(${buf.byteLength} bytes, content-type ${res.headers.get('content-type')}, first bytes ${firstBytes(buf)})`);
-      }
-      if (check) check(buf, res);
-      await cache.put(key, new Response(buf, { headers: { 'content-type': 'application/octet-stream' } }));
-      return buf;
-    } catch (err) {
-      lastErr = err;
-      onBytes(-counted, false); // the retry re-counts its bytes
-      self.postMessage({ log: `toonid: download attempt ${i + 1} failed: ${err.message}` });
-    }
-  }
-  throw lastErr;
-}
-
-// modelDigest names a model file (model/FORMAT.md): the sha256 of everything after byte 40,
-// which the file also carries at bytes 8..40; bytes 0..8 (magic, version) are checked by the Go
-// decoder. A store may also name a model by the plain sha256 of the whole file; both are accepted.
-async function modelDigest(buf) {
-  const whole = await sha256Hex(buf);
-  if (buf.byteLength < 40) return whole;
-  const body = await sha256Hex(buf.slice(40));
-  let stored = '';
-  for (const b of new Uint8Array(buf, 8, 32)) stored += b.toString(16).padStart(2, '0');
-  return body === stored ? body : whole;
-}
-
-// fetchJSON is network-first with the last good copy as the offline fallback. Only used for
-// the two small mutable documents (build.json, pack manifest); everything else is addressed by hash.
-async function fetchJSON(url) {
-  const cache = await caches.open(CONTENT_CACHE);
-  const key = `${KEY_BASE}.toonid-doc/${encodeURIComponent(url)}`;
-  let res;
-  try {
-    res = await fetch(url, { cache: 'no-cache' });
-  } catch (netErr) {
-    const hit = await cache.match(key);
-    if (hit) return { doc: await hit.json(), offline: true };
-    throw new Error(`${url}: ${netErr.message} and no cached copy`);
-  }
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} (${res.headers.get('content-type')})`);
-  const text = await res.text();
-  let doc;
-  try { doc = JSON.parse(text); } catch (e) {
-    throw new Error(`${url}: not JSON (content-type ${res.headers.get('content-type')}, starts ${JSON.stringify(text.slice(0, 16))})`);
-  }
-  await cache.put(key, new Response(text, { headers: { 'content-type': 'application/json' } }));
-  return { doc, offline: false };
-}
 
 async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   if (state) throw new Error('toonid worker: already loaded');
@@ -229,22 +108,6 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
     bytes: { total, fromCache, network: loaded - fromCache },
     user: user.length, ms: performance.now() - t0,
   };
-}
-
-// parseManifest checks the few fields this worker relies on (pack/FORMAT.md) and fails naming
-// the field; the Go decoder checks everything again before use.
-function parseManifest(doc) {
-  const need = (ok, what) => { if (!ok) throw new Error(`toonid: pack manifest: ${what}`); };
-  need(doc && typeof doc === 'object', 'not an object');
-  need(doc.format === 'toonid-pack' && doc.version === 1, `format ${JSON.stringify(doc.format)} version ${doc.version}, want toonid-pack 1`);
-  need(typeof doc.model_sha256 === 'string', 'missing model_sha256');
-  need(Array.isArray(doc.shards) && doc.shards.length > 0, 'missing shards');
-  const shards = doc.ivf ? [...doc.shards, doc.ivf] : doc.shards;
-  for (const s of shards) {
-    need(typeof s.file === 'string' && /^[A-Za-z0-9._-]+$/.test(s.file) && !s.file.startsWith('.'), `bad shard file ${JSON.stringify(s.file)}`);
-    need(typeof s.sha256 === 'string', `shard ${s.file}: missing sha256`);
-  }
-  return { model: { sha256: doc.model_sha256 }, shards: shards.map((s) => ({ name: s.file, sha256: s.sha256, bytes: s.bytes })) };
 }
 
 // call unwraps the bridge's {ok, ...}/{error} JSON replies.
