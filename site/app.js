@@ -43,8 +43,8 @@ demo.ready = (async () => {
   setStatus(`Ready: ${i.pack.characters} characters, ${id.loadInfo.simd ? 'SIMD' : 'scalar'} wasm${id.loadInfo.offline ? ', offline' : ''}.`);
   fillAbout(id.loadInfo);
   if ('serviceWorker' in navigator) {
-    // Registered after the first good load so the first visit's bandwidth goes to the model.
-    navigator.serviceWorker.register('sw.js').catch((e) => console.warn('toonid: service worker:', e));
+    // Registered once the first load's downloads are stored, so its precache finds them there.
+    id.cached.then(() => navigator.serviceWorker.register('sw.js')).catch((e) => console.warn('toonid: service worker:', e));
   }
   return id;
 })();

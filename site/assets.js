@@ -55,7 +55,9 @@ async function readBody(res, onBytes) {
 // fetchVerified returns the bytes of url whose sha256 must be sha. Verified bytes are kept in
 // Cache Storage under their hash; a cached copy is re-hashed before use, and a download that
 // fails the check is dropped (never cached) and fetched again, at most `attempts` times.
-async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSize, check, digest = sha256Hex } = {}) {
+// With onStored, the Cache Storage write is not awaited (it is slow for megabytes); its promise
+// goes to onStored so the caller can tell when everything is stored.
+async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSize, check, digest = sha256Hex, onStored } = {}) {
   sha = String(sha).toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error(`${url}: bad sha256 ${JSON.stringify(sha)} in manifest`);
   const cache = await caches.open(CONTENT_CACHE);
@@ -85,7 +87,8 @@ async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSiz
           `(${buf.byteLength} bytes, content-type ${res.headers.get('content-type')}, first bytes ${firstBytes(buf)})`);
       }
       if (check) check(buf, res);
-      await cache.put(key, new Response(buf, { headers: { 'content-type': 'application/octet-stream' } }));
+      const put = cache.put(key, new Response(buf, { headers: { 'content-type': 'application/octet-stream' } }));
+      if (onStored) onStored(put); else await put;
       return buf;
     } catch (err) {
       lastErr = err;
@@ -110,7 +113,7 @@ async function modelDigest(buf) {
 
 // fetchJSON is network-first with the last good copy as the offline fallback. Only used for
 // the two small mutable documents (build.json, pack manifest); everything else is addressed by hash.
-async function fetchJSON(url) {
+async function fetchJSON(url, { onStored } = {}) {
   const cache = await caches.open(CONTENT_CACHE);
   const key = `${KEY_BASE}.toonid-doc/${encodeURIComponent(url)}`;
   let res;
@@ -127,7 +130,8 @@ async function fetchJSON(url) {
   try { doc = JSON.parse(text); } catch (e) {
     throw new Error(`${url}: not JSON (content-type ${res.headers.get('content-type')}, starts ${JSON.stringify(text.slice(0, 16))})`);
   }
-  await cache.put(key, new Response(text, { headers: { 'content-type': 'application/json' } }));
+  const put = cache.put(key, new Response(text, { headers: { 'content-type': 'application/json' } }));
+  if (onStored) onStored(put); else await put;
   return { doc, offline: false };
 }
 

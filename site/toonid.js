@@ -38,9 +38,12 @@ class Toonid {
     this._w = worker;
     this._next = 1;
     this._pending = new Map();
+    // cached resolves when every download of load() is stored for offline use.
+    this.cached = new Promise((resolve) => { this._cachedResolve = resolve; });
     worker.onmessage = (ev) => {
       const m = ev.data;
       if (m.log) { console.warn(m.log); return; }
+      if (m.event === 'cached') { this._cachedResolve(); return; }
       const p = this._pending.get(m.id);
       if (!p) return;
       if (m.progress) { if (p.onProgress) p.onProgress(m.progress); return; }

@@ -36,11 +36,23 @@ function progress(id, p) { self.postMessage({ id, progress: p }); }
 async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   if (state) throw new Error('toonid worker: already loaded');
   const t0 = performance.now();
+  const phases = {};
+  let tp = t0;
+  const phase = (name) => { const t = performance.now(); phases[name] = Math.round(t - tp); tp = t; };
+  // Cache writes finish in the background; the page hears 'cached' when all are done.
+  const stores = [];
+  const onStored = (p) => stores.push(p);
+  // IndexedDB opens while the downloads run; without it (some private modes) the pack still works.
+  const userRecords = readUser().catch((err) => {
+    self.postMessage({ log: `toonid: taught characters unavailable: ${err && err.message}` });
+    return null;
+  });
   const baseURL = new URL(base, siteURL).href;
   const [{ doc: build }, { doc: manifest, offline }] = await Promise.all([
-    fetchJSON(new URL('build.json', siteURL).href),
-    fetchJSON(new URL(`packs/${encodeURIComponent(pack)}/manifest.json`, baseURL).href),
+    fetchJSON(new URL('build.json', siteURL).href, { onStored }),
+    fetchJSON(new URL(`packs/${encodeURIComponent(pack)}/manifest.json`, baseURL).href, { onStored }),
   ]);
+  phase('documents');
   if (build.bridge !== BRIDGE_VERSION) {
     throw new Error(`toonid: build.json is for bridge version ${build.bridge}, this worker speaks ${BRIDGE_VERSION}; reload the page`);
   }
@@ -64,6 +76,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   progress(id, { loaded: 0, total, phase: 'download' });
   const pending = files.map((f) => fetchVerified(f.url, f.sha256, {
     onBytes,
+    onStored,
     digest: f.what === 'model' ? modelDigest : sha256Hex,
     // Sizes the manifest does not give (the model's) join the total when their response arrives.
     onSize: f.bytes ? undefined : (n) => { if (!f.sized) { f.sized = true; total += n; } },
@@ -78,10 +91,13 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   const compiled = pending[0].then((buf) => WebAssembly.compile(buf));
   compiled.catch(() => {}); // reported through Promise.all below
   const bufs = await Promise.all(pending);
+  phase('download+verify');
 
   progress(id, { loaded, total, phase: 'start' });
   const go = new Go();
-  const instance = await WebAssembly.instantiate(await compiled, go.importObject);
+  const module = await compiled;
+  phase('compile (after download)');
+  const instance = await WebAssembly.instantiate(module, go.importObject);
   go.run(instance).then(() => { state = null; });
   const bridge = self.toonidBridge;
   if (!bridge) throw new Error('toonid: the wasm module did not register its bridge');
@@ -95,14 +111,20 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
     throw new Error(`toonid: manifest names model ${m.model.sha256} but the loaded model is ${info.model.sha256}`);
   }
   state = { bridge, info, manifest, packName: pack, modelSha: info.model.sha256, simd };
-  const user = await loadUser();
+  phase('instantiate+init');
+  const records = await userRecords;
+  const user = records ? await loadUser(records) : [];
+  phase('taught characters');
   // One throw-away single-crop identification: it makes the engine tier up the hot kernels
   // (compiled in the background) and grows the Go heap, so the first real click runs warm.
   const tw = performance.now();
   call(bridge.identify(new Uint8Array(4 * 96 * 96).fill(128), 96, 96, JSON.stringify({ box: [0, 0, 96, 96], k: 1 })));
   const warmMs = performance.now() - tw;
+  phase('warm-up');
+  Promise.all(stores).then(() => self.postMessage({ event: 'cached' }),
+    (err) => self.postMessage({ log: `toonid: could not store downloads for offline use: ${err.message}` }));
   return {
-    warmMs,
+    warmMs, phases,
     info, simd, offline, wasm: wasm.file,
     credits: (manifest.labels || []).map(({ name, series, credit }) => ({ name, series, credit })),
     bytes: { total, fromCache, network: loaded - fromCache },
@@ -160,12 +182,18 @@ function embedCrop(c) {
   return r.embedding;
 }
 
-// loadUser hands every stored character to the Go matcher. Embeddings from another model are
-// recomputed from the stored crops, so a model update does not silently break them.
-async function loadUser() {
+async function readUser() {
+  const db = await openDB();
+  try { return await tx(db, 'readonly', (s) => s.getAll()); } finally { db.close(); }
+}
+
+// loadUser hands every stored character (or the records given) to the Go matcher. Embeddings
+// from another model are recomputed from the stored crops, so a model update does not silently
+// break them.
+async function loadUser(records) {
   const db = await openDB();
   try {
-    const all = await tx(db, 'readonly', (s) => s.getAll());
+    const all = records || await tx(db, 'readonly', (s) => s.getAll());
     for (const rec of all) {
       if (rec.modelSha !== state.modelSha) {
         rec.embeddings = rec.crops.map(embedCrop);

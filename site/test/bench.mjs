@@ -76,6 +76,7 @@ try {
   console.log(`| of which in the worker (embed + match), median | ${median(worker).toFixed(1)} ms, ${first.candidates} crops | |`);
   console.log(`| click -> answer away from faces (refine runs: ${Math.min(...crops)}-${Math.max(...crops)} crops), median of 10 | ${median(msFull).toFixed(1)} ms | <= 100 ms |`);
   console.log(`| load on second visit (all from cache) | ${warm.ms.toFixed(0)} ms | |`);
+  console.log(`\nLoad phases, first visit (ms): ${JSON.stringify(info.phases)}; second visit: ${JSON.stringify(warm.phases)}`);
   console.log('\nFetched on first load (gzip sizes computed by the script; the local server sends them uncompressed):\n');
   for (const f of fetched.sort((a, b) => b.raw - a.raw)) console.log(`- ${f.url}: ${f.raw} B raw, ${f.gz} B gzip`);
 } finally {
