@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"slices"
 	"unsafe"
 )
 
@@ -38,7 +39,7 @@ func newPlan(g *Graph) (*plan, error) {
 		for gi := 0; gi < op.Group; gi++ {
 			packed = append(packed, packA(op.Weight[gi*ocg*k:(gi+1)*ocg*k], ocg, k)...)
 		}
-		p.packed[i] = packed
+		p.packed[i] = slices.Grow(packed, mr) // slack for gemm4, see packA
 		l := newConvLayout(op, in, out)
 		p.layout[i] = l
 		p.scratch = max(p.scratch, l.phaseLen+l.tmpLen)
@@ -299,12 +300,12 @@ func splitPhases(dst, in []float32, c, h, w int, op *Op, l *convLayout) {
 					if lo < hi {
 						// Strided gather by pointer walk (bounds checks cost ~2x in wasm):
 						// x runs from lo*sw+px-pl to (hi-1)*sw+px-pl < w.
+						// Pointers are formed only for valid elements (never one past the end).
 						sp := unsafe.Pointer(&s[lo*l.sw+px-pl])
 						_ = s[(hi-1)*l.sw+px-pl]
-						step := uintptr(4 * l.sw)
-						for X := lo; X < hi; X++ {
-							row[X] = *(*float32)(sp)
-							sp = unsafe.Add(sp, step)
+						out := row[lo:hi]
+						for i := range out {
+							out[i] = *(*float32)(unsafe.Add(sp, 4*l.sw*i))
 						}
 					}
 				}

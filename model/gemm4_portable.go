@@ -29,6 +29,8 @@ func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
 				b1 := simd.LoadFloat32s(row[v : 2*v])
 				b2 := simd.LoadFloat32s(row[2*v:])
 				a := (*[mr]float32)(ab)
+				// After the last step ab points at the mr floats of slack packA leaves
+				// after every panel set (checkGemm), never past the allocation.
 				ab = unsafe.Add(ab, 4*mr)
 				a0 := simd.BroadcastFloat32s(a[0])
 				c00 = a0.MulAdd(b0, c00)

@@ -33,6 +33,8 @@ func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
 				b1 := archsimd.LoadFloat32x4Array((*[4]float32)(row[4:8]))
 				b2 := archsimd.LoadFloat32x4Array((*[4]float32)(row[8:12]))
 				a := (*[mr]float32)(ab)
+				// After the last step ab points at the mr floats of slack packA leaves
+				// after every panel set (checkGemm), never past the allocation.
 				ab = unsafe.Add(ab, 4*mr)
 				a0 := archsimd.BroadcastFloat32x4(a[0])
 				c00 = a0.Mul(b0).Add(c00)

@@ -12,7 +12,9 @@ const mr = 4
 // then reads weights sequentially.
 func packA(a []float32, m, k int) []float32 {
 	panels := (m + mr - 1) / mr
-	p := make([]float32, panels*mr*k)
+	// mr floats of slack after the panels: gemm4's weight pointer steps onto them after
+	// its last step (see checkGemm).
+	p := make([]float32, panels*mr*k, panels*mr*k+mr)
 	for i := 0; i < m; i++ {
 		base := (i/mr)*mr*k + i%mr
 		row := a[i*k : (i+1)*k]
@@ -98,7 +100,7 @@ func reluGeneric(x []float32) {
 // checkGemm panics (an internal bug, never input-dependent: plans are validated at load) if
 // a gemm call could read or write out of bounds; the SIMD kernel relies on it.
 func checkGemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
-	if m < 0 || n < 0 || k < 0 || len(ap) < (m+mr-1)/mr*mr*k || len(offs) < k || len(c) < m*n || (bias != nil && len(bias) < m) {
+	if m < 0 || n < 0 || k < 0 || cap(ap) < (m+mr-1)/mr*mr*k+mr || len(offs) < k || len(c) < m*n || (bias != nil && len(bias) < m) {
 		panic("model: gemm: operand sizes do not match")
 	}
 	for _, o := range offs[:k] {

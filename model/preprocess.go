@@ -166,14 +166,14 @@ func preprocessOpt(dst []float32, pix []byte, stride, w, h int, box image.Rectan
 			if len(ws) > 0 {
 				// Pointer walk: bounds checks in this loop cost 2-3x in Go wasm. Both
 				// slices were just sliced to len(ws) taps, so the walk stays inside them.
+				// Pointers are formed only for valid elements (never one past the end).
 				pp, wp := unsafe.Pointer(&px[0]), unsafe.Pointer(&ws[0])
-				for range ws {
-					p := (*[4]byte)(pp)
-					wt := *(*float32)(wp)
+				for t := range ws {
+					p := (*[4]byte)(unsafe.Add(pp, 4*t))
+					wt := *(*float32)(unsafe.Add(wp, 4*t))
 					s0 += wt * float32(p[0])
 					s1 += wt * float32(p[1])
 					s2 += wt * float32(p[2])
-					pp, wp = unsafe.Add(pp, 4), unsafe.Add(wp, 4)
 				}
 			}
 			o0[ox], o1[ox], o2[ox] = s0, s1, s2
