@@ -47,7 +47,8 @@ func TestMatchEqualsBruteForce(t *testing.T) {
 		}
 		want := bruteTopK(p, q, 5)
 		for j := range want {
-			if got.Answers[j].ID != p.Labels[want[j].label].ID || math.Abs(float64(got.Answers[j].Score-want[j].score)) > 1e-5 {
+			// 2e-4: the SIMD wasm scan quantises the query to int16; the other scans agree to ~1e-6.
+			if got.Answers[j].ID != p.Labels[want[j].label].ID || math.Abs(float64(got.Answers[j].Score-want[j].score)) > 2e-4 {
 				t.Fatalf("query %d rank %d: got %s %.6f, want %s %.6f", i, j, got.Answers[j].ID, got.Answers[j].Score, p.Labels[want[j].label].ID, want[j].score)
 			}
 		}

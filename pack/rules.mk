@@ -3,7 +3,8 @@
 #                         store layout: build/store/models/<model-sha256>.tmdl,
 #                         build/store/packs/default/{manifest.json,<sha256>.tps}
 #   make test-pack-smoke  toonid eval on tools/gallery/eval.tsv + identify on the Sintel test frame
-#   make bench-pack       matcher benchmarks, native and js/wasm (node)
+#   make bench-pack       matcher benchmarks, native and js/wasm (node), scalar and SIMD wasm
+#                         (the SIMD wasm run also runs the package tests, including the SIMD scan's)
 .PHONY: default-pack test-pack-smoke bench-pack
 
 PACK_TOOL := $(BUILD)/pack-tool/toonid
@@ -43,5 +44,6 @@ TEST_TARGETS += test-pack-smoke
 bench-pack:
 	$(SIMD) $(GO) test ./pack -run '^$$' -bench Match -benchtime 200x
 	GOOS=js GOARCH=wasm $(GO) test ./pack -run '^$$' -bench Match -benchtime 50x -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
+	$(SIMD) GOOS=js GOARCH=wasm $(GO) test ./pack -bench Match -benchtime 50x -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
 
 BENCH_TARGETS += bench-pack
