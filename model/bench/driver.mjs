@@ -2,7 +2,8 @@
 // onnxruntime-web from a tiny local server with COOP/COEP headers (onnxruntime-web needs
 // crossOriginIsolated for 2 threads), runs it in headless Chromium and prints one JSON line.
 //
-//   node model/bench/driver.mjs --dir build/bench --onnx model.onnx [--rounds 6 --per 10]
+//   node model/bench/driver.mjs --dir build/bench --onnx model.onnx [--rounds 6 --per 10] [--dbg 1]
+// (--dbg 1 adds every timing to the JSON, to see other jobs preempting runs)
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,7 +56,7 @@ async function main() {
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error('page error:', e.message));
-    const q = new URLSearchParams({ rounds: args.rounds || '6', per: args.per || '10', warmup: args.warmup || '10' });
+    const q = new URLSearchParams({ rounds: args.rounds || '6', per: args.per || '10', warmup: args.warmup || '10', ...(args.dbg ? { dbg: '1' } : {}) });
     await page.goto(`http://127.0.0.1:${port}/page/index.html?${q}`);
     await page.waitForFunction(() => globalThis.benchResult, null, { timeout: 600000, polling: 500 });
     const res = await page.evaluate(() => globalThis.benchResult);

@@ -87,7 +87,12 @@ async function main() {
     ort_web_2t_ms: +median(times.ort_web_2t).toFixed(3),
     macs: info.macs,
     ratio: +(median(times.go_wasm) / median(times.ort_web_1t)).toFixed(3),
+    // Minimums too: on a shared machine the median includes other jobs' bursts.
+    go_wasm_min_ms: +Math.min(...times.go_wasm).toFixed(3),
+    ort_web_1t_min_ms: +Math.min(...times.ort_web_1t).toFixed(3),
+    ratio_min: +(Math.min(...times.go_wasm) / Math.min(...times.ort_web_1t)).toFixed(3),
     runs: ROUNDS * PER_ROUND,
+    dbg: params.get("dbg") ? Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map((x) => +x.toFixed(2))])) : undefined,
     input: side,
     int8_weights: info.int8,
     simd_build: info.simd && !runners.go_wasm_scalar.info.simd,
