@@ -4,7 +4,8 @@ package model
 
 import "simd"
 
-// SIMD kernels on the portable simd package: SIMD128 in wasm, AVX2/AVX-512 or NEON natively.
+// SIMD kernels on the portable simd package: SIMD128 in wasm, AVX2/AVX-512 or NEON natively
+// (gemm4, the 128-bit GEMM, is in gemm4_wasm.go on simd/archsimd and gemm4_portable.go).
 // The simd package cannot pass vectors through calls yet, so each kernel is one function
 // with its register tile written out.
 
@@ -27,7 +28,8 @@ func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float3
 		return
 	}
 	if simd.VectorBitSize() == 128 {
-		// Go's wasm code for gemm4's loop is sensitive to everything around it. Measured
+		// With the portable package, Go's wasm code for gemm4's loop was sensitive to
+		// everything around it (each simd op is a bridge call that V8 must inline). Measured
 		// (node 20, interleaved min-of-60, 32x576x288, GMAC/s): conditional per-row stores
 		// 10.1 -> 13.7 unconditional; a column-tail loop in the same function 13.2 -> 9.4;
 		// accumulators initialised from the bias 14.7 -> 9.7; any call in the function
