@@ -265,3 +265,27 @@ func TestConvShapesMatchNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestSimulateInt8Activations(t *testing.T) {
+	m, err := FromGraph(testGraph(12, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calib, eval [][]float32
+	for i := 0; i < 8; i++ {
+		calib = append(calib, testInput(int64(200+i), m.InputLen()))
+		eval = append(eval, testInput(int64(300+i), m.InputLen()))
+	}
+	a, err := SimulateInt8Activations(m, calib, eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("simulated int8 activations: min cos %.5f mean %.5f", a.MinCos, a.MeanCos)
+	// Rounding to 8 bits moves the output, but not far.
+	if a.MaxAbsDiffRaw == 0 || a.MinCos < 0.9 || a.MinCos > a.MeanCos {
+		t.Fatalf("implausible agreement %+v", a)
+	}
+	if _, err := SimulateInt8Activations(m, nil, eval); err == nil {
+		t.Fatal("no calibration accepted")
+	}
+}

@@ -44,7 +44,8 @@ func TestQuantize(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "cosine vs float model over 5 calibration images: min ") {
+	if !strings.Contains(stdout.String(), "cosine vs float model over 5 calibration images: min ") ||
+		!strings.Contains(stdout.String(), "simulated int8 activations on top (not written): cosine over 2 held-out images") {
 		t.Fatalf("output lacks the cosine report:\n%s", stdout.String())
 	}
 	b, err := os.ReadFile(out)
