@@ -72,9 +72,9 @@ try {
   console.log(`| navigation start -> model ready, first visit | ${info.readyAt.toFixed(0)} ms (of which warm-up identification ${info.warmMs.toFixed(0)} ms) | |`);
   console.log(`| navigation start -> first answer, first visit (image opened and clicked at DOMContentLoaded) | ${first.at.toFixed(0)} ms | <= 1 s |`);
   console.log(`| first click -> answer (includes waiting for the model) | ${first.ms.toFixed(0)} ms | |`);
-  console.log(`| click -> answer, median of ${CLICKS} (p90) | ${median(ms).toFixed(1)} ms (${pct(ms, 0.9).toFixed(1)}) | <= 100 ms |`);
+  console.log(`| click -> answer, median of ${CLICKS} (p90, min) | ${median(ms).toFixed(1)} ms (${pct(ms, 0.9).toFixed(1)}, ${Math.min(...ms).toFixed(1)}) | <= 100 ms |`);
   console.log(`| of which in the worker (embed + match), median | ${median(worker).toFixed(1)} ms, ${first.candidates} crops | |`);
-  console.log(`| click -> answer away from faces (refine runs: ${Math.min(...crops)}-${Math.max(...crops)} crops), median of 10 | ${median(msFull).toFixed(1)} ms | <= 100 ms |`);
+  console.log(`| click -> answer away from faces (refine runs: ${Math.min(...crops)}-${Math.max(...crops)} crops), median of 10 (min) | ${median(msFull).toFixed(1)} ms (${Math.min(...msFull).toFixed(1)}) | <= 100 ms |`);
   console.log(`| load on second visit (all from cache) | ${warm.ms.toFixed(0)} ms | |`);
   console.log(`\nLoad phases, first visit (ms): ${JSON.stringify(info.phases)}; second visit: ${JSON.stringify(warm.phases)}`);
   console.log('\nFetched on first load (gzip sizes computed by the script; the local server sends them uncompressed):\n');
