@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"testing"
 )
 
@@ -59,6 +60,10 @@ func BenchmarkEmbed(b *testing.B) {
 // BenchmarkOps reports where one embedding's time goes, per op (kind and shape).
 func BenchmarkOps(b *testing.B) {
 	m, _ := FromGraph(benchGraph())
+	benchOps(b, m)
+}
+
+func benchOps(b *testing.B, m *Model) {
 	p := m.plan
 	a := p.newArena()
 	in := testInput(1, m.InputLen())
@@ -76,4 +81,34 @@ func BenchmarkOps(b *testing.B) {
 
 		})
 	}
+}
+
+// BenchmarkShippedOps is BenchmarkOps on the shipped model file (read from shipped/; the
+// shipped package itself imports model, so it cannot be imported here).
+func BenchmarkShippedOps(b *testing.B) {
+	buf, err := os.ReadFile("shipped/toonid.tmdl")
+	if err != nil {
+		b.Skip(err)
+	}
+	m, err := Load(buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchOps(b, m)
+}
+
+func BenchmarkShippedEmbed(b *testing.B) {
+	buf, err := os.ReadFile("shipped/toonid.tmdl")
+	if err != nil {
+		b.Skip(err)
+	}
+	m, err := Load(buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := testInput(1, m.InputLen())
+	for b.Loop() {
+		m.Embed(in)
+	}
+	b.ReportMetric(float64(m.Info().MACs)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 }

@@ -93,8 +93,8 @@ func runOp(p *plan, a *arena, i int) {
 	case OpConv:
 		if isDepthwise(op, ins) {
 			depthwise(op, src, dst, ins, outs, a.scratch)
-		} else {
-			p.conv(i, op, src, dst, ins, outs, a.scratch)
+		} else if p.conv(i, op, src, dst, ins, outs, a.scratch) {
+			return
 		}
 	case OpDense:
 		k := op.WeightShape[1]
@@ -106,6 +106,11 @@ func runOp(p *plan, a *arena, i int) {
 			dst[j] = s
 		}
 	case OpAdd, OpMul:
+		if op.Kind == OpAdd && op.In[1] >= 0 && (op.Act.Kind == ActNone || op.Act.Kind == ActRelu) {
+			// A residual join: add and activate in one pass.
+			addAct(dst, src, a.vals[op.In[1]], op.Act.Kind == ActRelu)
+			return
+		}
 		elementwise(op, src, a.vals, dst, ins)
 	case OpAct:
 		copy(dst, src)
@@ -185,8 +190,10 @@ func newConvLayout(op *Op, in, out Shape) *convLayout {
 	return l
 }
 
-// conv runs a convolution as one GEMM per group over the phase-split input.
-func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch []float32) {
+// conv runs a convolution as one GEMM per group over the phase-split input. The bias and a
+// ReLU are applied in one pass over the GEMM result (which also drops the extra columns of
+// the phase layout); conv reports whether it applied op.Act.
+func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch []float32) bool {
 	l := p.layout[i]
 	icg := ins[0] / op.Group
 	ocg := outs[0] / op.Group
@@ -194,6 +201,8 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 	hw := ins[1] * ins[2]
 	oh, ow := outs[1], outs[2]
 	panel := (ocg + mr - 1) / mr * mr * k
+	fused := op.Act.Kind == ActNone || op.Act.Kind == ActRelu
+	relu := op.Act.Kind == ActRelu
 	for g := 0; g < op.Group; g++ {
 		in := src[g*icg*hw : (g+1)*icg*hw]
 		out := dst[g*ocg*oh*ow : (g+1)*ocg*oh*ow]
@@ -202,27 +211,42 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 			bias = op.Bias[g*ocg : (g+1)*ocg]
 		}
 		a := p.packed[i][g*panel : (g+1)*panel]
-		if l.direct {
-			gemm(a, ocg, hw, k, in, l.offs, out, bias)
-			continue
-		}
-		if l.im2col {
-			col := scratch[:k*oh*ow]
-			im2col(col, in, icg, ins[1], ins[2], op, oh, ow)
-			gemm(a, ocg, oh*ow, k, col, l.offs, out, bias)
+		if l.direct || l.im2col {
+			b := in
+			if l.im2col {
+				b = scratch[:k*oh*ow]
+				im2col(b, in, icg, ins[1], ins[2], op, oh, ow)
+			}
+			gemm(a, ocg, oh*ow, k, b, l.offs, out, nil)
+			if bias != nil || relu {
+				for oc := 0; oc < ocg; oc++ {
+					row := out[oc*oh*ow : (oc+1)*oh*ow]
+					biasAct(row, row, at(bias, oc), relu && fused)
+				}
+			}
 			continue
 		}
 		phase := scratch[:l.phaseLen]
 		tmp := scratch[l.phaseLen : l.phaseLen+l.tmpLen]
 		splitPhases(phase, in, icg, ins[1], ins[2], op, l)
 		n := oh * l.pws
-		gemm(a, ocg, n, k, phase, l.offs, tmp, bias)
+		gemm(a, ocg, n, k, phase, l.offs, tmp, nil)
 		for oc := 0; oc < ocg; oc++ {
+			b := at(bias, oc)
 			for oy := 0; oy < oh; oy++ {
-				copy(out[(oc*oh+oy)*ow:(oc*oh+oy+1)*ow], tmp[oc*n+oy*l.pws:])
+				biasAct(out[(oc*oh+oy)*ow:(oc*oh+oy+1)*ow], tmp[oc*n+oy*l.pws:], b, relu && fused)
 			}
 		}
 	}
+	return fused
+}
+
+// at returns b[i], or 0 for a nil b.
+func at(b []float32, i int) float32 {
+	if b == nil {
+		return 0
+	}
+	return b[i]
 }
 
 // im2col writes, for each (channel, ky, kx), the row of input samples every output position

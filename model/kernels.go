@@ -118,3 +118,28 @@ func avgBytesGeneric(dst, a, b []byte) {
 		dst[i] = byte((uint16(a[i]) + uint16(b[i]) + 1) >> 1)
 	}
 }
+
+// biasActGeneric computes dst[i] = src[i] + b, then max(., 0) when relu: a convolution's
+// epilogue in one pass (dst may alias src).
+func biasActGeneric(dst, src []float32, b float32, relu bool) {
+	src = src[:len(dst)]
+	for i := range dst {
+		v := src[i] + b
+		if relu {
+			v = max(v, 0)
+		}
+		dst[i] = v
+	}
+}
+
+// addActGeneric computes dst[i] = a[i] + b[i], then max(., 0) when relu (a residual join).
+func addActGeneric(dst, a, b []float32, relu bool) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		v := a[i] + b[i]
+		if relu {
+			v = max(v, 0)
+		}
+		dst[i] = v
+	}
+}

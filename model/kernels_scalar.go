@@ -11,8 +11,10 @@ func gemmCols() int { return 1 }
 func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
 	gemmGeneric(ap, m, n, k, b, offs, c, bias)
 }
-func madd(dst, src []float32, w float32) { maddGeneric(dst, src, w) }
-func dot(a, b []float32) float32         { return dotGeneric(a, b) }
-func add(dst, a, b []float32)            { addGeneric(dst, a, b) }
-func relu(x []float32)                   { reluGeneric(x) }
-func avgBytes(dst, a, b []byte)          { avgBytesGeneric(dst, a, b) }
+func madd(dst, src []float32, w float32)               { maddGeneric(dst, src, w) }
+func dot(a, b []float32) float32                       { return dotGeneric(a, b) }
+func add(dst, a, b []float32)                          { addGeneric(dst, a, b) }
+func relu(x []float32)                                 { reluGeneric(x) }
+func avgBytes(dst, a, b []byte)                        { avgBytesGeneric(dst, a, b) }
+func biasAct(dst, src []float32, b float32, relu bool) { biasActGeneric(dst, src, b, relu) }
+func addAct(dst, a, b []float32, relu bool)            { addActGeneric(dst, a, b, relu) }

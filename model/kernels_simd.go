@@ -51,22 +51,6 @@ func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float3
 	}
 }
 
-// addBias adds bias[i] to row i of the m x n matrix c.
-func addBias(c []float32, m, n int, bias []float32) {
-	v := simd.VectorBitSize() / 32
-	for i := 0; i < m; i++ {
-		row := c[i*n : (i+1)*n]
-		bv := simd.BroadcastFloat32s(bias[i])
-		j := 0
-		for ; j+v <= n; j += v {
-			simd.LoadFloat32s(row[j:]).Add(bv).Store(row[j:])
-		}
-		for ; j < n; j++ {
-			row[j] += bias[i]
-		}
-	}
-}
-
 // gemmV is gemm for any vector width, with checked slices, for columns j0..n-1.
 func gemmV(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, j0 int) {
 	v := simd.VectorBitSize() / 32
@@ -157,70 +141,6 @@ func gemmV(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float
 				c3.StorePart(c[(i0+3)*n+j : (i0+3)*n+j+w])
 			}
 		}
-	}
-}
-
-// madd: see maddGeneric.
-func madd(dst, src []float32, w float32) {
-	v := simd.VectorBitSize() / 32
-	src = src[:len(dst)]
-	wv := simd.BroadcastFloat32s(w)
-	i := 0
-	for ; i+v <= len(dst); i += v {
-		d := simd.LoadFloat32s(dst[i:])
-		s := simd.LoadFloat32s(src[i:])
-		wv.MulAdd(s, d).Store(dst[i:])
-	}
-	for ; i < len(dst); i++ {
-		dst[i] += w * src[i]
-	}
-}
-
-// dot: see dotGeneric. Two accumulators hide the add latency.
-func dot(a, b []float32) float32 {
-	v := simd.VectorBitSize() / 32
-	b = b[:len(a)]
-	var s0, s1 simd.Float32s
-	i := 0
-	for ; i+2*v <= len(a); i += 2 * v {
-		s0 = simd.LoadFloat32s(a[i:]).MulAdd(simd.LoadFloat32s(b[i:]), s0)
-		s1 = simd.LoadFloat32s(a[i+v:]).MulAdd(simd.LoadFloat32s(b[i+v:]), s1)
-	}
-	var lanes [16]float32
-	s0.Add(s1).StorePart(lanes[:])
-	var s float32
-	for _, x := range lanes {
-		s += x
-	}
-	for ; i < len(a); i++ {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-// add: see addGeneric.
-func add(dst, a, b []float32) {
-	v := simd.VectorBitSize() / 32
-	a, b = a[:len(dst)], b[:len(dst)]
-	i := 0
-	for ; i+v <= len(dst); i += v {
-		simd.LoadFloat32s(a[i:]).Add(simd.LoadFloat32s(b[i:])).Store(dst[i:])
-	}
-	for ; i < len(dst); i++ {
-		dst[i] = a[i] + b[i]
-	}
-}
-
-// relu: see reluGeneric.
-func relu(x []float32) {
-	v := simd.VectorBitSize() / 32
-	zero := simd.BroadcastFloat32s(0)
-	i := 0
-	for ; i+v <= len(x); i += v {
-		simd.LoadFloat32s(x[i:]).Max(zero).Store(x[i:])
-	}
-	for ; i < len(x); i++ {
-		x[i] = max(x[i], 0)
 	}
 }
 
