@@ -43,6 +43,10 @@ func newPlan(g *Graph) (*plan, error) {
 		l := newConvLayout(op, in, out)
 		p.layout[i] = l
 		p.scratch = max(p.scratch, l.phaseLen+l.tmpLen)
+		if winoEligible(op, in, out) {
+			l.wino = newWinoLayout(op, in, out)
+			p.scratch = max(p.scratch, l.wino.scratchLen(in[0], out[0]))
+		}
 	}
 	if p.bnActs+p.scratch > maxTotalElems {
 		return nil, errTooLarge
@@ -141,6 +145,7 @@ func runOp(p *plan, a *arena, i int) {
 // input directly.
 type convLayout struct {
 	direct, im2col   bool
+	wino             *winoLayout // when set, the convolution runs as Winograd F(2x2, 3x3)
 	sh, sw, phs, pws int
 	offs             []int32
 	need             []bool // phases (py*sw+px) some tap reads
@@ -203,6 +208,10 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 	panel := (ocg + mr - 1) / mr * mr * k
 	fused := op.Act.Kind == ActNone || op.Act.Kind == ActRelu
 	relu := op.Act.Kind == ActRelu
+	if l.wino != nil {
+		winoConv(l.wino, op, src, dst, ins, outs, scratch, relu)
+		return fused
+	}
 	for g := 0; g < op.Group; g++ {
 		in := src[g*icg*hw : (g+1)*icg*hw]
 		out := dst[g*ocg*oh*ow : (g+1)*ocg*oh*ow]

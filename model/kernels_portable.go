@@ -123,3 +123,12 @@ func addAct(dst, a, b []float32, relu bool) {
 	}
 	addActGeneric(dst[i:], a[i:], b[i:], relu)
 }
+
+// The Winograd transforms use the references outside wasm (native speed is not the
+// bottleneck; the wasm versions are in kernels_wasm.go).
+func winoIn(v []float32, stride int, e, o []float32, pw2, nt int) {
+	winoInGeneric(v, stride, e, o, pw2, nt)
+}
+func winoOut(out []float32, ow int, m []float32, stride, nt int, bias float32, relu bool) {
+	winoOutGeneric(out, ow, m, stride, nt, bias, relu)
+}

@@ -18,3 +18,9 @@ func relu(x []float32)                                 { reluGeneric(x) }
 func avgBytes(dst, a, b []byte)                        { avgBytesGeneric(dst, a, b) }
 func biasAct(dst, src []float32, b float32, relu bool) { biasActGeneric(dst, src, b, relu) }
 func addAct(dst, a, b []float32, relu bool)            { addActGeneric(dst, a, b, relu) }
+func winoIn(v []float32, stride int, e, o []float32, pw2, nt int) {
+	winoInGeneric(v, stride, e, o, pw2, nt)
+}
+func winoOut(out []float32, ow int, m []float32, stride, nt int, bias float32, relu bool) {
+	winoOutGeneric(out, ow, m, stride, nt, bias, relu)
+}
