@@ -104,6 +104,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   if (bridge.version !== BRIDGE_VERSION) {
     throw new Error(`toonid: wasm bridge version ${bridge.version}, worker expects ${BRIDGE_VERSION}`);
   }
+  phase('instantiate+Go start');
   const packFiles = {};
   files.forEach((f, i) => { if (f.name) packFiles[f.name] = new Uint8Array(bufs[i]); });
   const info = call(bridge.init(new Uint8Array(bufs[1]), JSON.stringify(manifest), packFiles));
@@ -111,7 +112,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
     throw new Error(`toonid: manifest names model ${m.model.sha256} but the loaded model is ${info.model.sha256}`);
   }
   state = { bridge, info, manifest, packName: pack, modelSha: info.model.sha256, simd };
-  phase('instantiate+init');
+  phase('model+pack init');
   const records = await userRecords;
   const user = records ? await loadUser(records) : [];
   phase('taught characters');

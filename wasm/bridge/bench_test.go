@@ -76,3 +76,18 @@ func BenchmarkIdentify(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoadModel is the model part of the worker's "model+pack init" phase: decode, verify
+// the sha256 and plan a network of the shipped shape from its int8 file.
+func BenchmarkLoadModel(b *testing.B) {
+	mb, err := model.Encode(devmodel.Graph(rand.New(rand.NewPCG(1, 2))), model.EncodeOptions{Int8: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(mb)))
+	for b.Loop() {
+		if _, err := model.Load(mb); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
