@@ -9,18 +9,23 @@ package model
 //
 // Layout. The padded input P (rows H+2) is split into even and odd columns (E[y][t] =
 // P[y][2t], O[y][t] = P[y][2t+1]), so that the input transform of four neighbouring tiles
-// is a handful of vector operations on contiguous data. Tiles are numbered s*twp + t for
-// tile row s < H/2 and column t < twp, where twp is W/2 rounded up to 4 (the lanes of
-// one vector); the extra tiles are computed and dropped, and keep every GEMM width a
-// multiple of 4 (and here of 12, gemm4's tile).
+// is a handful of vector operations on contiguous data. Tiles are numbered s*rowT + t for
+// tile row s < H/2 and column t < rowT. rowT is W/2 when the tile count is then a multiple
+// of 12 (gemm4's tile width); the transforms then work in whole vectors that run into the
+// next tile row, which is written after (V rows carry 4 tiles of slack for the last one).
+// Otherwise rowT is W/2 rounded up to 4 and on until the tile count is a multiple of 12: the
+// extra tiles are computed and dropped (6x6 maps: 12 tiles for 9).
 
 // winoLayout is a convolution's Winograd plan: transformed, packed weights and sizes.
 type winoLayout struct {
-	u           [16][]float32 // U[xi] = (G g G^T)[xi] for every (out, in) pair, packed by packA
-	th, tw, twp int           // tile rows, valid tile columns, tile columns with padding
-	pw2         int           // width of an E or O row
-	eoLen       int           // E and O planes of all input channels
-	offs        []int32       // row offsets of one V matrix (in x tiles)
+	u        [16][]float32 // U[xi] = (G g G^T)[xi] for every (out, in) pair, packed by packA
+	th, tw   int           // tile rows, valid tile columns
+	nv       int           // tile columns the transforms compute: tw rounded up to 4
+	rowT, t  int           // tile numbers per tile row; tiles in all (the GEMM width)
+	vs       int           // row stride of a V matrix: t plus slack for whole vectors
+	pw2      int           // width of an E or O row
+	eoLen    int           // E and O planes of all input channels
+	offs     []int32       // row offsets of one V matrix (in x tiles)
 }
 
 // winoEligible reports whether op can run as Winograd F(2x2, 3x3).
@@ -32,15 +37,17 @@ func winoEligible(op *Op, in, out Shape) bool {
 func newWinoLayout(op *Op, in, out Shape) *winoLayout {
 	ic, oc := in[0], out[0]
 	l := &winoLayout{th: out[1] / 2, tw: out[2] / 2}
-	l.twp = (l.tw + 3) / 4 * 4
-	for l.th*l.twp%12 != 0 {
-		// Whole gemm4 tiles: widen rows of tiles until the tile count is a multiple of 12.
-		l.twp += 4
+	l.nv = (l.tw + 3) / 4 * 4
+	l.rowT = l.tw
+	if l.th*l.tw%12 != 0 {
+		for l.rowT = l.nv; l.th*l.rowT%12 != 0; l.rowT += 4 {
+		}
 	}
-	l.pw2 = l.twp + 4
+	l.t = l.th * l.rowT
+	l.vs = l.t + 4
+	l.pw2 = l.nv + 4
 	l.eoLen = ic * 2 * (in[1] + 2) * l.pw2
-	t := l.th * l.twp
-	l.offs = rowOffsets(ic, t)
+	l.offs = rowOffsets(ic, l.vs)
 	var u [16][]float32
 	for xi := range u {
 		u[xi] = make([]float32, oc*ic)
@@ -71,8 +78,7 @@ func newWinoLayout(op *Op, in, out Shape) *winoLayout {
 
 // scratchLen is the conv scratch a Winograd convolution needs: E/O planes, V and M.
 func (l *winoLayout) scratchLen(ic, oc int) int {
-	t := l.th * l.twp
-	return l.eoLen + 16*ic*t + 16*oc*t
+	return l.eoLen + 16*ic*l.vs + 16*oc*l.t + 4
 }
 
 // winoConv runs op (see winoEligible) on src (CHW) into dst, adding the bias and applying a
@@ -80,10 +86,11 @@ func (l *winoLayout) scratchLen(ic, oc int) int {
 func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratch []float32, relu bool) {
 	ic, h, w := ins[0], ins[1], ins[2]
 	oc, oh, ow := outs[0], outs[1], outs[2]
-	t := l.th * l.twp
+	t, vs := l.t, l.vs
 	eo := scratch[:l.eoLen]
-	v := scratch[l.eoLen : l.eoLen+16*ic*t]
-	m := scratch[l.eoLen+16*ic*t : l.eoLen+16*ic*t+16*oc*t]
+	v := scratch[l.eoLen : l.eoLen+16*ic*vs]
+	// m: 4 floats of slack for the last whole vector winoOut reads.
+	m := scratch[l.eoLen+16*ic*vs : l.eoLen+16*ic*vs+16*oc*t+4]
 	pw2 := l.pw2
 	// Even/odd split of the padded input: P[y][X] = in[y-1][X-1].
 	clear(eo)
@@ -109,17 +116,17 @@ func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratc
 		op := eo[(c*2+1)*(h+2)*pw2 : (c*2+2)*(h+2)*pw2]
 		for s := 0; s < l.th; s++ {
 			y := 2 * s
-			winoIn(v[c*t+s*l.twp:], ic*t, ep[y*pw2:], op[y*pw2:], pw2, l.twp)
+			winoIn(v[c*vs+s*l.rowT:], ic*vs, ep[y*pw2:], op[y*pw2:], pw2, l.nv)
 		}
 	}
 	for xi := 0; xi < 16; xi++ {
-		gemm(l.u[xi], oc, t, ic, v[xi*ic*t:(xi+1)*ic*t], l.offs, m[xi*oc*t:(xi+1)*oc*t], nil)
+		gemm(l.u[xi], oc, t, ic, v[xi*ic*vs:(xi+1)*ic*vs], l.offs, m[xi*oc*t:(xi+1)*oc*t], nil)
 	}
 	for o := 0; o < oc; o++ {
 		b := at(op.Bias, o)
 		out := dst[o*oh*ow : (o+1)*oh*ow]
 		for s := 0; s < l.th; s++ {
-			winoOut(out[2*s*ow:(2*s+2)*ow], ow, m[o*t+s*l.twp:], oc*t, l.tw, b, relu)
+			winoOut(out[2*s*ow:(2*s+2)*ow], ow, m[o*t+s*l.rowT:], oc*t, l.tw, b, relu)
 		}
 	}
 }
