@@ -18,14 +18,14 @@ package model
 
 // winoLayout is a convolution's Winograd plan: transformed, packed weights and sizes.
 type winoLayout struct {
-	u        [16][]float32 // U[xi] = (G g G^T)[xi] for every (out, in) pair, packed by packA
-	th, tw   int           // tile rows, valid tile columns
-	nv       int           // tile columns the transforms compute: tw rounded up to 4
-	rowT, t  int           // tile numbers per tile row; tiles in all (the GEMM width)
-	vs       int           // row stride of a V matrix: t plus slack for whole vectors
-	pw2      int           // width of an E or O row
-	eoLen    int           // E and O planes of all input channels
-	offs     []int32       // row offsets of one V matrix (in x tiles)
+	u       [16][]float32 // U[xi] = (G g G^T)[xi] for every (out, in) pair, packed by packA
+	th, tw  int           // tile rows, valid tile columns
+	nv      int           // tile columns the transforms compute: tw rounded up to 4
+	rowT, t int           // tile numbers per tile row; tiles in all (the GEMM width)
+	vs      int           // row stride of a V matrix: t plus slack for whole vectors
+	pw2     int           // width of an E or O row
+	eoLen   int           // E and O planes of all input channels
+	offs    []int32       // row offsets of one V matrix (in x tiles)
 }
 
 // winoEligible reports whether op can run as Winograd F(2x2, 3x3).
