@@ -123,11 +123,7 @@ func runOp(p *plan, a *arena, i int) {
 	case OpGlobalAvgPool:
 		hw := ins[1] * ins[2]
 		for c := range outs[0] {
-			var s float32
-			for _, v := range src[c*hw : (c+1)*hw] {
-				s += v
-			}
-			dst[c] = s / float32(hw)
+			dst[c] = sum(src[c*hw:(c+1)*hw]) / float32(hw)
 		}
 	case OpFlatten:
 		copy(dst, src)

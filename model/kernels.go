@@ -143,3 +143,12 @@ func addActGeneric(dst, a, b []float32, relu bool) {
 		dst[i] = v
 	}
 }
+
+// sumGeneric returns the sum of x.
+func sumGeneric(x []float32) float32 {
+	var s float32
+	for _, v := range x {
+		s += v
+	}
+	return s
+}

@@ -132,3 +132,16 @@ func winoIn(v []float32, stride int, e, o []float32, pw2, nt int) {
 func winoOut(out []float32, ow int, m []float32, stride, nt int, bias float32, relu bool) {
 	winoOutGeneric(out, ow, m, stride, nt, bias, relu)
 }
+
+// sum: see sumGeneric.
+func sum(x []float32) float32 {
+	v := simd.VectorBitSize() / 32
+	var s simd.Float32s
+	i := 0
+	for ; i+v <= len(x); i += v {
+		s = s.Add(simd.LoadFloat32s(x[i:]))
+	}
+	var lanes [16]float32
+	s.StorePart(lanes[:])
+	return sumGeneric(lanes[:]) + sumGeneric(x[i:])
+}

@@ -24,3 +24,4 @@ func winoIn(v []float32, stride int, e, o []float32, pw2, nt int) {
 func winoOut(out []float32, ow int, m []float32, stride, nt int, bias float32, relu bool) {
 	winoOutGeneric(out, ow, m, stride, nt, bias, relu)
 }
+func sum(x []float32) float32 { return sumGeneric(x) }

@@ -61,13 +61,29 @@ func TestKernelsMatchGeneric(t *testing.T) {
 			t.Fatalf("madd n=%d element %d: %v vs %v", n, i, got[i], want[i])
 		}
 		x := randSlice(r, n, 1)
-		sum, sumG := make([]float32, n), make([]float32, n)
-		add(sum, x, src)
+		sv, sumG := make([]float32, n), make([]float32, n)
+		add(sv, x, src)
 		addGeneric(sumG, x, src)
-		relu(sum)
+		relu(sv)
 		reluGeneric(sumG)
-		if i, ok := closeEnough(sum, sumG, 0); !ok {
-			t.Fatalf("add+relu n=%d element %d: %v vs %v", n, i, sum[i], sumG[i])
+		if i, ok := closeEnough(sv, sumG, 0); !ok {
+			t.Fatalf("add+relu n=%d element %d: %v vs %v", n, i, sv[i], sumG[i])
+		}
+		for _, rl := range []bool{false, true} {
+			got, want := make([]float32, n), make([]float32, n)
+			biasAct(got, x, 0.3, rl)
+			biasActGeneric(want, x, 0.3, rl)
+			if i, ok := closeEnough(got, want, 0); !ok {
+				t.Fatalf("biasAct n=%d relu=%v element %d: %v vs %v", n, rl, i, got[i], want[i])
+			}
+			addAct(got, x, src, rl)
+			addActGeneric(want, x, src, rl)
+			if i, ok := closeEnough(got, want, 0); !ok {
+				t.Fatalf("addAct n=%d relu=%v element %d: %v vs %v", n, rl, i, got[i], want[i])
+			}
+		}
+		if s, g := sum(x), sumGeneric(x); math.Abs(float64(s-g)) > 1e-5*float64(n+1) {
+			t.Fatalf("sum n=%d: %v vs %v", n, s, g)
 		}
 		a, b := randSlice(r, n, 1), randSlice(r, n, 1)
 		if d, g := dot(a, b), dotGeneric(a, b); math.Abs(float64(d-g)) > 1e-5*float64(n+1) {

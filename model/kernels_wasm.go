@@ -168,3 +168,16 @@ func winoOut(out []float32, ow int, m []float32, stride, nt int, bias float32, r
 		}
 	}
 }
+
+// sum: see sumGeneric.
+func sum(x []float32) float32 {
+	var s0, s1 archsimd.Float32x4
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		s0 = s0.Add(ld4(x, i))
+		s1 = s1.Add(ld4(x, i+4))
+	}
+	var lanes [4]float32
+	s0.Add(s1).StoreArray(&lanes)
+	return lanes[0] + lanes[1] + lanes[2] + lanes[3] + sumGeneric(x[i:])
+}
