@@ -309,10 +309,7 @@ func splitPhases(dst, in []float32, c, h, w int, op *Op, l *convLayout) {
 				a := dst[base+(pl%2)*plane+pl/2 : base+(pl%2)*plane+l.pws]
 				b := dst[base+((pl+1)%2)*plane+(pl+1)/2 : base+((pl+1)%2)*plane+l.pws]
 				a, b = a[:(w+1)/2], b[:w/2]
-				for i := range b {
-					a[i] = s[2*i]
-					b[i] = s[2*i+1]
-				}
+				deal(a, b, s)
 				if w%2 == 1 {
 					a[w/2] = s[w-1]
 				}

@@ -152,3 +152,13 @@ func sumGeneric(x []float32) float32 {
 	}
 	return s
 }
+
+// dealGeneric splits s into its even samples (a[i] = s[2i]) and odd ones (b[i] = s[2i+1]),
+// for i < len(b); len(a) may be one more than len(b) for an odd-length s.
+func dealGeneric(a, b, s []float32) {
+	a, s = a[:len(b)], s[:2*len(b)]
+	for i := range b {
+		a[i] = s[2*i]
+		b[i] = s[2*i+1]
+	}
+}

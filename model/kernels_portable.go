@@ -145,3 +145,6 @@ func sum(x []float32) float32 {
 	s.StorePart(lanes[:])
 	return sumGeneric(lanes[:]) + sumGeneric(x[i:])
 }
+
+// deal is dealGeneric outside wasm (the portable simd package has no lane shuffles).
+func deal(a, b, s []float32) { dealGeneric(a, b, s) }

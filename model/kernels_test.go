@@ -85,6 +85,13 @@ func TestKernelsMatchGeneric(t *testing.T) {
 		if s, g := sum(x), sumGeneric(x); math.Abs(float64(s-g)) > 1e-5*float64(n+1) {
 			t.Fatalf("sum n=%d: %v vs %v", n, s, g)
 		}
+		ev, od := make([]float32, (n+1)/2), make([]float32, n/2)
+		evG, odG := make([]float32, (n+1)/2), make([]float32, n/2)
+		deal(ev, od, x)
+		dealGeneric(evG, odG, x)
+		if _, ok := closeEnough(append(ev[:n/2], od...), append(evG[:n/2], odG...), 0); !ok {
+			t.Fatalf("deal n=%d: %v %v vs %v %v", n, ev, od, evG, odG)
+		}
 		a, b := randSlice(r, n, 1), randSlice(r, n, 1)
 		if d, g := dot(a, b), dotGeneric(a, b); math.Abs(float64(d-g)) > 1e-5*float64(n+1) {
 			t.Fatalf("dot n=%d: %v vs %v", n, d, g)

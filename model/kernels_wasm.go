@@ -181,3 +181,21 @@ func sum(x []float32) float32 {
 	s0.Add(s1).StoreArray(&lanes)
 	return lanes[0] + lanes[1] + lanes[2] + lanes[3] + sumGeneric(x[i:])
 }
+
+// deal: see dealGeneric. Eight samples per step: each vector's lanes are reordered so
+// that its two 64-bit halves hold its even and its odd pair, and the halves of two
+// vectors are then exchanged.
+func deal(a, b, s []float32) {
+	// Byte indices that reorder four float32s [x0 x1 x2 x3] to [x0 x2 x1 x3].
+	idx := archsimd.LoadInt8x16Array(&[16]int8{0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15})
+	i := 0
+	for ; i+4 <= len(b); i += 4 {
+		v0 := ld4(s, 2*i).ToBits().ReshapeToUint8s().BitsToInt8().LookupOrZero(idx).ToBits().ReshapeToUint64s()
+		v1 := ld4(s, 2*i+4).ToBits().ReshapeToUint8s().BitsToInt8().LookupOrZero(idx).ToBits().ReshapeToUint64s()
+		ev := v0.SetElem(1, v1.GetElem(0))
+		od := v1.SetElem(0, v0.GetElem(1))
+		st4(ev.ReshapeToUint32s().BitsToFloat32(), a, i)
+		st4(od.ReshapeToUint32s().BitsToFloat32(), b, i)
+	}
+	dealGeneric(a[i:], b[i:], s[2*i:])
+}

@@ -100,13 +100,10 @@ func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratc
 			s := plane[y*w : (y+1)*w]
 			e := eo[((c*2)*(h+2)+y+1)*pw2 : ((c*2)*(h+2)+y+2)*pw2]
 			o := eo[((c*2+1)*(h+2)+y+1)*pw2 : ((c*2+1)*(h+2)+y+2)*pw2]
-			// X = x+1: odd x lands in E[(x+1)/2], even x in O[x/2].
-			for x := 0; x+1 < len(s); x += 2 {
-				o[x/2] = s[x]
-				e[x/2+1] = s[x+1]
-			}
-			if len(s)%2 == 1 {
-				o[len(s)/2] = s[len(s)-1]
+			// X = x+1: even x lands in O[x/2], odd x in E[(x+1)/2].
+			deal(o[:(w+1)/2], e[1:1+w/2], s)
+			if w%2 == 1 {
+				o[w/2] = s[w-1]
 			}
 		}
 	}
