@@ -25,4 +25,4 @@ func winoOut(out []float32, ow int, m []float32, stride, nt int, bias float32, r
 	winoOutGeneric(out, ow, m, stride, nt, bias, relu)
 }
 func sum(x []float32) float32 { return sumGeneric(x) }
-func deal(a, b, s []float32) { dealGeneric(a, b, s) }
+func deal(a, b, s []float32)  { dealGeneric(a, b, s) }
