@@ -34,7 +34,9 @@ func TestKernelsMatchGeneric(t *testing.T) {
 			offs := rowOffsets(k, n)
 			gemm(ap, m, n, k, b, offs, got, bias)
 			gemmGeneric(ap, m, n, k, b, offs, want, bias)
-			if i, ok := closeEnough(got, want, 1e-5); !ok {
+			// The SIMD kernels sum in another order (by vector lanes, in groups of four K
+			// steps): the rounding difference grows with the square root of K.
+			if i, ok := closeEnough(got, want, 1e-5*max(1, math.Sqrt(float64(k))/8)); !ok {
 				t.Fatalf("element %d: got %v want %v", i, got[i], want[i])
 			}
 			// And the reference itself against the plain triple loop.
