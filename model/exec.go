@@ -45,7 +45,20 @@ func newPlan(g *Graph) (*plan, error) {
 		p.scratch = max(p.scratch, l.phaseLen+l.tmpLen)
 		if winoEligible(op, in, out) {
 			l.wino = newWinoLayout(op, in, out)
-			p.scratch = max(p.scratch, l.wino.scratchLen(in[0], out[0]))
+		}
+	}
+	// Winograd needs several times its input as scratch: a convolution keeps the direct
+	// plan where that would pass the size cap, so that every model that loaded before loads.
+	for i, l := range p.layout {
+		if l == nil || l.wino == nil {
+			continue
+		}
+		in, out := shapes[p.ops[i].In[0]], shapes[i+1]
+		if n := l.wino.scratchLen(in[0], out[0]); p.bnActs+max(p.scratch, n) <= maxTotalElems {
+			p.scratch = max(p.scratch, n)
+			p.packed[i] = nil // the direct plan's weights
+		} else {
+			l.wino = nil
 		}
 	}
 	if p.bnActs+p.scratch > maxTotalElems {

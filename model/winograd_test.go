@@ -65,3 +65,21 @@ func TestWinoKernelsMatchGeneric(t *testing.T) {
 		}
 	}
 }
+
+// A convolution whose Winograd scratch would pass the size cap keeps the direct plan, so
+// that models that loaded before Winograd still load.
+func TestWinogradKeepsSizeCap(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	g := &Graph{InputC: 3, InputH: 700, InputW: 700, Mean: half, Std: half}
+	g.Ops = []Op{convOp(r, 0, 3, 8, 3, 1, 1, [4]int{1, 1, 1, 1}, Act{}), {Kind: OpFlatten, In: [2]int{1, -1}}}
+	m, err := FromGraph(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.plan.layout[0].wino != nil {
+		t.Fatal("Winograd planned past the size cap")
+	}
+	if m.plan.bnActs+m.plan.scratch > maxTotalElems {
+		t.Fatalf("plan needs %d elements, cap %d", m.plan.bnActs+m.plan.scratch, maxTotalElems)
+	}
+}
