@@ -70,13 +70,17 @@ func TestWinoKernelsMatchGeneric(t *testing.T) {
 // that models that loaded before Winograd still load.
 func TestWinogradKeepsSizeCap(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
-	g := &Graph{InputC: 3, InputH: 700, InputW: 700, Mean: half, Std: half}
-	g.Ops = []Op{convOp(r, 0, 3, 8, 3, 1, 1, [4]int{1, 1, 1, 1}, Act{}), {Kind: OpFlatten, In: [2]int{1, -1}}}
+	g := &Graph{InputC: 3, InputH: 388, InputW: 388, Mean: half, Std: half}
+	g.Ops = []Op{convOp(r, 0, 3, 20, 3, 1, 1, [4]int{1, 1, 1, 1}, Act{}), {Kind: OpFlatten, In: [2]int{1, -1}}}
 	m, err := FromGraph(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.plan.layout[0].wino != nil {
+	p := m.plan
+	if w := newWinoLayout(&p.ops[0], p.shapes[0], p.shapes[1]); p.bnActs+w.scratchLen(3, 20) <= maxTotalElems {
+		t.Fatal("test case does not reach the cap with Winograd")
+	}
+	if p.layout[0].wino != nil {
 		t.Fatal("Winograd planned past the size cap")
 	}
 	if m.plan.bnActs+m.plan.scratch > maxTotalElems {
