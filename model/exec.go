@@ -239,7 +239,7 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 			if bias != nil || relu {
 				for oc := 0; oc < ocg; oc++ {
 					row := out[oc*oh*ow : (oc+1)*oh*ow]
-					biasAct(row, row, at(bias, oc), relu && fused)
+					biasAct(row, row, at(bias, oc), relu)
 				}
 			}
 			continue
@@ -252,7 +252,7 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 		for oc := 0; oc < ocg; oc++ {
 			b := at(bias, oc)
 			for oy := 0; oy < oh; oy++ {
-				biasAct(out[(oc*oh+oy)*ow:(oc*oh+oy+1)*ow], tmp[oc*n+oy*l.pws:], b, relu && fused)
+				biasAct(out[(oc*oh+oy)*ow:(oc*oh+oy+1)*ow], tmp[oc*n+oy*l.pws:], b, relu)
 			}
 		}
 	}
