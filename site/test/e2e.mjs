@@ -21,8 +21,9 @@ function strangerPNG() {
   return file;
 }
 
-const results = [];
-async function step(name, fn) {
+// Steps run on after a failure (each reports), except fatal ones; the exit code is 1 if any failed.
+const results = [], failures = [];
+async function step(name, fn, { fatal = false } = {}) {
   const t0 = Date.now();
   try {
     await fn();
@@ -30,7 +31,8 @@ async function step(name, fn) {
     console.log(results.at(-1));
   } catch (err) {
     console.log(`FAIL ${name}: ${err.stack || err}`);
-    throw err;
+    failures.push(name);
+    if (fatal) throw err;
   }
 }
 
@@ -39,6 +41,15 @@ const face = sc.faces[0];
 const who = face.name || face.id;
 // The answer must be the expected character: by id when the spec gives one.
 const isFace = (a) => a && (face.id ? a.id === face.id : a.name === face.name);
+// ref is the first click's top answer. The later steps check the machinery (offline, corrupt
+// downloads, scalar build, overlay, video) by agreeing with it: exactly where the pixels and the
+// arithmetic are the same, within the top 3 where they differ slightly (scalar vs SIMD sums,
+// video frames). Whether ref is the right character is the naming step's assertion alone.
+let ref = null;
+const agrees = (r, within = 1) => {
+  assert.ok(ref, 'no reference answer (the first click failed)');
+  assert.ok(r.answers.slice(0, within).some((a) => a.id === ref.id), `want ${ref.name} in the top ${within}, got ${JSON.stringify(r.answers.slice(0, 3))}`);
+};
 const srv = await serve();
 let b;
 try {
@@ -55,25 +66,27 @@ try {
     assert.ok(info.info.pack.characters > 0, 'pack has no characters');
     assert.equal(info.offline, false);
     console.log(`     ${info.wasm}, model ${info.info.model.sha256.slice(0, 12)}, ${info.info.pack.characters} characters, ${info.bytes.network} bytes over the network, ${info.ms.toFixed(0)} ms`);
-  });
+  }, { fatal: true });
 
   await step(`clicking the face in ${sc.image.split('/').pop()} names ${who}`, async () => {
     await openImage(page, sc.image);
     const r = await clickImage(page, face.x, face.y);
-    assert.equal(r.unknown, false, `answer unknown: ${JSON.stringify(r)}`);
-    assert.ok(isFace(r.answers[0]), `want ${who}, top answers ${JSON.stringify(r.answers.slice(0, 3))}`);
-    assert.equal(await page.textContent('#verdict'), r.answers[0].name);
+    ref = r.answers[0];
+    await page.locator('#card').screenshot({ path: join(ARTIFACTS, 'answer-card.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'page.png') });
+    console.log(`     ${r.answers[0].name} ${r.answers[0].score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops, ${r.ms.toFixed(0)} ms`);
+    assert.equal(await page.textContent('#verdict'), r.unknown ? 'Unknown character' : r.answers[0].name);
     assert.equal(await page.locator('#answers li').count(), Math.min(5, r.answers.length));
     // The returned crop must contain the click.
     const [x, y, w, h] = r.box;
     assert.ok(face.x >= x && face.x <= x + w && face.y >= y && face.y <= y + h, `box ${r.box} misses the click`);
     // The API's box mode on the documented crop must agree.
     const byBox = await page.evaluate((box) => window.toonidDemo.api.identify(document.querySelector('#media img'), { box }), face.box);
-    assert.ok(isFace(byBox.answers[0]), `identify with box ${face.box}: ${JSON.stringify(byBox.answers.slice(0, 3))}`);
     console.log(`     box mode: ${byBox.answers[0].name} ${byBox.answers[0].score.toFixed(3)}, ${byBox.ms.toFixed(0)} ms`);
-    await page.locator('#card').screenshot({ path: join(ARTIFACTS, 'answer-card.png') });
-    await page.screenshot({ path: join(ARTIFACTS, 'page.png') });
-    console.log(`     ${r.answers[0].name} ${r.answers[0].score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops, ${r.ms.toFixed(0)} ms`);
+    // The product requirement, last so the checks above always run.
+    assert.ok(isFace(r.answers[0]), `want ${who}, top answers ${JSON.stringify(r.answers.slice(0, 3))}`);
+    assert.equal(r.unknown, false, `${who} is first but below the threshold ${r.threshold}: ${JSON.stringify(r.answers.slice(0, 3))}`);
+    assert.ok(isFace(byBox.answers[0]), `identify with box ${face.box}: ${JSON.stringify(byBox.answers.slice(0, 3))}`);
   });
 
   await step('a missing pack fails with an error naming the URL and status', async () => {
@@ -147,7 +160,7 @@ try {
     }, [face.x, face.y]);
     await page.mouse.click(pos.x, pos.y);
     const ans = await page.evaluate(() => window.ovAnswer);
-    assert.ok(isFace(ans.answers[0]), `overlay answer ${JSON.stringify(ans.answers.slice(0, 3))}`);
+    agrees(ans, 3);
     assert.equal(await page.evaluate(() => document.getElementById('ov').paused), true, 'the click pauses the video');
     const left = await page.evaluate(() => {
       window.ovHandle.detach();
@@ -197,7 +210,7 @@ try {
     await page.waitForTimeout(300);
     const r = await clickImage(page, face.x, face.y);
     assert.equal(await page.evaluate(() => document.querySelector('#media video').paused), true, 'the click pauses the video');
-    assert.ok(isFace(r.answers[0]), `video frame answer ${JSON.stringify(r.answers.slice(0, 3))}`);
+    agrees(r, 3);
   });
 
   const stranger = strangerPNG();
@@ -238,7 +251,7 @@ try {
     assert.equal(info.bytes.network, 0, 'nothing may come over the network offline');
     await openImage(page, sc.image);
     const r = await clickImage(page, face.x, face.y);
-    assert.ok(isFace(r.answers[0]), JSON.stringify(r.answers.slice(0, 3)));
+    agrees(r);
     await openImage(page, stranger);
     const t = await clickImage(page, 160, 160);
     assert.equal(t.answers[0].name, taught, 'the taught character survives the reload (IndexedDB)');
@@ -263,7 +276,7 @@ try {
     assert.equal(info.info.build, 'scalar');
     await openImage(p3, sc.image);
     const r = await clickImage(p3, face.x, face.y);
-    assert.ok(isFace(r.answers[0]), JSON.stringify(r.answers.slice(0, 3)));
+    agrees(r, 3);
     await p3.close();
   });
   await b.close();
@@ -310,9 +323,14 @@ try {
     assert.deepEqual(bad, [], 'corrupt bytes were cached');
     await openImage(p2, sc.image);
     const r = await clickImage(p2, face.x, face.y);
-    assert.ok(isFace(r.answers[0]), JSON.stringify(r.answers.slice(0, 3)));
+    agrees(r);
   });
-  console.log(`test-browser: all ${results.length} passed; screenshot in test-artifacts/answer-card.png`);
+  if (failures.length) {
+    console.log(`test-browser: ${failures.length} of ${results.length + failures.length} steps FAILED: ${failures.join('; ')}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`test-browser: all ${results.length} passed; screenshot in test-artifacts/answer-card.png`);
+  }
 } finally {
   if (b) await b.close();
   srv.stop();
