@@ -60,6 +60,37 @@ def main(argv=None):
         if rows:
             n = data.write_eval_manifest(os.path.join(ev, name), rows)
             print(f"prepare: {name}: {n} rows")
+    db = [r for r in synth if r[1].startswith("db")]
+    if db:
+        n = cross_style(os.path.join(ev, "cross_style.tsv"), db, hold)
+        print(f"prepare: cross_style.tsv: {n} rows")
+
+
+def cross_style(path, rows, hold, known_frac=0.75):
+    """cross_style: identity = the DiceBear character across styles. Gallery: variants 0 and 1 in
+    two seen colour styles; probes: variant 0 in every held-out style. Distractors: a quarter of
+    the characters, all of those images."""
+    import random
+    seen = ["adventurer", "avataaars", "bigSmile", "lorelei", "micah", "miniavs", "toonHead"]
+    base = os.path.dirname(os.path.abspath(path))
+    chars = sorted({r[1] for r in rows})
+    rnd = random.Random(1)
+    rnd.shuffle(chars)
+    known = set(chars[:int(len(chars) * known_frac)])
+    gal_styles = {c: rnd.sample(seen, 2) for c in chars}
+    out = ["path\tidentity\trole\n"]
+    for p, ident, style, var in sorted(rows):
+        rel = os.path.relpath(p, base)
+        if style in gal_styles[ident] and var in ("0", "1"):
+            role = "gallery" if ident in known else "distractor"
+        elif style in hold and var == "0":
+            role = "probe" if ident in known else "distractor"
+        else:
+            continue
+        out.append(f"{rel}\t{ident}\t{role}\n")
+    with open(path, "w") as f:
+        f.writelines(out)
+    return len(out) - 1
 
 
 if __name__ == "__main__":

@@ -324,6 +324,7 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--supcon", type=float, default=0.5)
     ap.add_argument("--margin", type=float, default=0.3)
+    ap.add_argument("--arc-per-style", action="store_true", help="ArcFace classes = DiceBear identity@style")
     ap.add_argument("--proxy", choices=["ema", "sgd"], default="ema", help="class proxies: EMA of embeddings or trained")
     ap.add_argument("--widths", default="16,32,64,128")
     ap.add_argument("--head", type=int, default=256)
@@ -347,12 +348,17 @@ def main(argv=None):
     names = sorted({r[1] for r in rows})
     idx = {n: i for i, n in enumerate(names)}
     labels = [idx[r[1]] for r in rows]
+    # --arc-per-style: the margin loss separates DiceBear characters within each style
+    # (identity@style) while SupCon keeps pulling the styles of one character together.
+    arc_names = sorted({f"{r[1]}@{r[2]}" if (a.arc_per_style and r[1].startswith("db")) else r[1] for r in rows})
+    arc_idx = {n: i for i, n in enumerate(arc_names)}
+    arc_labels = [arc_idx[f"{r[1]}@{r[2]}" if (a.arc_per_style and r[1].startswith("db")) else r[1]] for r in rows]
     styles = [r[2] for r in rows]
     print(f"train: {len(rows)} images, {len(names)} identities, styles {sorted(set(styles))}", flush=True)
     model = Net(tuple(int(v) for v in a.widths.split(",")), a.head)
     if a.init:
         model.load_state_dict(torch.load(a.init))
-    head = ArcFace(len(names))
+    head = ArcFace(len(arc_names))
     head.w.requires_grad_(a.proxy == "sgd")
     macs = count_macs(model)
     params = sum(p.numel() for p in model.parameters())
@@ -383,18 +389,19 @@ def main(argv=None):
         size = a.sizes[0] if frac < 0.6 else a.sizes[1] if frac < 0.85 else INPUT
         x = style_aug(geometric(x, out=size))
         y = torch.tensor(lab)
+        ya = torch.tensor([arc_labels[i] for i in ix])
         e = model(normalise(x))
         # Plain normalised softmax first, then ramp the margin in: from scratch on CPU budgets a
         # full margin at step one stalls training (measured: no progress in 260 steps).
         margin = a.margin * min(1.0, max(0.0, (frac - 0.1) / 0.3))
-        la = head(e, y, margin)
+        la = head(e, ya, margin)
         ls = supcon(e, y) if a.supcon else torch.zeros(())
         loss = la + a.supcon * ls
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if a.proxy == "ema":
-            head.update_proxies(e, y)
+            head.update_proxies(e, ya)
         step += 1
         if step % 20 == 0 or step == 1:
             msg = (f"step {step} t {el:.0f}s lr {lr:.2e} m {margin:.2f} arc {la.item():.3f} supcon {ls.item():.3f} "
