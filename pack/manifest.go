@@ -16,7 +16,8 @@ import (
 const (
 	FormatName      = "toonid-pack"
 	FormatVersion   = 1
-	QuantInt8Scale  = "int8-vector-scale"
+	QuantInt8Scale  = "int8-vector-scale"          // shard quantization id 1
+	QuantInt8Resid  = "int8-residual-vector-scale" // shard quantization id 2: what Build writes
 	ManifestFile    = "manifest.json"
 	ShardExt        = ".tps"
 	MaxManifestSize = 64 << 20
@@ -96,7 +97,7 @@ func (m *Manifest) Validate() error {
 	if m.EmbedDim < 1 || m.EmbedDim > MaxDim {
 		return fmt.Errorf("pack: manifest: embed_dim %d out of range 1..%d", m.EmbedDim, MaxDim)
 	}
-	if m.Quantization != QuantInt8Scale {
+	if m.Quantization != QuantInt8Scale && m.Quantization != QuantInt8Resid {
 		return fmt.Errorf("pack: manifest: unknown quantization %q", clip(m.Quantization))
 	}
 	if t := float64(m.Threshold); math.IsNaN(t) || t < -1 || t > 1.0001 {
@@ -173,6 +174,9 @@ func (m *Manifest) checkRef(s ShardRef, what string) error {
 		return fmt.Errorf("pack: manifest: %s: count %d out of range", what, s.Count)
 	}
 	want := int64(shardHeaderSize) + int64(s.Count)*int64(8+m.EmbedDim)
+	if m.Quantization == QuantInt8Resid {
+		want += 4 * int64(m.EmbedDim)
+	}
 	if s.Bytes != want {
 		return fmt.Errorf("pack: manifest: %s: bytes %d, but %d rows of dim %d need %d", what, s.Bytes, s.Count, m.EmbedDim, want)
 	}
@@ -199,6 +203,9 @@ func (m *Manifest) DecodeShard(ref ShardRef, b []byte) (*Shard, error) {
 	s, err := DecodeShard(b, m.EmbedDim, ref.Count, n)
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, ref.File)
+	}
+	if (s.Centre != nil) != (m.Quantization == QuantInt8Resid) {
+		return nil, fmt.Errorf("pack: shard %s: quantization differs from the manifest's %q", ref.File, m.Quantization)
 	}
 	if s.Len() != ref.Count {
 		return nil, fmt.Errorf("pack: shard %s: %d rows, manifest says %d", ref.File, s.Len(), ref.Count)

@@ -179,8 +179,9 @@ func (m *Matcher) Match(q []float32, k int) (Result, error) {
 // scan1 scores rows one at a time: the fastest natively.
 func scan1(s *Shard, q []float32, mp []int32, t *topK) {
 	d := s.Dim
+	off := s.centreDot(q)
 	for r, sc := range s.Scales {
-		v := sc * dotInt8(s.Data[r*d:(r+1)*d], q)
+		v := off + sc*dotInt8(s.Data[r*d:(r+1)*d], q)
 		if v > t.min {
 			t.offer(mp[s.Labels[r]], v)
 		}
@@ -193,6 +194,7 @@ func scan4(s *Shard, q []float32, mp []int32, t *topK) {
 	d := s.Dim
 	n := s.Len()
 	q = q[:d]
+	off := s.centreDot(q)
 	r := 0
 	for ; r+4 <= n; r += 4 {
 		blk := s.Data[r*d : (r+4)*d]
@@ -205,13 +207,13 @@ func scan4(s *Shard, q []float32, mp []int32, t *topK) {
 			s3 += float32(r3[i]) * x
 		}
 		for k, v := range [4]float32{s0, s1, s2, s3} {
-			if v *= s.Scales[r+k]; v > t.min {
+			if v = off + v*s.Scales[r+k]; v > t.min {
 				t.offer(mp[s.Labels[r+k]], v)
 			}
 		}
 	}
 	for ; r < n; r++ {
-		if v := s.Scales[r] * dotInt8(s.Data[r*d:(r+1)*d], q); v > t.min {
+		if v := off + s.Scales[r]*dotInt8(s.Data[r*d:(r+1)*d], q); v > t.min {
 			t.offer(mp[s.Labels[r]], v)
 		}
 	}

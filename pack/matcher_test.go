@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"testing"
 )
 
@@ -303,5 +304,56 @@ func TestScan4MatchesScan1(t *testing.T) {
 				t.Fatalf("query %d rank %d: scan1 %+v scan4 %+v", i, j, a.c[j], b.c[j])
 			}
 		}
+	}
+}
+
+// Embeddings with a large shared component (as the shipped model's): the residual int8 rows keep the
+// float ranking, where whole-vector int8 (quantization 1) would not (see FORMAT.md).
+func TestResidualKeepsRanking(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	const dim, n = 64, 300
+	common := randUnit(rng, dim)
+	labels := make([]Label, n)
+	embs := make([][][]float32, n)
+	for i := range labels {
+		labels[i] = Label{ID: strconv.Itoa(i)}
+		r := randUnit(rng, dim)
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = common[j] + 0.03*r[j]
+		}
+		embs[i] = [][]float32{v}
+	}
+	p, err := Build(labels, embs, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := &Pack{Dim: dim, Labels: labels, lists: []Shard{{Dim: dim}}}
+	for i := range embs {
+		v, _ := normalized(embs[i][0], dim)
+		plain.lists[0].Quantize(uint32(i), v)
+	}
+	mr, _ := NewMatcher(p)
+	mq, _ := NewMatcher(plain)
+	agreeR, agreeQ := 0, 0
+	for k := 0; k < 200; k++ {
+		q, _ := normalized(jitter(rng, embs[k%n][0], 0.015), dim)
+		best, bs := -1, float32(-2)
+		for i := range embs {
+			v, _ := normalized(embs[i][0], dim)
+			if s := dot(v, q); s > bs {
+				best, bs = i, s
+			}
+		}
+		if r, _ := mr.Match(q, 1); r.Answers[0].ID == labels[best].ID {
+			agreeR++
+		}
+		if r, _ := mq.Match(q, 1); r.Answers[0].ID == labels[best].ID {
+			agreeQ++
+		}
+	}
+	t.Logf("top-1 equal to float search: residual %d/200, whole-vector int8 %d/200", agreeR, agreeQ)
+	if agreeR < 196 || agreeQ >= agreeR {
+		t.Errorf("residual rows agree with float search on %d/200 queries, whole-vector int8 on %d", agreeR, agreeQ)
 	}
 }

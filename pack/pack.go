@@ -130,6 +130,11 @@ func OpenManifest(m *Manifest, fsys fs.FS, opts OpenOptions) (*Pack, error) {
 			return nil, fmt.Errorf("pack %q: %w", m.Name, err)
 		}
 		l := &p.lists[li]
+		if l.Len() == 0 {
+			l.Centre = s.Centre
+		} else if !slices.Equal(l.Centre, s.Centre) {
+			return nil, fmt.Errorf("pack %q: shard %s: its centre differs from the other shards of list %d", m.Name, ref.File, li)
+		}
 		l.Labels = append(l.Labels, s.Labels...)
 		l.Scales = append(l.Scales, s.Scales...)
 		l.Data = append(l.Data, s.Data...)
@@ -141,6 +146,7 @@ func OpenManifest(m *Manifest, fsys fs.FS, opts OpenOptions) (*Pack, error) {
 // lists for which nonEmpty (when not nil) is false. A small insertion selection: n is a few dozen at most.
 func (p *Pack) nearLists(q []float32, n int, nonEmpty func(int) bool) []int {
 	c := p.coarse
+	off := c.centreDot(q)
 	out := make([]int, 0, n)
 	scores := make([]float32, 0, n)
 	for i := 0; i < c.Len(); i++ {
@@ -148,7 +154,7 @@ func (p *Pack) nearLists(q []float32, n int, nonEmpty func(int) bool) []int {
 		if nonEmpty != nil && !nonEmpty(l) {
 			continue
 		}
-		s := c.Scales[i] * dotInt8(c.Data[i*c.Dim:(i+1)*c.Dim], q)
+		s := off + c.Scales[i]*dotInt8(c.Data[i*c.Dim:(i+1)*c.Dim], q)
 		if len(out) == n && s <= scores[n-1] {
 			continue
 		}
@@ -162,6 +168,22 @@ func (p *Pack) nearLists(q []float32, n int, nonEmpty func(int) bool) []int {
 		out[k], scores[k] = l, s
 	}
 	return out
+}
+
+// quantization names the manifest quantization of p: residual when its rows carry a centre.
+func (p *Pack) quantization() string {
+	for i := range p.lists {
+		if p.lists[i].Len() > 0 {
+			if p.lists[i].Centre != nil {
+				return QuantInt8Resid
+			}
+			return QuantInt8Scale
+		}
+	}
+	if p.coarse != nil && p.coarse.Centre != nil {
+		return QuantInt8Resid
+	}
+	return QuantInt8Scale
 }
 
 // EncodeOptions controls how a pack is cut into shard files.
@@ -179,7 +201,7 @@ func (p *Pack) Encode(opts EncodeOptions) (*Manifest, map[string][]byte, error) 
 	}
 	m := &Manifest{
 		Format: FormatName, Version: FormatVersion, Name: p.Name, ModelSHA256: p.ModelSHA256,
-		EmbedDim: p.Dim, Quantization: QuantInt8Scale, Threshold: p.Threshold,
+		EmbedDim: p.Dim, Quantization: p.quantization(), Threshold: p.Threshold,
 		ThresholdFAR: p.ThresholdFAR, ThresholdCalibrated: p.ThresholdCalibrated,
 		Labels: p.Labels, Shards: []ShardRef{},
 	}
@@ -219,7 +241,7 @@ func (p *Pack) Encode(opts EncodeOptions) (*Manifest, map[string][]byte, error) 
 		for _, key := range order {
 			rows := groups[key]
 			for start := 0; start < len(rows); start += opts.ShardRows {
-				s := &Shard{Dim: p.Dim}
+				s := &Shard{Dim: p.Dim, Centre: l.Centre}
 				for _, r := range rows[start:min(start+opts.ShardRows, len(rows))] {
 					s.Labels = append(s.Labels, l.Labels[r])
 					s.Scales = append(s.Scales, l.Scales[r])

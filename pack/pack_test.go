@@ -2,6 +2,8 @@ package pack
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"math"
@@ -280,10 +282,11 @@ func TestDecodeShardRejects(t *testing.T) {
 		{"version", mod(func(b []byte) []byte { b[4] = 9; return b }), "unsupported version 9"},
 		{"dim zero", mod(func(b []byte) []byte { b[8] = 0; return b }), "dim 0"},
 		{"huge count", mod(func(b []byte) []byte { b[15] = 0x7f; return b }), "count"},
-		{"quant", mod(func(b []byte) []byte { b[16] = 2; return b }), "quantization id 2"},
+		{"quant", mod(func(b []byte) []byte { b[16] = 7; return b }), "quantization id 7"},
 		{"truncated body", good[:len(good)-1], "size"},
 		{"label out of range", mod(func(b []byte) []byte { b[32] = 5; return b }), "label index 5"},
 		{"nan scale", mod(func(b []byte) []byte { copy(b[40:], []byte{0, 0, 0xc0, 0x7f}); return b }), "bad scale"},
+		{"quant 2 without room for a centre", mod(func(b []byte) []byte { b[16] = 2; return b }), "needs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,6 +295,37 @@ func TestDecodeShardRejects(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestResidualShardRoundTrip(t *testing.T) {
+	s := &Shard{Dim: 4, Centre: []float32{0.5, 0.5, 0.5, 0.5}}
+	s.Quantize(3, []float32{0.6, 0.4, 0.5, 0.5})
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 32+16+12 {
+		t.Fatalf("%d bytes, want 60", len(b))
+	}
+	got, err := DecodeShard(b, 4, 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Row(nil, 0); math.Abs(float64(r[0]-0.6)) > 1e-3 || math.Abs(float64(r[1]-0.4)) > 1e-3 {
+		t.Fatalf("row %v, want ~[0.6 0.4 0.5 0.5]", r)
+	}
+	bad := bytes.Clone(b)
+	copy(bad[32:], []byte{0, 0, 0xc0, 0x7f})
+	if _, err := DecodeShard(bad, 4, 1, 4); err == nil || !strings.Contains(err.Error(), "centre") {
+		t.Fatalf("NaN centre: %v", err)
+	}
+	// A manifest that says quantization 1 refuses a residual shard, even with matching bytes.
+	m := &Manifest{EmbedDim: 4, Quantization: QuantInt8Scale, Labels: make([]Label, 4)}
+	sum := sha256.Sum256(b)
+	ref := ShardRef{File: "x", Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:]), Count: 1}
+	if _, err := m.DecodeShard(ref, b); err == nil || !strings.Contains(err.Error(), "quantization") {
+		t.Fatalf("mismatched quantization: %v", err)
 	}
 }
 
@@ -316,8 +350,19 @@ func TestQuantizeError(t *testing.T) {
 // The committed fuzz seeds must stay valid packs (they are regenerated with -update).
 func TestOpenTestdata(t *testing.T) {
 	small, err := Open(os.DirFS("testdata/small"), OpenOptions{ModelSHA256: testModel})
-	if err != nil || small.Rows() == 0 {
+	if err != nil || small.Rows() == 0 || small.quantization() != QuantInt8Resid {
 		t.Fatalf("testdata/small: %v", err)
+	}
+	// A pack of quantization 1 (no centre), as written before residuals: still readable.
+	old, err := Open(os.DirFS("testdata/quant1"), OpenOptions{ModelSHA256: testModel})
+	if err != nil || old.Rows() != small.Rows() || old.quantization() != QuantInt8Scale {
+		t.Fatalf("testdata/quant1: %v", err)
+	}
+	for i := range small.lists[0].Labels {
+		a, b := small.lists[0].Row(nil, i), old.lists[0].Row(nil, i)
+		if d := dot(a, b) / float32(math.Sqrt(float64(dot(a, a)*dot(b, b)))); d < 0.999 {
+			t.Fatalf("row %d: residual and plain int8 rows differ (cos %v)", i, d)
+		}
 	}
 	ivf, err := Open(os.DirFS("testdata/ivf"), OpenOptions{ModelSHA256: testModel})
 	if err != nil {

@@ -26,6 +26,7 @@ func scan(s *Shard, q []float32, mp []int32, t *topK) {
 		return
 	}
 	qs := m / 32767
+	off := s.centreDot(q)
 	qv := make([]archsimd.Int16x8, d/8)
 	var tmp [8]int16
 	for i := range qv {
@@ -66,13 +67,13 @@ func scan(s *Shard, q []float32, mp []int32, t *topK) {
 		}
 		for k, acc := range [4]archsimd.Int32x4{a0.Add(a1), b0.Add(b1), c0.Add(c1), e0.Add(e1)} {
 			sum := acc.GetElem(0) + acc.GetElem(1) + acc.GetElem(2) + acc.GetElem(3)
-			if v := s.Scales[r+k] * qs * float32(sum); v > t.min {
+			if v := off + s.Scales[r+k]*qs*float32(sum); v > t.min {
 				t.offer(mp[s.Labels[r+k]], v)
 			}
 		}
 	}
 	for ; r < n; r++ {
-		if v := s.Scales[r] * dotInt8(s.Data[r*d:(r+1)*d], q); v > t.min {
+		if v := off + s.Scales[r]*dotInt8(s.Data[r*d:(r+1)*d], q); v > t.min {
 			t.offer(mp[s.Labels[r]], v)
 		}
 	}

@@ -13,6 +13,7 @@ const (
 	shardVersion    = 1
 	shardHeaderSize = 32
 	quantInt8Scale  = 1 // frozen quantization id: int8 with one f32 scale per vector
+	quantInt8Resid  = 2 // frozen quantization id: f32 centre + int8 residual with one f32 scale per vector
 
 	// MaxDim bounds embedding sizes accepted from files.
 	MaxDim = 4096
@@ -20,12 +21,22 @@ const (
 	MaxShardBytes = 256 << 20
 )
 
-// A Shard holds quantised rows: row i is Scales[i] * Data[i*Dim:(i+1)*Dim] and belongs to label Labels[i].
+// A Shard holds quantised rows: row i is Centre + Scales[i] * Data[i*Dim:(i+1)*Dim] (Centre nil: 0)
+// and belongs to label Labels[i].
 type Shard struct {
 	Dim    int
+	Centre []float32 // nil for quantization 1
 	Labels []uint32
 	Scales []float32
 	Data   []int8
+}
+
+// centreDot is Centre·q, the part of every row's score that the int8 residual does not carry.
+func (s *Shard) centreDot(q []float32) float32 {
+	if s.Centre == nil {
+		return 0
+	}
+	return dot(s.Centre, q)
 }
 
 // Len is the number of rows.
@@ -35,14 +46,26 @@ func (s *Shard) Len() int { return len(s.Labels) }
 func (s *Shard) Row(dst []float32, i int) []float32 {
 	dst = dst[:0]
 	sc := s.Scales[i]
-	for _, q := range s.Data[i*s.Dim : (i+1)*s.Dim] {
-		dst = append(dst, sc*float32(q))
+	for j, q := range s.Data[i*s.Dim : (i+1)*s.Dim] {
+		v := sc * float32(q)
+		if s.Centre != nil {
+			v += s.Centre[j]
+		}
+		dst = append(dst, v)
 	}
 	return dst
 }
 
-// Quantize appends vector v to the shard with label l, as int8 with a per-vector scale.
+// Quantize appends vector v to the shard with label l, as int8 with a per-vector scale (of v minus
+// Centre when the shard has one).
 func (s *Shard) Quantize(l uint32, v []float32) {
+	if s.Centre != nil {
+		r := make([]float32, len(v))
+		for i, x := range v {
+			r[i] = x - s.Centre[i]
+		}
+		v = r
+	}
 	var m float32
 	for _, x := range v {
 		if a := float32(math.Abs(float64(x))); a > m {
@@ -75,7 +98,10 @@ func (s *Shard) MarshalBinary() ([]byte, error) {
 	if len(s.Scales) != n || len(s.Data) != n*s.Dim {
 		return nil, fmt.Errorf("pack: shard has %d labels, %d scales, %d values for dim %d", n, len(s.Scales), len(s.Data), s.Dim)
 	}
-	b := make([]byte, shardHeaderSize+n*(8+s.Dim))
+	if s.Centre != nil && len(s.Centre) != s.Dim {
+		return nil, fmt.Errorf("pack: shard centre has %d values for dim %d", len(s.Centre), s.Dim)
+	}
+	b := make([]byte, shardHeaderSize+len(s.Centre)*4+n*(8+s.Dim))
 	copy(b, shardMagic)
 	le := binary.LittleEndian
 	le.PutUint32(b[4:], shardVersion)
@@ -83,6 +109,13 @@ func (s *Shard) MarshalBinary() ([]byte, error) {
 	le.PutUint32(b[12:], uint32(n))
 	le.PutUint32(b[16:], quantInt8Scale)
 	off := shardHeaderSize
+	if s.Centre != nil {
+		le.PutUint32(b[16:], quantInt8Resid)
+		for _, c := range s.Centre {
+			le.PutUint32(b[off:], math.Float32bits(c))
+			off += 4
+		}
+	}
 	for _, l := range s.Labels {
 		le.PutUint32(b[off:], l)
 		off += 4
@@ -121,8 +154,9 @@ func DecodeShard(b []byte, wantDim, wantCount, nLabels int) (*Shard, error) {
 	if wantCount > 0 && count != wantCount {
 		return nil, fmt.Errorf("pack: shard: count %d, manifest says %d", count, wantCount)
 	}
-	if q := le.Uint32(b[16:]); q != quantInt8Scale {
-		return nil, fmt.Errorf("pack: shard: unknown quantization id %d", q)
+	quant := le.Uint32(b[16:])
+	if quant != quantInt8Scale && quant != quantInt8Resid {
+		return nil, fmt.Errorf("pack: shard: unknown quantization id %d", quant)
 	}
 	for _, r := range b[20:shardHeaderSize] {
 		if r != 0 {
@@ -130,12 +164,27 @@ func DecodeShard(b []byte, wantDim, wantCount, nLabels int) (*Shard, error) {
 		}
 	}
 	// count and dim are both < 2^32 and dim <= 4096, so this cannot overflow int64.
-	want := int64(shardHeaderSize) + int64(count)*int64(8+dim)
+	centreBytes := 0
+	if quant == quantInt8Resid {
+		centreBytes = 4 * dim
+	}
+	want := int64(shardHeaderSize+centreBytes) + int64(count)*int64(8+dim)
 	if int64(len(b)) != want {
-		return nil, fmt.Errorf("pack: shard: size %d, header (dim %d, count %d) needs %d", len(b), dim, count, want)
+		return nil, fmt.Errorf("pack: shard: size %d, header (dim %d, count %d, quantization %d) needs %d", len(b), dim, count, quant, want)
 	}
 	s := &Shard{Dim: dim, Labels: make([]uint32, count), Scales: make([]float32, count), Data: make([]int8, count*dim)}
 	off := shardHeaderSize
+	if quant == quantInt8Resid {
+		s.Centre = make([]float32, dim)
+		for i := range s.Centre {
+			c := math.Float32frombits(le.Uint32(b[off:]))
+			if math.IsNaN(float64(c)) || math.IsInf(float64(c), 0) {
+				return nil, fmt.Errorf("pack: shard: centre component %d is %v", i, c)
+			}
+			s.Centre[i] = c
+			off += 4
+		}
+	}
 	for i := range s.Labels {
 		l := le.Uint32(b[off:])
 		if int64(l) >= int64(nLabels) {
