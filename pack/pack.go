@@ -5,7 +5,7 @@
 //
 //	p, err := pack.Build(labels, embeddingsPerLabel, pack.BuildOptions{Name: "mine", ModelSHA256: sha})
 //	err = p.Calibrate(distractorEmbeddings, 0.01) // optional: threshold at 1% false accepts
-//	err = p.WriteDir("out")                       // manifest.json + <sha256>.tps shards
+//	man, err := p.WriteDir("out", pack.EncodeOptions{}) // manifest.json + <sha256>.tps shards
 //	q, err := pack.Open(os.DirFS("out"), pack.OpenOptions{ModelSHA256: sha})
 //	m, err := pack.NewMatcher(q, enrolled)        // merge with the user's own pack
 //	res, err := m.Match(embedding, 5)             // res.Answers[0].Name, res.Unknown
