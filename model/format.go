@@ -40,6 +40,10 @@ type EncodeOptions struct {
 	// Int8 stores Conv and Dense weights as per-output-channel symmetric int8 (4x smaller).
 	// Biases, PRelu slopes and constants always stay float32.
 	Int8 bool
+	// F32Dense keeps fully connected (Dense) weights float32 even when Int8 is set. The
+	// embedding projection is a few percent of the weights, but a whitened projection
+	// amplifies low-variance directions, where int8 rounding costs the most cosine.
+	F32Dense bool
 }
 
 // Encode writes g as a model file. It validates g first.
@@ -65,7 +69,7 @@ func Encode(g *Graph, opt EncodeOptions) ([]byte, error) {
 		return uint32(len(ts) - 1)
 	}
 	addWeight := func(op *Op) uint32 {
-		if !opt.Int8 || (op.Kind != OpConv && op.Kind != OpDense) {
+		if !opt.Int8 || (op.Kind != OpConv && op.Kind != OpDense) || (opt.F32Dense && op.Kind == OpDense) {
 			return addF32(op.Weight, op.WeightShape)
 		}
 		scales, q := quantizePerChannel(op.Weight, op.WeightShape[0])

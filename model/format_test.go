@@ -131,3 +131,49 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// F32Dense keeps Dense weights bit-exact while convolutions are still int8.
+func TestEncodeF32Dense(t *testing.T) {
+	g := testGraph(1, 32)
+	file, err := Encode(g, EncodeOptions{Int8: true, F32Dense: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Graph()
+	var dense, conv int
+	for i := range g.Ops {
+		a, b := &g.Ops[i], &got.Ops[i]
+		exact := true
+		for j := range a.Weight {
+			if a.Weight[j] != b.Weight[j] {
+				exact = false
+			}
+		}
+		switch a.Kind {
+		case OpDense:
+			dense++
+			if !exact {
+				t.Errorf("op %d: Dense weights changed under F32Dense", i)
+			}
+		case OpConv:
+			conv++
+			if exact {
+				t.Errorf("op %d: Conv weights stored exactly; want int8", i)
+			}
+		}
+	}
+	if dense == 0 || conv == 0 {
+		t.Fatalf("test graph has %d Dense and %d Conv ops; want both", dense, conv)
+	}
+	if !m.Info().Int8 {
+		t.Error("Info().Int8 = false for a model with int8 conv weights")
+	}
+	all, _ := Encode(g, EncodeOptions{Int8: true})
+	if len(file) <= len(all) {
+		t.Errorf("F32Dense file %d bytes, all-int8 %d: want larger", len(file), len(all))
+	}
+}

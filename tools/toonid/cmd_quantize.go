@@ -29,10 +29,11 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	meanS := fs.String("mean", "0.5,0.5,0.5", "per-channel input `mean` (RGB in [0,1])")
 	stdS := fs.String("std", "0.5,0.5,0.5", "per-channel input `std`")
 	f32 := fs.Bool("f32", false, "store float32 weights instead of int8")
+	f32Dense := fs.Bool("f32-dense", false, "keep fully connected (embedding projection) weights float32, convolutions int8")
 	limit := fs.Int("n", 512, "use at most `n` calibration images")
 	minCos := fs.Float64("min-cos", 0.99, "fail when the smallest int8-vs-float cosine is below this")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32]")
+		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32 | -f32-dense]")
 		fs.PrintDefaults()
 	}
 	// Accept the ONNX path before or after the flags.
@@ -84,7 +85,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		inputs = append(inputs, in)
 	}
-	file, err := model.Encode(g, model.EncodeOptions{Int8: !*f32})
+	file, err := model.Encode(g, model.EncodeOptions{Int8: !*f32, F32Dense: *f32Dense})
 	if err != nil {
 		return err
 	}
@@ -100,6 +101,8 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	kind := "int8 weights, float32 activations"
 	if *f32 {
 		kind = "float32 weights"
+	} else if *f32Dense {
+		kind = "int8 conv weights, float32 dense weights and activations"
 	}
 	fmt.Fprintf(stdout, "model %s: %dx%d input, %d-d embedding, %d ops, %.1f MMAC, %s, %d bytes, sha256 %s\n",
 		*out, info.InputW, info.InputH, info.EmbedDim, info.Ops, float64(info.MACs)/1e6, kind, len(file), info.SHA256)
