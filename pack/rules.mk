@@ -33,7 +33,7 @@ test-pack-smoke: $(PACK_TOOL) default-pack
 	@mkdir -p $(BUILD)/pack-smoke
 	$(PACK_TOOL) eval -model $(PACK_MODEL) -manifest $(GALLERY)/eval.tsv -json -embeddings $(BUILD)/pack-smoke/embeddings.tsv > $(BUILD)/pack-smoke/eval.json
 	$(PACK_TOOL) identify -model $(PACK_MODEL) -pack $(PACK_STORE)/packs/default -json \
-		-box $$(awk -F'\t' '$$1=="sintel_trailer_048.jpg"{print $$3","$$4","$$5","$$6}' $(GALLERY)/testimages/faces.tsv) \
+		-at $$(awk -F'\t' '$$1=="sintel_trailer_048.jpg"{print $$3+$$5/2","$$4+$$6/2}' $(GALLERY)/testimages/faces.tsv) \
 		$(GALLERY)/testimages/sintel_trailer_048.jpg > $(BUILD)/pack-smoke/identify-sintel.json
 	$(PYTHON) pack/smoke_check.py $(GALLERY)/eval.tsv $(BUILD)/pack-smoke/eval.json $(BUILD)/pack-smoke/embeddings.tsv \
 		$(PACK_STORE)/packs/default/manifest.json $(BUILD)/pack-smoke/identify-sintel.json

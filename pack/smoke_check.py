@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""smoke_check.py: sanity checks of `toonid eval -json` on tools/gallery/eval.tsv and of `toonid identify`
+"""smoke_check.py: sanity checks of `toonid eval -json` on tools/gallery/eval.tsv and of `toonid identify -at` (the browser's click search)
 on the Sintel test frame. No expected numbers: keys, ranges, counts from the manifest, consistency."""
 import csv
 import json

@@ -1,21 +1,27 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/draw"
 	"io"
 	"os"
 
 	"github.com/toonid/toonid/pack"
 	"github.com/toonid/toonid/tools/eval"
+	"github.com/toonid/toonid/wasm/bridge"
 )
 
 func runIdentify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("identify", "identify -pack DIR [-box x,y,w,h] [-k 5] [-model FILE] [-json] IMAGE\n\n"+
+	fs := newFlags("identify", "identify -pack DIR [-box x,y,w,h | -at x,y] [-k 5] [-model FILE] [-json] IMAGE\n\n"+
 		"Prints the top-k characters with cosine scores, or \"unknown\" when the best is below the pack's threshold.\n"+
-		"Without -box the whole image is the face crop.", stderr)
+		"Without -box or -at the whole image is the face crop. -at searches candidate crops around a click\n"+
+		"point exactly as the browser does (wasm/bridge) and answers with the strongest.", stderr)
 	packDir := fs.String("pack", "", "pack directory (required)")
 	boxFlag := fs.String("box", "", "face crop x,y,w,h (the face box enlarged ~2x works best)")
+	atFlag := fs.String("at", "", "click point x,y: search crops around it as the browser does")
 	k := fs.Int("k", 5, "answers to print")
 	modelPath := fs.String("model", "", "model file (default: the shipped model)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -40,6 +46,16 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	img, err := eval.LoadImage(fs.Arg(0), 0)
 	if err != nil {
 		return err
+	}
+	if *atFlag != "" {
+		if *boxFlag != "" {
+			return errors.New("give -box or -at, not both")
+		}
+		mt, err := pack.NewMatcher(p)
+		if err != nil {
+			return err
+		}
+		return identifyAt(stdout, bridge.New(m, bridge.PackMatcher(mt), bridge.DefaultSearch()), img, *atFlag, *k, *asJSON)
 	}
 	box := img.Bounds()
 	if *boxFlag != "" {
@@ -70,6 +86,45 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "unknown (best score %.4f < threshold %.4f)\n", best, res.Threshold)
 	}
 	for i, a := range res.Answers {
+		fmt.Fprintf(stdout, "%d\t%.4f\t%s\t%s\t%s\n", i+1, a.Score, a.ID, a.Name, orDash(a.Series))
+	}
+	return nil
+}
+
+// identifyAt runs the browser's click search (wasm/bridge) on the whole image, with the image's
+// shorter side as the search unit, as the demo page does.
+func identifyAt(stdout io.Writer, b *bridge.Bridge, img image.Image, at string, k int, asJSON bool) error {
+	var x, y float64
+	if n, err := fmt.Sscanf(at, "%g,%g", &x, &y); n != 2 || err != nil {
+		return fmt.Errorf("-at %q: want x,y", at)
+	}
+	r := img.Bounds()
+	rgba := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(rgba, rgba.Rect, img, r.Min, draw.Src)
+	req, err := json.Marshal(map[string]any{
+		"click": map[string]float64{"X": x, "Y": y, "Unit": float64(min(r.Dx(), r.Dy()))}, "k": k})
+	if err != nil {
+		return err
+	}
+	out := b.Identify(rgba.Pix, r.Dx(), r.Dy(), req)
+	var rep struct {
+		Error string `json:"error"`
+		bridge.Reply
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return fmt.Errorf("identify -at: %w", err)
+	}
+	if rep.Error != "" {
+		return errors.New(rep.Error)
+	}
+	if asJSON {
+		return printJSON(stdout, rep.Reply)
+	}
+	if rep.Unknown {
+		fmt.Fprintf(stdout, "unknown (best score %.4f < threshold %.4f)\n", rep.Score, rep.Threshold)
+	}
+	fmt.Fprintf(stdout, "box\t%d,%d,%d,%d\t(%d crops)\n", rep.Box[0], rep.Box[1], rep.Box[2], rep.Box[3], rep.Candidates)
+	for i, a := range rep.Answers {
 		fmt.Fprintf(stdout, "%d\t%.4f\t%s\t%s\t%s\n", i+1, a.Score, a.ID, a.Name, orDash(a.Series))
 	}
 	return nil

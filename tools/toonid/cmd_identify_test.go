@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/toonid/toonid/pack"
+	"github.com/toonid/toonid/wasm/bridge"
 )
 
 func buildTestPack(t *testing.T, mdl, dir string) string {
@@ -37,6 +38,23 @@ func TestIdentify(t *testing.T) {
 		}
 		if len(r.Answers) != 3 || r.Answers[0].ID != id || r.Answers[0].Score < r.Answers[1].Score {
 			t.Errorf("%s: answers %+v", id, r.Answers)
+		}
+	}
+	// -at runs the browser's click search; a click on the face of an unseen probe finds it too.
+	for _, id := range []string{"red", "green", "blue", "yellow"} {
+		code, out, errs := cli("identify", "-pack", pk, "-model", mdl, "-at", "16,14", "-json", filepath.Join(dir, "img", id+"2.png"))
+		if code != 0 {
+			t.Fatalf("-at %s: exit %d: %s", id, code, errs)
+		}
+		var r bridge.Reply
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("-at %s: %v in %q", id, err, out)
+		}
+		if len(r.Answers) == 0 || r.Answers[0].ID != id || r.Candidates < 4 || r.Box[2] <= 0 || r.Box[2] != r.Box[3] {
+			t.Errorf("-at %s: reply %+v", id, r)
+		}
+		if x, y := 16, 14; x < r.Box[0] || x >= r.Box[0]+r.Box[2] || y < r.Box[1] || y >= r.Box[1]+r.Box[3] {
+			t.Errorf("-at %s: box %v misses the click", id, r.Box)
 		}
 	}
 	code, out, _ := cli("identify", "-pack", pk, "-model", mdl, filepath.Join(dir, "img", "blue2.png"))
@@ -77,6 +95,9 @@ func TestIdentifyRejects(t *testing.T) {
 		{[]string{"identify", "-pack", t.TempDir(), "-model", mdl, img}, "manifest.json"},
 		{[]string{"identify", "-pack", pk, "-model", mdl, "-k", "0", img}, "-k 0"},
 		{[]string{"identify", "-model", mdl, img}, "-pack"},
+		{[]string{"identify", "-pack", pk, "-model", mdl, "-at", "12", img}, "want x,y"},
+		{[]string{"identify", "-pack", pk, "-model", mdl, "-at", "1,1", "-box", "0,0,8,8", img}, "not both"},
+		{[]string{"identify", "-pack", pk, "-model", mdl, "-at", "99,1", img}, "outside"},
 	} {
 		code, _, errs := cli(tc.args...)
 		if code == 0 || !strings.Contains(errs, tc.want) {

@@ -12,6 +12,9 @@ import (
 // packMatcher adapts *pack.Matcher, the one matcher, to the bridge.
 type packMatcher struct{ m *pack.Matcher }
 
+// PackMatcher adapts m for New, so native tools search clicks exactly as the browser does.
+func PackMatcher(m *pack.Matcher) Matcher { return packMatcher{m} }
+
 func (p packMatcher) Match(q []float32, k int) (Match, error) {
 	r, err := p.m.Match(q, k)
 	if err != nil {
