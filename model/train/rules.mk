@@ -42,8 +42,9 @@ train: train-data
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_RUN) --minutes $(TRAIN_FT_MINUTES) \
 		--p 24 --k 4 --supcon 1.0 --lr 1e-3 --sizes 80,96 --arc-per-style --init $(TRAIN_DIR)/runs/stage1/model.pt \
 		--holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz
-	cp $(TRAIN_RUN)/toonid.onnx model/shipped/toonid.onnx
-	$(GO) run ./tools/toonid quantize model/shipped/toonid.onnx -calib $(TRAIN_DATA)/calib -o model/shipped/toonid.tmdl
+	$(PYTHON) $(TRAIN_DIR)/whiten.py --run $(TRAIN_RUN) --cache $(TRAIN_DATA)/cache_holdout.npz \
+		--out model/shipped/toonid.onnx --eval $(wildcard $(TRAIN_DATA)/eval/*.tsv)
+	$(SIMD) $(GO) run ./tools/toonid quantize -f32-dense -calib $(TRAIN_DATA)/calib -o model/shipped/toonid.tmdl model/shipped/toonid.onnx
 	$(MAKE) train-eval
 
 # Float scores (PyTorch) and int8 scores (toonid eval, the shipped .tmdl) on every eval manifest.
