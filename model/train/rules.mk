@@ -64,6 +64,6 @@ train-smoke: | node_modules
 		assert [d.dim_value for d in g.output[0].type.tensor_type.shape.dim] == [1, 128]; print('train-smoke: ok')"
 
 test-train:
-	cd $(TRAIN_DIR) && $(PYTHON) -m unittest -q test_train
+	cd $(TRAIN_DIR) && $(PYTHON) -m unittest -q test_train test_whiten
 
 TEST_TARGETS += test-train
