@@ -27,7 +27,12 @@ bench-browser: node_modules $(MODEL_BENCH_ONNX)
 	$(SIMD) GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(MODEL_BENCH)/simd.wasm ./model/bench/wasm
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(MODEL_BENCH)/scalar.wasm ./model/bench/wasm
 	cp -f "$(WASM_EXEC_DIR)/wasm_exec.js" $(MODEL_BENCH)/wasm_exec.js
+# The shipped ONNX is benchmarked with the very file the product ships (int8 conv, float32 projection).
+ifeq ($(MODEL_BENCH_ONNX),model/shipped/toonid.onnx)
+	cp -f model/shipped/toonid.tmdl $(MODEL_BENCH)/bench.tmdl
+else
 	$(GO) run ./model/bench/mkmodel $(MODEL_BENCH_ONNX) $(MODEL_BENCH)/bench.tmdl
+endif
 	node model/bench/driver.mjs --dir $(MODEL_BENCH) --onnx $(MODEL_BENCH_ONNX)
 
 TEST_TARGETS += test-model-wasm
