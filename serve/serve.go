@@ -215,24 +215,7 @@ func (h *handler) serveAddressed(w http.ResponseWriter, r *http.Request, rt rout
 		h.storeError(w, rt.key, err)
 		return
 	}
-	off, n, status := h.plan(w, r, info.Size, etag)
-	if status >= 400 {
-		return
-	}
-	hdr.Set("Content-Type", rt.ctype)
-	hdr.Set("Content-Length", strconv.FormatInt(n, 10))
-	if r.Method == http.MethodHead || n == 0 {
-		w.WriteHeader(status)
-		return
-	}
-	rc, err := h.store.Read(r.Context(), rt.key, off, n)
-	if err != nil {
-		h.storeError(w, rt.key, err)
-		return
-	}
-	defer rc.Close()
-	w.WriteHeader(status)
-	h.copyBody(w, rc, rt.key, n)
+	h.sendStored(w, r, rt, info.Size, etag)
 }
 
 // serveMutable serves a file that may change under the same name (manifest, index): it
@@ -304,10 +287,17 @@ func (h *handler) serveLargeMutable(w http.ResponseWriter, r *http.Request, rt r
 			return
 		}
 	}
-	off, n, status := h.plan(w, r, info.Size, info.ETag)
+	h.sendStored(w, r, rt, info.Size, info.ETag)
+}
+
+// sendStored answers with the planned range of a stored file: headers, then (for GET) the
+// bytes read from the store.
+func (h *handler) sendStored(w http.ResponseWriter, r *http.Request, rt route, size int64, etag string) {
+	off, n, status := h.plan(w, r, size, etag)
 	if status >= 400 {
 		return
 	}
+	hdr := w.Header()
 	hdr.Set("Content-Type", rt.ctype)
 	hdr.Set("Content-Length", strconv.FormatInt(n, 10))
 	if r.Method == http.MethodHead || n == 0 {
