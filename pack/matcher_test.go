@@ -280,8 +280,17 @@ func TestNearListsOrder(t *testing.T) {
 }
 
 func TestScan4MatchesScan1(t *testing.T) {
-	rng := rand.New(rand.NewPCG(31, 32))
-	labels, embs, _ := clustered(rng, 103, 3, 48, 1.0) // 103 rows per list: exercises the remainder
+	// 103 rows per list exercises the remainder; same rows, different summation order: scores
+	// agree to float rounding.
+	checkScanMatchesScan1(t, scan4, 31, 103, 48, 1e-5)
+}
+
+// checkScanMatchesScan1 compares a scan kernel with the one-row reference on the top 10 of 20
+// random queries over one list of rows clustered embeddings of dimension dim.
+func checkScanMatchesScan1(t *testing.T, scanFn func(*Shard, []float32, []int32, *topK), seed uint64, rows, dim int, tol float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	labels, embs, _ := clustered(rng, rows, 3, dim, 1.0)
 	p, err := Build(labels, embs, BuildOptions{MaxSubCentres: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -291,17 +300,16 @@ func TestScan4MatchesScan1(t *testing.T) {
 		mp[i] = int32(i)
 	}
 	for i := 0; i < 20; i++ {
-		q, _ := normalized(randUnit(rng, 48), 48)
+		q, _ := normalized(randUnit(rng, dim), dim)
 		a := topK{k: 10, min: float32(math.Inf(-1))}
 		b := topK{k: 10, min: float32(math.Inf(-1))}
 		scan1(&p.lists[0], q, mp, &a)
-		scan4(&p.lists[0], q, mp, &b)
+		scanFn(&p.lists[0], q, mp, &b)
 		sort.Slice(a.c, func(i, j int) bool { return a.c[i].score > a.c[j].score })
 		sort.Slice(b.c, func(i, j int) bool { return b.c[i].score > b.c[j].score })
 		for j := range a.c {
-			// Same rows, different summation order: scores agree to float rounding.
-			if math.Abs(float64(a.c[j].score-b.c[j].score)) > 1e-5 {
-				t.Fatalf("query %d rank %d: scan1 %+v scan4 %+v", i, j, a.c[j], b.c[j])
+			if math.Abs(float64(a.c[j].score-b.c[j].score)) > tol {
+				t.Fatalf("query %d rank %d: scan1 %+v, other %+v", i, j, a.c[j], b.c[j])
 			}
 		}
 	}
