@@ -43,12 +43,7 @@ func TestFloatPathMatchesGorgonnx(t *testing.T) {
 	}
 	want := outs[0].Data().([]float32)
 
-	g := importFile(t, "gorgonnx")
-	m, err := model.FromGraph(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := m.Forward(in)
+	got, err := floatModel(t, importFile(t, "gorgonnx")).Forward(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,18 +64,8 @@ func TestFloatPathMatchesGorgonnx(t *testing.T) {
 func TestInt8CloseToFloatOnONNX(t *testing.T) {
 	for _, name := range []string{"ops", "hswish", "gorgonnx"} {
 		g := importFile(t, name)
-		f, err := model.FromGraph(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		file, err := model.Encode(g, model.EncodeOptions{Int8: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := model.Load(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := floatModel(t, g)
+		q := loadModel(t, encodeInt8(t, g))
 		in := readF32(t, filepath.Join("..", "testdata", name+".in.f32"))
 		inputs := [][]float32{in}
 		for s := 1; s < 8; s++ { // more inputs: the fixed one, mirrored and scaled
@@ -150,7 +135,7 @@ func FuzzImport(f *testing.F) {
 	})
 }
 
-// The shipped network: int8 weights stay within cosine 0.99 of its float ONNX.
+// The shipped network: the shipped int8 file stays within cosine 0.99 of its float ONNX.
 func TestShippedInt8CloseToFloat(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "shipped", "toonid.onnx"))
 	if os.IsNotExist(err) {
@@ -163,18 +148,13 @@ func TestShippedInt8CloseToFloat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := model.FromGraph(g)
+	f := floatModel(t, g)
+	// The file the product ships (written by toonid quantize -f32-dense), not a re-encoding.
+	tmdl, err := os.ReadFile(filepath.Join("..", "shipped", "toonid.tmdl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := model.Encode(g, model.EncodeOptions{Int8: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := model.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := loadModel(t, tmdl)
 	var inputs [][]float32
 	for s := 0; s < 6; s++ {
 		x := make([]float32, f.InputLen())
@@ -191,4 +171,31 @@ func TestShippedInt8CloseToFloat(t *testing.T) {
 	if a.MinCos < 0.99 {
 		t.Fatalf("min cosine %v < 0.99", a.MinCos)
 	}
+}
+
+func floatModel(t *testing.T, g *model.Graph) *model.Model {
+	t.Helper()
+	f, err := model.FromGraph(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func encodeInt8(t *testing.T, g *model.Graph) []byte {
+	t.Helper()
+	file, err := model.Encode(g, model.EncodeOptions{Int8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+func loadModel(t *testing.T, file []byte) *model.Model {
+	t.Helper()
+	m, err := model.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
