@@ -25,9 +25,9 @@ def load_model(run):
     return m.eval()
 
 
-def evaluate(model, manifest):
+def evaluate(model, manifest, mirror=False):
     paths, ids, roles = metrics.read_eval_manifest(manifest)
-    emb = train.embed_images(model, data.load_images(paths))
+    emb = train.embed_images(model, data.load_images(paths), mirror=mirror)
     return metrics.score(emb, ids, roles)
 
 
@@ -35,13 +35,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mirror", action="store_true", help="mirror-averaged embeddings, as toonid quantize -mirror ships")
     ap.add_argument("manifests", nargs="+")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     model = load_model(a.run)
     res = {}
     for m in a.manifests:
-        r = evaluate(model, m)
+        r = evaluate(model, m, a.mirror)
         res[os.path.basename(m)] = r
         print(os.path.basename(m), json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}),
               flush=True)

@@ -218,6 +218,28 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(odims, [1, train.EMBED])
             self.assertFalse(any(n.op_type in ("Gemm", "BatchNormalization") for n in g.node))
 
+    def test_mirror_embedding(self):
+        """embed_images(mirror=True) is l2n(f(x)) + l2n(f(mirror x)), as the Go runtime computes it;
+        a left-right symmetric image gives twice the single pass's unit vector."""
+        import numpy as np
+        import torch
+        import train
+        torch.manual_seed(0)
+        m = train.Net().eval()
+        rng = np.random.default_rng(0)
+        imgs = rng.integers(0, 256, (3, 3, 96, 96), dtype=np.uint8)
+        plain = train.embed_images(m, imgs)
+        flipped = train.embed_images(m, imgs[:, :, :, ::-1].copy())
+        got = train.embed_images(m, imgs, mirror=True)
+        np.testing.assert_allclose(got, train.l2n_rows(plain) + train.l2n_rows(flipped), rtol=1e-4, atol=1e-5)
+        sym = np.concatenate([imgs[:, :, :, :48], imgs[:, :, :, :48][:, :, :, ::-1]], axis=3)
+        np.testing.assert_allclose(train.embed_images(m, sym, mirror=True),
+                                   2 * train.l2n_rows(train.embed_images(m, sym)), rtol=1e-4, atol=1e-5)
+        # post runs on each pass before normalising (the folded whitening)
+        shift = np.ones(train.EMBED, np.float32)
+        got = train.embed_images(m, imgs, mirror=True, post=lambda e: e - shift)
+        np.testing.assert_allclose(got, train.l2n_rows(plain - shift) + train.l2n_rows(flipped - shift), rtol=1e-4, atol=1e-5)
+
     def test_augment_keeps_range_and_shape(self):
         import torch
         import train

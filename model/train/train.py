@@ -300,16 +300,29 @@ def strip_identity(g):
 ALLOWED_OPS = {"Conv", "Relu", "PRelu", "Clip", "Add", "GlobalAveragePool", "Flatten", "MatMul"}
 
 
-def embed_images(model, imgs, bs=256):
-    """imgs uint8 [N,3,S,S] -> float embeddings, centre 96 px resize (no augmentation)."""
+def embed_images(model, imgs, bs=256, mirror=False, post=None):
+    """imgs uint8 [N,3,S,S] -> float embeddings, centre 96 px resize (no augmentation).
+
+    post (numpy [N,D] -> [N,D]) is applied to each pass, e.g. the whitening whiten.py folds into the
+    exported graph. mirror=True returns l2n(post(f(x))) + l2n(post(f(mirror x))), what the Go runtime's
+    Embed computes for a model file with the mirror-average flag (toonid quantize -mirror)."""
     model.eval()
+    post = post or (lambda e: e)
     out = []
     with torch.no_grad():
         for i in range(0, len(imgs), bs):
             x = torch.from_numpy(imgs[i:i + bs]).float() / 255
-            x = F.interpolate(x, size=(INPUT, INPUT), mode="bilinear", align_corners=False, antialias=True)
-            out.append(model(normalise(x)).numpy())
+            x = normalise(F.interpolate(x, size=(INPUT, INPUT), mode="bilinear", align_corners=False, antialias=True))
+            e = post(model(x).numpy())
+            if mirror:
+                f = post(model(torch.flip(x, dims=[3])).numpy())
+                e = l2n_rows(e) + l2n_rows(f)
+            out.append(e)
     return np.concatenate(out) if out else np.zeros((0, EMBED), np.float32)
+
+
+def l2n_rows(e):
+    return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
 
 
 def main(argv=None):

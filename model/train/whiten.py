@@ -83,11 +83,13 @@ def main(argv=None):
     res = {"fit_images": int(len(idx)), "eps": a.eps}
     for m in a.eval:
         paths, ids, roles = metrics.read_eval_manifest(m)
-        e = train.embed_images(model, data.load_images(paths))
+        im = data.load_images(paths)
+        e = train.embed_images(model, im)
         before, after = metrics.score(e, ids, roles), metrics.score((e - mu) @ w, ids, roles)
-        res[os.path.basename(m)] = {"raw": before, "whitened": after}
+        mirrored = metrics.score(train.embed_images(model, im, mirror=True, post=lambda x: (x - mu) @ w), ids, roles)
+        res[os.path.basename(m)] = {"raw": before, "whitened": after, "whitened_mirror": mirrored}
         keys = ("pack_top1", "pack_top5", "dir_at_far_1pct", "tar_at_far_1e-3", "icf_rank1")
-        for k, r in (("raw", before), ("whitened", after)):
+        for k, r in (("raw", before), ("whitened", after), ("whitened_mirror", mirrored)):
             print(os.path.basename(m), k, json.dumps({x: round(r[x], 4) for x in keys}), flush=True)
     with open(os.path.join(a.run, "whiten.json"), "w") as f:
         json.dump(res, f, indent=1)
