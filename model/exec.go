@@ -79,6 +79,7 @@ func isPointwise(op *Op) bool {
 type arena struct {
 	vals    [][]float32
 	scratch []float32
+	mirror  []float32 // the input flipped along W (Embed of a Mirror model), else nil
 }
 
 func (p *plan) newArena() *arena {

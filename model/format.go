@@ -12,14 +12,22 @@ import (
 // The model file format is documented in FORMAT.md; keep the two in step.
 
 const (
-	magic       = "TMDL"
-	Version     = 1 // the model file version this package reads and writes
-	headerSize  = 96
-	opRecSize   = 68
-	tensRecSize = 40
-	dataAlign   = 32
-	sumOffset   = 8 // sha256 of everything after byte 40
-	sumEnd      = 40
+	magic        = "TMDL"
+	Version      = 2 // the model file version this package writes; it also reads version 1
+	headerSizeV1 = 96
+	headerSize   = 128 // version 2: the v1 header, u32 flags at 96, zero bytes up to 128
+	flagsOffset  = 96
+	opRecSize    = 68
+	tensRecSize  = 40
+	dataAlign    = 32
+	sumOffset    = 8 // sha256 of everything after byte 40
+	sumEnd       = 40
+)
+
+// Header flags (version 2, u32 at offset 96). Unknown bits are refused.
+const (
+	flagMirror = 1 << 0 // Embed averages the network over the input and its horizontal mirror
+	knownFlags = flagMirror
 )
 
 // Tensor types. The IDs are frozen: a removed type leaves a hole.
@@ -44,6 +52,10 @@ type EncodeOptions struct {
 	// embedding projection is a few percent of the weights, but a whitened projection
 	// amplifies low-variance directions, where int8 rounding costs the most cosine.
 	F32Dense bool
+	// Mirror sets the file's mirror-average flag: Embed then runs the network on the input
+	// and on its horizontal mirror and returns the normalised sum of the two normalised
+	// outputs (flip test-time augmentation). Forward stays one pass.
+	Mirror bool
 }
 
 // Encode writes g as a model file. It validates g first.
@@ -108,6 +120,9 @@ func Encode(g *Graph, opt EncodeOptions) ([]byte, error) {
 	hdr := make([]byte, headerSize)
 	copy(hdr, magic)
 	le.PutUint32(hdr[4:], Version)
+	if opt.Mirror {
+		le.PutUint32(hdr[flagsOffset:], flagMirror)
+	}
 	for i, v := range []uint32{uint32(g.InputC), uint32(g.InputH), uint32(g.InputW), 0} {
 		le.PutUint32(hdr[40+4*i:], v)
 	}
@@ -180,6 +195,7 @@ type decodedFile struct {
 	g        Graph
 	embedDim int
 	int8     bool
+	mirror   bool // header flag bit 0 (version 2)
 	sum      [32]byte
 }
 
@@ -187,20 +203,41 @@ type decodedFile struct {
 // allocating, so a hostile header cannot make it allocate more than a few times len(b).
 func decode(b []byte) (*decodedFile, error) {
 	le := binary.LittleEndian
-	if len(b) < headerSize {
-		return nil, fmt.Errorf("model: file is %d bytes, shorter than the %d-byte header", len(b), headerSize)
+	if len(b) < headerSizeV1 {
+		return nil, fmt.Errorf("model: file is %d bytes, shorter than the %d-byte header", len(b), headerSizeV1)
 	}
 	if !bytes.Equal(b[:4], []byte(magic)) {
 		return nil, fmt.Errorf("model: bad magic %q (not a toonid model file)", b[:4])
 	}
-	if v := le.Uint32(b[4:]); v != Version {
-		return nil, fmt.Errorf("model: file version %d, this build reads version %d", v, Version)
+	var hdrLen uint64
+	switch v := le.Uint32(b[4:]); v {
+	case 1:
+		hdrLen = headerSizeV1
+	case 2:
+		hdrLen = headerSize
+	default:
+		return nil, fmt.Errorf("model: file version %d, this build reads versions 1 and 2", v)
+	}
+	if uint64(len(b)) < hdrLen {
+		return nil, fmt.Errorf("model: file is %d bytes, shorter than the %d-byte version-2 header", len(b), hdrLen)
 	}
 	sum := sha256.Sum256(b[sumEnd:])
 	if !bytes.Equal(sum[:], b[sumOffset:sumEnd]) {
 		return nil, fmt.Errorf("model: sha256 mismatch (file truncated or corrupted)")
 	}
 	d := &decodedFile{sum: sum}
+	if hdrLen == headerSize {
+		flags := le.Uint32(b[flagsOffset:])
+		if flags&^knownFlags != 0 {
+			return nil, fmt.Errorf("model: header flags %#x have unknown bits %#x (this build knows bit 0, mirror-average): %w", flags, flags&^knownFlags, errCorrupt)
+		}
+		d.mirror = flags&flagMirror != 0
+		for i, c := range b[flagsOffset+4 : headerSize] {
+			if c != 0 {
+				return nil, fmt.Errorf("model: reserved header byte %d is %#x, want 0: %w", flagsOffset+4+i, c, errCorrupt)
+			}
+		}
+	}
 	g := &d.g
 	g.InputC, g.InputH, g.InputW = int(le.Uint32(b[40:])), int(le.Uint32(b[44:])), int(le.Uint32(b[48:]))
 	d.embedDim = int(le.Uint32(b[52:]))
@@ -216,7 +253,7 @@ func decode(b []byte) (*decodedFile, error) {
 	if nOps == 0 || nOps > maxOps || nTens > 3*nOps {
 		return nil, fmt.Errorf("model: %d ops, %d tensors out of range", nOps, nTens)
 	}
-	tabEnd := headerSize + opRecSize*nOps + tensRecSize*nTens
+	tabEnd := hdrLen + opRecSize*nOps + tensRecSize*nTens
 	if dataOff%dataAlign != 0 || dataOff < tabEnd || dataOff+dataLen != uint64(len(b)) {
 		return nil, fmt.Errorf("model: data section at %d+%d does not fit the %d-byte file: %w", dataOff, dataLen, len(b), errCorrupt)
 	}
@@ -229,7 +266,7 @@ func decode(b []byte) (*decodedFile, error) {
 	}
 	ts := make([]tens, nTens)
 	for i := range ts {
-		r := b[headerSize+opRecSize*nOps+tensRecSize*uint64(i):]
+		r := b[hdrLen+opRecSize*nOps+tensRecSize*uint64(i):]
 		t := &ts[i]
 		t.kind = r[0]
 		nd := int(r[1])
@@ -302,7 +339,7 @@ func decode(b []byte) (*decodedFile, error) {
 	}
 	g.Ops = make([]Op, nOps)
 	for i := range g.Ops {
-		r := b[headerSize+opRecSize*uint64(i):]
+		r := b[hdrLen+opRecSize*uint64(i):]
 		op := &g.Ops[i]
 		op.Kind, op.Act.Kind = OpKind(r[0]), ActKind(r[1])
 		if r[0] == 0 || r[0] > maxOpKind || r[1] > maxActKind || r[2] > 1 {

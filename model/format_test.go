@@ -1,8 +1,10 @@
 package model
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -20,6 +22,20 @@ func reseal(b []byte) []byte {
 	s := sha256.Sum256(b[sumEnd:])
 	copy(b[sumOffset:], s[:])
 	return b
+}
+
+// toV1 rewrites a version-2 file from Encode as the version-1 writer wrote it: the same
+// file without header bytes 96..128 (flags and reserved), so every table moves 32 bytes
+// down and the data section stays 32-byte aligned. The flags must be 0.
+func toV1(b []byte) []byte {
+	le := binary.LittleEndian
+	if le.Uint32(b[4:]) != 2 || le.Uint32(b[flagsOffset:]) != 0 {
+		panic("toV1: not a version-2 file without flags")
+	}
+	v1 := append(append([]byte(nil), b[:headerSizeV1]...), b[headerSize:]...)
+	le.PutUint32(v1[4:], 1)
+	le.PutUint32(v1[88:], le.Uint32(v1[88:])-(headerSize-headerSizeV1))
+	return reseal(v1)
 }
 
 func TestEncodeLoadRoundTrip(t *testing.T) {
@@ -81,7 +97,15 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"truncated data", "sha256 mismatch", good[:len(good)-1]},
 		{"truncated resealed", "does not fit", reseal(good[:len(good)-7])},
 		{"bad magic", "bad magic", mut(func(b []byte) []byte { b[0] = 'X'; return b })},
-		{"wrong version", "version 2", mut(func(b []byte) []byte { le.PutUint32(b[4:], 2); return reseal(b) })},
+		{"wrong version", "version 3", mut(func(b []byte) []byte { le.PutUint32(b[4:], 3); return reseal(b) })},
+		{"version 0", "version 0", mut(func(b []byte) []byte { le.PutUint32(b[4:], 0); return reseal(b) })},
+		{"v2 header cut short", "shorter than the 128-byte", reseal(good[:110])},
+		{"unknown flag bit", "unknown bits 0x2", mut(func(b []byte) []byte { le.PutUint32(b[flagsOffset:], 2); return reseal(b) })},
+		{"unknown flag bits next to mirror", "unknown bits 0x80000000", mut(func(b []byte) []byte { le.PutUint32(b[flagsOffset:], 1<<31|flagMirror); return reseal(b) })},
+		{"unknown flags not resealed", "sha256 mismatch", mut(func(b []byte) []byte { b[flagsOffset] = 4; return b })},
+		{"reserved byte 100", "reserved header byte 100", mut(func(b []byte) []byte { b[100] = 1; return reseal(b) })},
+		{"reserved byte 127", "reserved header byte 127", mut(func(b []byte) []byte { b[127] = 0x80; return reseal(b) })},
+		{"v1 header on a v2 file", "corrupt file", mut(func(b []byte) []byte { le.PutUint32(b[4:], 1); return reseal(b) })},
 		{"flipped weight byte", "sha256 mismatch", mut(func(b []byte) []byte { b[len(b)-3] ^= 1; return b })},
 		{"huge op count", "ops", mut(func(b []byte) []byte { le.PutUint32(b[80:], 1<<30); return reseal(b) })},
 		{"huge input", "input", mut(func(b []byte) []byte { le.PutUint32(b[44:], 1<<20); return reseal(b) })},
@@ -103,8 +127,109 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Load(reseal(good[:len(good)-7])); !errors.Is(err, errCorrupt) {
-		t.Fatalf("truncated file: %v does not wrap errCorrupt", err)
+	for name, file := range map[string][]byte{
+		"truncated file": reseal(good[:len(good)-7]),
+		"unknown flags":  mut(func(b []byte) []byte { b[flagsOffset+1] = 1; return reseal(b) }),
+		"reserved bytes": mut(func(b []byte) []byte { b[flagsOffset+4] = 1; return reseal(b) }),
+	} {
+		if _, err := Load(file); !errors.Is(err, errCorrupt) {
+			t.Fatalf("%s: %v does not wrap errCorrupt", name, err)
+		}
+	}
+}
+
+// Version-1 files (the frozen seeds written by the version-1 writer, and today's files
+// rewritten in the v1 layout) load with Mirror false; version-2 files keep the flag through
+// a round trip; the two layouts of one graph load to the same network.
+func TestFileVersions(t *testing.T) {
+	g := testGraph(9, 16)
+	enc := func(opt EncodeOptions) []byte {
+		b, err := Encode(g, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	seed := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	ref, err := Load(enc(EncodeOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := testInput(21, ref.InputLen())
+	want, _ := ref.Forward(in)
+	cases := []struct {
+		name    string
+		file    []byte
+		version uint32
+		mirror  bool
+		int8    bool
+	}{
+		{"v1 seed f32", seed("tiny_f32.tmdl"), 1, false, false},
+		{"v1 seed int8", seed("tiny_int8.tmdl"), 1, false, true},
+		{"v1 layout of today's file", toV1(enc(EncodeOptions{})), 1, false, false},
+		{"v2 seed f32", seed("tiny_v2_f32.tmdl"), 2, false, false},
+		{"v2 seed int8 mirror", seed("tiny_v2_int8_mirror.tmdl"), 2, true, true},
+		{"v2 f32", enc(EncodeOptions{}), 2, false, false},
+		{"v2 f32 mirror", enc(EncodeOptions{Mirror: true}), 2, true, false},
+		{"v2 int8 mirror", enc(EncodeOptions{Int8: true, Mirror: true}), 2, true, true},
+		{"v2 int8 f32-dense mirror", enc(EncodeOptions{Int8: true, F32Dense: true, Mirror: true}), 2, true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if v := binary.LittleEndian.Uint32(c.file[4:]); v != c.version {
+				t.Fatalf("file version %d, want %d", v, c.version)
+			}
+			m, err := Load(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := m.Info()
+			if info.Mirror != c.mirror || info.Int8 != c.int8 || info.InputW != 16 || info.EmbedDim != 16 {
+				t.Fatalf("info %+v, want Mirror %v Int8 %v", info, c.mirror, c.int8)
+			}
+			// The file's own checksum names it, whatever its layout.
+			if sum := sha256.Sum256(c.file[sumEnd:]); info.SHA256 != hex.EncodeToString(sum[:]) {
+				t.Fatalf("SHA256 %s is not the sha256 of bytes 40..end", info.SHA256)
+			}
+			if c.version == 2 {
+				// Encode writes the flag and zero reserved bytes, and writes it again the same way.
+				if f := binary.LittleEndian.Uint32(c.file[flagsOffset:]); (f == flagMirror) != c.mirror || f&^flagMirror != 0 {
+					t.Fatalf("flags %#x", f)
+				}
+				again, err := Encode(m.Graph(), EncodeOptions{Mirror: info.Mirror})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m2, err := Load(again); err != nil || m2.Info().Mirror != c.mirror {
+					t.Fatalf("re-encoded: %v, mirror %v", err, m2 != nil && m2.Info().Mirror)
+				}
+			}
+			// Forward is one pass in every file; the float files give the same network.
+			got, err := m.Forward(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.int8 {
+				if cos := Cosine(got, want); cos < 0.99 {
+					t.Fatalf("int8 Forward: cosine %v to the float network", cos)
+				}
+			} else if i, ok := closeEnough(got, want, 0); !ok {
+				t.Fatalf("Forward output %d: %v, want %v", i, got[i], want[i])
+			}
+		})
+	}
+	// The frozen v1 seeds are exactly what the v1 writer made of this graph, i.e. the v1
+	// layout of today's files: the move to v2 changed nothing but the header.
+	for name, q8 := range map[string]bool{"tiny_f32.tmdl": false, "tiny_int8.tmdl": true} {
+		if !bytes.Equal(seed(name), toV1(enc(EncodeOptions{Int8: q8}))) {
+			t.Errorf("%s differs from the v1 layout of Encode's output", name)
+		}
 	}
 }
 

@@ -21,7 +21,11 @@ type Info struct {
 	SHA256         string // hex of the file's own checksum (bytes 40..end)
 	Int8           bool   // weights stored as int8 (dequantised at load)
 	Ops            int
-	MACs           int64 // multiply-accumulates of one embedding
+	MACs           int64 // multiply-accumulates of one network pass (Forward); Embed runs two when Mirror
+	// Mirror: the file asks for mirror-averaged embeddings (FORMAT.md, header flag bit 0):
+	// Embed runs the network on the input and on its horizontal mirror and returns
+	// l2n(l2n(f(x)) + l2n(f(mirror(x)))).
+	Mirror bool
 }
 
 // Model is a loaded network. It is safe for concurrent use.
@@ -40,13 +44,14 @@ func Load(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newModel(&d.g, d.sum[:], d.int8)
+	return newModel(&d.g, d.sum[:], d.int8, d.mirror)
 }
 
-// FromGraph prepares g to run without going through a file (tests, quantisation).
-func FromGraph(g *Graph) (*Model, error) { return newModel(g, nil, false) }
+// FromGraph prepares g to run without going through a file (tests, quantisation). The
+// model embeds with one pass (Mirror false).
+func FromGraph(g *Graph) (*Model, error) { return newModel(g, nil, false, false) }
 
-func newModel(g *Graph, sum []byte, q8 bool) (*Model, error) {
+func newModel(g *Graph, sum []byte, q8, mirror bool) (*Model, error) {
 	p, err := newPlan(g)
 	if err != nil {
 		return nil, err
@@ -56,9 +61,16 @@ func newModel(g *Graph, sum []byte, q8 bool) (*Model, error) {
 	m.info = Info{
 		InputW: g.InputW, InputH: g.InputH, Mean: g.Mean, Std: g.Std,
 		EmbedDim: out.Size(), SHA256: hex.EncodeToString(sum), Int8: q8,
-		Ops: len(g.Ops), MACs: macs(g, p.shapes),
+		Ops: len(g.Ops), MACs: macs(g, p.shapes), Mirror: mirror,
 	}
-	m.pool.New = func() any { return p.newArena() }
+	n := m.InputLen()
+	m.pool.New = func() any {
+		a := p.newArena()
+		if mirror {
+			a.mirror = make([]float32, n)
+		}
+		return a
+	}
 	return m, nil
 }
 
@@ -72,11 +84,11 @@ func (m *Model) Graph() *Graph { return &m.graph }
 // InputLen is the length of the CHW input tensor Embed expects.
 func (m *Model) InputLen() int { return 3 * m.info.InputW * m.info.InputH }
 
-// Forward runs the network on a normalised CHW input and returns the raw graph output
-// (not L2-normalised), in a new slice.
+// Forward runs the network once on a normalised CHW input and returns the raw graph output
+// (not L2-normalised), in a new slice. It ignores Info().Mirror: it is always one pass.
 func (m *Model) Forward(in []float32) ([]float32, error) {
-	if len(in) != m.InputLen() {
-		return nil, fmt.Errorf("model: input has %d values, want %d (3x%dx%d)", len(in), m.InputLen(), m.info.InputH, m.info.InputW)
+	if err := m.checkInput(in); err != nil {
+		return nil, err
 	}
 	a := m.pool.Get().(*arena)
 	out := append([]float32(nil), m.plan.run(a, in)...)
@@ -84,17 +96,61 @@ func (m *Model) Forward(in []float32) ([]float32, error) {
 	return out, nil
 }
 
+func (m *Model) checkInput(in []float32) error {
+	if len(in) != m.InputLen() {
+		return fmt.Errorf("model: input has %d values, want %d (3x%dx%d)", len(in), m.InputLen(), m.info.InputH, m.info.InputW)
+	}
+	return nil
+}
+
 // Embed runs the network on a normalised CHW input and returns the L2-normalised embedding.
+// When the model file asks for it (Info().Mirror) the embedding is mirror-averaged:
+// l2n(l2n(f(in)) + l2n(f(mirror(in)))), the mirror flipping the already-preprocessed
+// tensor along W; the second pass reuses the pooled arena.
 func (m *Model) Embed(in []float32) ([]float32, error) {
-	out, err := m.Forward(in)
-	if err != nil {
+	if err := m.checkInput(in); err != nil {
 		return nil, err
 	}
+	a := m.pool.Get().(*arena)
+	out := append([]float32(nil), m.plan.run(a, in)...)
 	normalize(out)
+	if m.info.Mirror {
+		mirrorW(a.mirror, in, m.info.InputW)
+		addNormalized(out, m.plan.run(a, a.mirror))
+		normalize(out)
+	}
+	m.pool.Put(a)
 	return out, nil
 }
 
-// EmbedBatch embeds each input; natively the inputs are spread over GOMAXPROCS goroutines.
+// mirrorW writes src, a CHW tensor with rows of w values, flipped left-right into dst.
+func mirrorW(dst, src []float32, w int) {
+	for r := 0; r+w <= len(src); r += w {
+		s, d := src[r:r+w], dst[r:r+w]
+		for x, v := range s {
+			d[w-1-x] = v
+		}
+	}
+}
+
+// addNormalized adds v/|v| to dst (nothing when v is zero).
+func addNormalized(dst, v []float32) {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 {
+		return
+	}
+	inv := float32(1 / math.Sqrt(s))
+	for i, x := range v {
+		dst[i] += x * inv
+	}
+}
+
+// EmbedBatch embeds each input as Embed does (mirror-averaged when Info().Mirror, the two
+// passes of one item in the same goroutine); natively the inputs are spread over GOMAXPROCS
+// goroutines.
 func (m *Model) EmbedBatch(in [][]float32) ([][]float32, error) {
 	out := make([][]float32, len(in))
 	errs := make([]error, len(in))

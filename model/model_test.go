@@ -210,14 +210,27 @@ func TestEmbedImage(t *testing.T) {
 
 func TestMain(m *testing.M) {
 	// Keep the fuzz seed corpus in step with the writer: regenerate it with
-	// TOONID_WRITE_SEEDS=1 go test -run XXX .
+	// TOONID_WRITE_SEEDS=1 go test -run XXX . The version-1 seeds are the v1 layout of the
+	// same files (toV1; TestFileVersions checks they are byte for byte what the v1 writer made).
 	if os.Getenv("TOONID_WRITE_SEEDS") != "" {
-		for name, q8 := range map[string]bool{"tiny_f32.tmdl": false, "tiny_int8.tmdl": true} {
-			b, err := Encode(testGraph(9, 16), EncodeOptions{Int8: q8})
+		for _, s := range []struct {
+			name string
+			opt  EncodeOptions
+			v1   bool
+		}{
+			{"tiny_f32.tmdl", EncodeOptions{}, true},
+			{"tiny_int8.tmdl", EncodeOptions{Int8: true}, true},
+			{"tiny_v2_f32.tmdl", EncodeOptions{}, false},
+			{"tiny_v2_int8_mirror.tmdl", EncodeOptions{Int8: true, Mirror: true}, false},
+		} {
+			b, err := Encode(testGraph(9, 16), s.opt)
 			if err != nil {
 				panic(err)
 			}
-			if err := os.WriteFile("testdata/"+name, b, 0o644); err != nil {
+			if s.v1 {
+				b = toV1(b)
+			}
+			if err := os.WriteFile("testdata/"+s.name, b, 0o644); err != nil {
 				panic(err)
 			}
 		}

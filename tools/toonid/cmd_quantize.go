@@ -30,10 +30,11 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	stdS := fs.String("std", "0.5,0.5,0.5", "per-channel input `std`")
 	f32 := fs.Bool("f32", false, "store float32 weights instead of int8")
 	f32Dense := fs.Bool("f32-dense", false, "keep fully connected (embedding projection) weights float32, convolutions int8")
+	mirror := fs.Bool("mirror", false, "mark the file mirror-averaged: every Embed runs the network on the crop and on its left-right mirror (two passes) and averages the normalised outputs")
 	limit := fs.Int("n", 512, "use at most `n` calibration images")
 	minCos := fs.Float64("min-cos", 0.99, "fail when the smallest int8-vs-float cosine is below this")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32 | -f32-dense]")
+		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32 | -f32-dense] [-mirror]")
 		fs.PrintDefaults()
 	}
 	// Accept the ONNX path before or after the flags.
@@ -85,7 +86,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		inputs = append(inputs, in)
 	}
-	file, err := model.Encode(g, model.EncodeOptions{Int8: !*f32, F32Dense: *f32Dense})
+	file, err := model.Encode(g, model.EncodeOptions{Int8: !*f32, F32Dense: *f32Dense, Mirror: *mirror})
 	if err != nil {
 		return err
 	}
@@ -93,6 +94,8 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("reloading the written model: %w", err)
 	}
+	// The gate compares single network passes (Compare uses Forward), with or without -mirror:
+	// the mirror average is the same arithmetic on two such passes.
 	agree, err := model.Compare(ref, q, inputs)
 	if err != nil {
 		return err
@@ -103,6 +106,9 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		kind = "float32 weights"
 	} else if *f32Dense {
 		kind = "int8 conv weights, float32 dense weights and activations"
+	}
+	if info.Mirror {
+		kind += ", mirror-averaged embeddings (2 passes per embedding)"
 	}
 	fmt.Fprintf(stdout, "model %s: %dx%d input, %d-d embedding, %d ops, %.1f MMAC, %s, %d bytes, sha256 %s\n",
 		*out, info.InputW, info.InputH, info.EmbedDim, info.Ops, float64(info.MACs)/1e6, kind, len(file), info.SHA256)

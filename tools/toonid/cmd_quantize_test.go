@@ -38,29 +38,54 @@ func TestQuantize(t *testing.T) {
 	calib := filepath.Join(dir, "calib")
 	os.Mkdir(calib, 0o755)
 	writeCalib(t, calib, 5)
-	out := filepath.Join(dir, "ops.tmdl")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"quantize", "../../model/testdata/ops.onnx", "-calib", calib, "-o", out, "-mean", "0.5,0.4,0.3", "-std", "0.2,0.2,0.2"}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	cosLine := map[bool]string{}
+	for _, c := range []struct {
+		name   string
+		extra  []string
+		mirror bool
+	}{
+		{"plain", nil, false},
+		{"mirror", []string{"-mirror"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, c.name+".tmdl")
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"quantize", "../../model/testdata/ops.onnx", "-calib", calib, "-o", out, "-mean", "0.5,0.4,0.3", "-std", "0.2,0.2,0.2"}, c.extra...)
+			code := run(args, &stdout, &stderr)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), "cosine vs float model over 5 calibration images: min ") ||
+				!strings.Contains(stdout.String(), "simulated int8 activations on top (not written): cosine over 2 held-out images") {
+				t.Fatalf("output lacks the cosine report:\n%s", stdout.String())
+			}
+			if got := strings.Contains(stdout.String(), "mirror-averaged embeddings (2 passes per embedding)"); got != c.mirror {
+				t.Fatalf("report says mirror-averaged: %v, want %v:\n%s", got, c.mirror, stdout.String())
+			}
+			for _, l := range strings.Split(stdout.String(), "\n") {
+				if strings.HasPrefix(l, "cosine vs float model") {
+					cosLine[c.mirror] = l
+				}
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := model.Load(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := m.Info()
+			if !info.Int8 || info.InputW != 32 || info.Mean != [3]float32{.5, .4, .3} || info.Std != [3]float32{.2, .2, .2} || info.EmbedDim != 10 || info.Mirror != c.mirror {
+				t.Fatalf("info %+v", info)
+			}
+			t.Log(stdout.String())
+		})
 	}
-	if !strings.Contains(stdout.String(), "cosine vs float model over 5 calibration images: min ") ||
-		!strings.Contains(stdout.String(), "simulated int8 activations on top (not written): cosine over 2 held-out images") {
-		t.Fatalf("output lacks the cosine report:\n%s", stdout.String())
+	// The int8 gate compares single network passes whether or not the file is mirror-averaged.
+	if cosLine[false] == "" || cosLine[false] != cosLine[true] {
+		t.Fatalf("gate differs with -mirror:\n%q\n%q", cosLine[false], cosLine[true])
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Load(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := m.Info()
-	if !info.Int8 || info.InputW != 32 || info.Mean != [3]float32{.5, .4, .3} || info.Std != [3]float32{.2, .2, .2} || info.EmbedDim != 10 {
-		t.Fatalf("info %+v", info)
-	}
-	t.Log(stdout.String())
 }
 
 func TestQuantizeErrors(t *testing.T) {

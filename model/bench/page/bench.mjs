@@ -1,6 +1,10 @@
 // Times toonid's Go wasm embedder (SIMD and scalar builds) and onnxruntime-web (wasm
 // backend, 1 and 2 threads) on the same model and input, in one page load. Runners are
 // interleaved in rounds so that background load on the machine hits all of them alike.
+// The comparison is per network pass: the Go runners time Forward (one pass), like one
+// onnxruntime-web session.run. A mirror-averaged model (model/FORMAT.md flag) embeds with two
+// passes; its whole Embed is timed as an extra runner, go_wasm_embed_mirror (JSON
+// go_wasm_embed_mirror_ms), never in the ratios.
 const params = new URLSearchParams(location.search);
 const ROUNDS = Number(params.get('rounds') || 6);
 const PER_ROUND = Number(params.get('per') || 10);
@@ -24,7 +28,7 @@ async function loadGo(url, name, modelBytes) {
     info,
     api,
     setInput(input) { const e = api.setInput(new Uint8Array(input.buffer)); if (e && e.error) throw new Error(`${name}: ${e.error}`); },
-    run() { const e = api.embed(); if (e && e.error) throw new Error(`${name}: ${e.error}`); },
+    run() { const e = api.pass(); if (e && e.error) throw new Error(`${name}: ${e.error}`); },
   };
 }
 
@@ -61,6 +65,10 @@ async function main() {
     ort_web_1t: await loadOrt('1', 1, onnx, input, side),
     ort_web_2t: await loadOrt('2', 2, onnx, input, side),
   };
+  if (goSimd.info.mirror) {
+    // Embed of a mirror-averaged model: two passes + the mirror and average (not per pass).
+    runners.go_wasm_embed_mirror = { run() { const e = goSimd.api.embed(); if (e && e.error) throw new Error(`goSimd: ${e.error}`); } };
+  }
   const times = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
   for (const r of Object.values(runners)) for (let i = 0; i < WARMUP; i++) await r.run();
   for (let round = 0; round < ROUNDS; round++) {
@@ -85,6 +93,9 @@ async function main() {
     go_wasm_scalar_ms: +median(times.go_wasm_scalar).toFixed(3),
     ort_web_1t_ms: +median(times.ort_web_1t).toFixed(3),
     ort_web_2t_ms: +median(times.ort_web_2t).toFixed(3),
+    // Whole Embed of a mirror-averaged model (two passes); absent for a single-pass model.
+    go_wasm_embed_mirror_ms: times.go_wasm_embed_mirror ? +median(times.go_wasm_embed_mirror).toFixed(3) : undefined,
+    mirror: !!info.mirror,
     macs: info.macs,
     ratio: +(median(times.go_wasm) / median(times.ort_web_1t)).toFixed(3),
     // Minimums too: on a shared machine the median includes other jobs' bursts.

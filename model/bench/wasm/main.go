@@ -1,8 +1,9 @@
 //go:build js && wasm
 
 // Command wasm is the browser benchmark's Go side: it exposes a model to the bench page as
-// a global object (named by argv[1]) with load, setInput, embed and forward functions, so the
-// page can time toonid's embedding next to onnxruntime-web on the same input.
+// a global object (named by argv[1]) with load, setInput, pass, embed and forward functions, so
+// the page can time one network pass of toonid's runtime next to onnxruntime-web on the same
+// input (pass), and separately a whole Embed, which is two passes for a mirror-averaged model.
 package main
 
 import (
@@ -33,7 +34,7 @@ func main() {
 			}
 			info := m.Info()
 			return map[string]any{"inputW": info.InputW, "inputH": info.InputH, "embedDim": info.EmbedDim,
-				"macs": float64(info.MACs), "int8": info.Int8, "simd": simdBuild}
+				"macs": float64(info.MACs), "int8": info.Int8, "simd": simdBuild, "mirror": info.Mirror}
 		}),
 		// setInput takes the CHW float32 input as a Uint8Array view of its bytes.
 		"setInput": js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -45,6 +46,14 @@ func main() {
 			in = unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 			return nil
 		}),
+		// pass runs the network once (Forward): what the comparison with onnxruntime-web times.
+		"pass": js.FuncOf(func(_ js.Value, _ []js.Value) any {
+			if _, err := m.Forward(in); err != nil {
+				return fail(err)
+			}
+			return nil
+		}),
+		// embed is the product's Embed: one pass, or two plus the average for a mirror model.
 		"embed": js.FuncOf(func(_ js.Value, _ []js.Value) any {
 			if _, err := m.Embed(in); err != nil {
 				return fail(err)
