@@ -23,14 +23,21 @@ const MaxPixels = 40_000_000
 // (0 = MaxPixels). Transparent pixels are composited onto white, so sprites look the same
 // wherever they come from.
 func LoadImage(name string, maxPixels int) (image.Image, error) {
-	if maxPixels <= 0 {
-		maxPixels = MaxPixels
-	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return DecodeImage(f, name, maxPixels)
+}
+
+// DecodeImage is LoadImage for an already open file or bytes (name is used in errors only):
+// the same size check from the header before decoding, the same flattening onto white. The
+// result is an *image.RGBA whose bounds start at (0, 0). f must be at the start of the image.
+func DecodeImage(f io.ReadSeeker, name string, maxPixels int) (image.Image, error) {
+	if maxPixels <= 0 {
+		maxPixels = MaxPixels
+	}
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

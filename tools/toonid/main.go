@@ -1,5 +1,6 @@
 // Command toonid is the toonid command line: quantize models, build and inspect packs,
-// identify and evaluate, serve and publish. Each subcommand is a thin shell over a package.
+// identify and evaluate, collect galleries, serve and publish. Each subcommand is a thin shell
+// over a package.
 package main
 
 import (
@@ -24,6 +25,7 @@ func commands() []command {
 		{"pack", "build or inspect a centroid pack (pack build | pack inspect)", runPack},
 		{"identify", "name the character in an image using a pack", runIdentify},
 		{"eval", "evaluate a model on a manifest (iCartoonFace protocol + open-set metrics)", runEval},
+		{"collect", "machine proposes, people verify: folder -> reviewed gallery (collect propose | apply)", runCollect},
 		{"serve", "serve the demo site, model and packs on localhost", runServe},
 		{"publish", "put model, pack shards and manifest into an R2 bucket with wrangler", runPublish},
 	}
