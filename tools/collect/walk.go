@@ -51,16 +51,22 @@ func walkImages(fsys fs.FS) (paths []string, skipped []Skip, err error) {
 			}
 			return nil
 		}
+		isImage := imageExts[strings.ToLower(path.Ext(p))]
 		switch {
 		case d.IsDir():
 			return nil
 		case d.Type()&fs.ModeSymlink != 0:
-			// Followed only for files, and only inside the root (os.Root checks when opening).
+			// An image's symlink is followed, only inside the root (os.Root checks when opening);
+			// a symlinked folder is not walked.
+			if !isImage {
+				skipped = append(skipped, Skip{Path: p, Reason: "symlink to a folder or a non-image: not followed"})
+				return nil
+			}
 		case !d.Type().IsRegular():
 			skipped = append(skipped, Skip{Path: p, Reason: "not a regular file"})
 			return nil
 		}
-		if !imageExts[strings.ToLower(path.Ext(p))] {
+		if !isImage {
 			skipped = append(skipped, Skip{Path: p, Reason: "not an image (want .png, .jpg, .jpeg or .gif)"})
 			return nil
 		}
@@ -111,7 +117,7 @@ func readConfig(root *os.Root, name string, maxPixels int) (image.Config, error)
 	}
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return image.Config{}, fmt.Errorf("%s: %w", name, err)
+		return image.Config{}, fmt.Errorf("%s: unreadable image: %w", name, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
 		return image.Config{}, fmt.Errorf("%s: %s image is %dx%d, over the limit of %d pixels", name, format, cfg.Width, cfg.Height, maxPixels)
