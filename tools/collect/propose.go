@@ -261,8 +261,9 @@ func proposeRoot(ctx context.Context, root *os.Root, absIn string, opts *Options
 				continue
 			}
 			in, err := m.Preprocess(nil, img.Pix, img.Stride, img.Rect.Dx(), img.Rect.Dy(), b)
-			if err != nil {
-				return nil, nil, fmt.Errorf("collect: %s box %v: %w", j.path, b, err)
+			if err != nil { // e.g. a listed box over the model's size limit
+				opts.Warn(fmt.Sprintf("%s: box %v left out: %v", j.path, b, err))
+				continue
 			}
 			batch = append(batch, in)
 			props = append(props, proposal{image: ii, box: b})

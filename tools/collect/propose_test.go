@@ -356,6 +356,7 @@ func TestProposeRefuses(t *testing.T) {
 func TestProposeWithBoxes(t *testing.T) {
 	dir := t.TempDir()
 	copyFiles(t, dir, "../testimages/sintel_trailer_048.jpg=frames/f048.jpg", owls[0]+"=frames/owl.png")
+	writeFile(t, filepath.Join(dir, "frames/wide.png"), solidPNG(t, 9000, 10, color.Black))
 	faces, err := os.ReadFile("../gallery/testimages/faces.tsv")
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +364,8 @@ func TestProposeWithBoxes(t *testing.T) {
 	boxes, err := ReadBoxes(strings.NewReader(strings.ReplaceAll(string(faces), "sintel_trailer_048.jpg", "frames/f048.jpg")+
 		"frames/f048.jpg\tx\t800\t400\t200\t200\tpartly outside: clipped\n"+
 		"frames/f048.jpg\tx\t2000\t2000\t10\t10\toutside: dropped\n"+
-		"frames/missing.jpg\tx\t0\t0\t10\t10\tnot in the folder\n"), "faces.tsv", 1)
+		"frames/missing.jpg\tx\t0\t0\t10\t10\tnot in the folder\n"+
+		"frames/wide.png\tx\t0\t0\t9000\t10\tover the model's box limit\n"), "faces.tsv", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +389,8 @@ func TestProposeWithBoxes(t *testing.T) {
 		t.Errorf("boxes %v, want %v", got, want)
 	}
 	joined := strings.Join(warnings, "\n")
-	if !strings.Contains(joined, "outside the 848x480 image") || !strings.Contains(joined, "frames/missing.jpg: in the box list") {
+	if !strings.Contains(joined, "outside the 848x480 image") || !strings.Contains(joined, "frames/missing.jpg: in the box list") ||
+		!strings.Contains(joined, "frames/wide.png: box (0,0)-(9000,10) left out") {
 		t.Errorf("warnings:\n%s", joined)
 	}
 }
