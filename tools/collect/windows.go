@@ -28,8 +28,9 @@ const maxGridDivisor = 12
 // matters in a frame spans a third to all of the frame's shorter side, and with half-side
 // strides one window of the right scale is always within a quarter side of it. The grid costs
 // 4 + 27 + 84 = 115 embeddings for a 1280x544 frame at the default {1,2,3}; -grid 1 keeps the
-// whole-image square only (sprites, portraits). Windows that hold no face become singletons and
-// fall out at min_size; background that repeats (sky, walls) is mostly dropped as near-duplicates.
+// whole-image square only (sprites, portraits). Windows that hold no face mostly become
+// singletons that fall out at min_size or near-duplicates; background that recurs with variations
+// forms clusters of its own, which the reviewer rejects.
 func Windows(w, h int, grid []int, minSide int) []image.Rectangle {
 	if w <= 0 || h <= 0 {
 		return nil
