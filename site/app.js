@@ -252,7 +252,7 @@ async function listTaught() {
 
 async function fillAbout(li) {
   const i = li.info;
-  $('about-info').textContent = `Model ${i.model.sha256.slice(0, 12)}… (${i.model.inputW}px input, ${i.model.embedDim}-d embedding), ` +
+  $('about-info').textContent = `Model ${i.model.sha256.slice(0, 12)}… (${i.model.inputW}px input, ${i.model.embedDim}-d embedding${i.model.mirror ? ', mirror-averaged' : ''}), ` +
     `pack "${i.pack.name}" with ${i.pack.characters} characters, threshold ${i.pack.threshold.toFixed(3)}` +
     `${i.pack.calibrated ? ` (calibrated at ${(i.pack.far * 100).toFixed(1)}% false accepts)` : ' (not calibrated)'}, ${i.build} wasm.`;
   const credits = $('credits');

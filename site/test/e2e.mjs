@@ -64,6 +64,7 @@ try {
     const info = await ready(page);
     assert.ok(!info.error, `load failed: ${info.error}\n${logs.join('\n')}`);
     assert.ok(info.info.pack.characters > 0, 'pack has no characters');
+    assert.equal(typeof info.info.model.mirror, 'boolean', 'session info reports whether embeddings are mirror-averaged');
     assert.equal(info.offline, false);
     console.log(`     ${info.wasm}, model ${info.info.model.sha256.slice(0, 12)}, ${info.info.pack.characters} characters, ${info.bytes.network} bytes over the network, ${info.ms.toFixed(0)} ms`);
   }, { fatal: true });

@@ -46,6 +46,7 @@ type SessionInfo struct {
 		InputW   int    `json:"inputW"`
 		InputH   int    `json:"inputH"`
 		EmbedDim int    `json:"embedDim"`
+		Mirror   bool   `json:"mirror"` // mirror-averaged embeddings: two network passes per crop
 	} `json:"model"`
 	Pack   PackInfo `json:"pack"`
 	User   int      `json:"user"`
@@ -73,6 +74,7 @@ func (s *Session) Info() []byte {
 	si.Build = s.build
 	si.Model.SHA256 = s.info.SHA256
 	si.Model.InputW, si.Model.InputH, si.Model.EmbedDim = s.info.InputW, s.info.InputH, s.info.EmbedDim
+	si.Model.Mirror = s.info.Mirror
 	si.Pack = PackInfo{
 		Name: s.pack.Name, Characters: len(s.pack.Labels), Rows: s.pack.Rows(),
 		Threshold: s.pack.Threshold, Calibrated: s.pack.ThresholdCalibrated, FAR: s.pack.ThresholdFAR,
