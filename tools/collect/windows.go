@@ -1,7 +1,7 @@
 package collect
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -9,6 +9,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/toonid/toonid/tools/eval"
 )
 
 // DefaultGrid are the window divisors of the shorter side: squares of side s, s/2 and s/3.
@@ -101,48 +103,22 @@ func ReadBoxes(r io.Reader, name string, enlarge float64) (map[string][]image.Re
 	if !(enlarge >= 1 && enlarge <= 8) {
 		return nil, fmt.Errorf("collect: boxes: enlarge %v, want 1..8", enlarge)
 	}
-	sc := bufio.NewScanner(io.LimitReader(r, maxBoxesBytes))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var cols map[string]int
 	out := map[string][]image.Rectangle{}
-	for ln := 1; sc.Scan(); ln++ {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		cells := strings.Split(line, "\t")
-		if cols == nil {
-			cols = map[string]int{}
-			for i, c := range cells {
-				cols[strings.TrimSpace(c)] = i
-			}
-			for _, c := range []string{"path", "x", "y", "w", "h"} {
-				if _, ok := cols[c]; !ok {
-					return nil, fmt.Errorf("collect: %s: header lacks column %q (want path x y w h, tab-separated)", name, c)
-				}
-			}
-			continue
-		}
-		get := func(c string) string {
-			if i := cols[c]; i < len(cells) {
-				return strings.TrimSpace(cells[i])
-			}
-			return ""
-		}
-		p := get("path")
+	err := eval.ScanTSV(io.LimitReader(r, maxBoxesBytes), name, []string{"path", "x", "y", "w", "h"}, nil, func(_ int, row map[string]string) error {
+		p := row["path"]
 		if err := checkRelPath(p); err != nil {
-			return nil, fmt.Errorf("collect: %s:%d: %w", name, ln, err)
+			return err
 		}
 		var v [4]float64
 		for i, c := range []string{"x", "y", "w", "h"} {
-			f, err := strconv.ParseFloat(get(c), 64)
+			f, err := strconv.ParseFloat(row[c], 64)
 			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1<<24 {
-				return nil, fmt.Errorf("collect: %s:%d: %s = %q, want a number", name, ln, c, get(c))
+				return fmt.Errorf("%s = %q, want a number", c, row[c])
 			}
 			v[i] = f
 		}
 		if v[2] <= 0 || v[3] <= 0 {
-			return nil, fmt.Errorf("collect: %s:%d: box %v,%v,%v,%v: width and height must be positive", name, ln, v[0], v[1], v[2], v[3])
+			return fmt.Errorf("box %v,%v,%v,%v: width and height must be positive", v[0], v[1], v[2], v[3])
 		}
 		r := image.Rect(int(math.Round(v[0])), int(math.Round(v[1])), int(math.Round(v[0]+v[2])), int(math.Round(v[1]+v[3])))
 		if enlarge != 1 {
@@ -151,15 +127,13 @@ func ReadBoxes(r io.Reader, name string, enlarge float64) (map[string][]image.Re
 			r = image.Rect(int(math.Round(cx-s)), int(math.Round(cy-s)), int(math.Round(cx+s)), int(math.Round(cy+s)))
 		}
 		if r.Empty() {
-			return nil, fmt.Errorf("collect: %s:%d: box rounds to nothing", name, ln)
+			return errors.New("box rounds to nothing")
 		}
 		out[path.Clean(p)] = append(out[path.Clean(p)], r)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("collect: %s: %w", name, err)
-	}
-	if cols == nil {
-		return nil, fmt.Errorf("collect: %s: empty file (no header)", name)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
 	}
 	return out, nil
 }

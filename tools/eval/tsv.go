@@ -3,6 +3,7 @@ package eval
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,12 +26,32 @@ func readTSV(name string, required, optional []string) ([]map[string]string, []i
 	if st, err := f.Stat(); err == nil && st.Size() > maxTSVBytes {
 		return nil, nil, fmt.Errorf("eval: %s: %d bytes, limit %d", name, st.Size(), maxTSVBytes)
 	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var cols map[string]int
 	var out []map[string]string
 	var lines []int
 	dir := filepath.Dir(name)
+	err = ScanTSV(f, name, required, optional, func(ln int, row map[string]string) error {
+		if p := row["path"]; p != "" && !filepath.IsAbs(p) {
+			row["path"] = filepath.Join(dir, p)
+		}
+		out = append(out, row)
+		lines = append(lines, ln)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("eval: %w", err)
+	}
+	return out, lines, nil
+}
+
+// ScanTSV reads tab-separated rows with a header line naming the columns (other columns are
+// ignored; blank lines and lines starting with # are skipped; CRLF is accepted) and calls fn with
+// each data row's line number and its required and optional cells, trimmed. Required columns must be
+// in the header and non-empty in every row; a missing optional cell is left out of the map. Errors
+// name the file (name) and line; an error from fn stops the scan and is returned with the location.
+func ScanTSV(r io.Reader, name string, required, optional []string, fn func(ln int, row map[string]string) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var cols map[string]int
 	for ln := 1; sc.Scan(); ln++ {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
@@ -42,9 +63,9 @@ func readTSV(name string, required, optional []string) ([]map[string]string, []i
 			for i, c := range cells {
 				cols[strings.TrimSpace(c)] = i
 			}
-			for _, r := range required {
-				if _, ok := cols[r]; !ok {
-					return nil, nil, fmt.Errorf("eval: %s: header lacks column %q (want %s)", name, r, strings.Join(append(required, optional...), ", "))
+			for _, c := range required {
+				if _, ok := cols[c]; !ok {
+					return fmt.Errorf("%s: header lacks column %q (want %s, tab-separated)", name, c, strings.Join(append(required, optional...), ", "))
 				}
 			}
 			continue
@@ -57,7 +78,7 @@ func readTSV(name string, required, optional []string) ([]map[string]string, []i
 			}
 			if i >= len(cells) {
 				if contains(required, c) {
-					return nil, nil, fmt.Errorf("eval: %s:%d: missing column %q", name, ln, c)
+					return fmt.Errorf("%s:%d: missing column %q", name, ln, c)
 				}
 				continue
 			}
@@ -65,22 +86,20 @@ func readTSV(name string, required, optional []string) ([]map[string]string, []i
 		}
 		for _, c := range required {
 			if row[c] == "" {
-				return nil, nil, fmt.Errorf("eval: %s:%d: empty %q", name, ln, c)
+				return fmt.Errorf("%s:%d: empty %q", name, ln, c)
 			}
 		}
-		if p := row["path"]; p != "" && !filepath.IsAbs(p) {
-			row["path"] = filepath.Join(dir, p)
+		if err := fn(ln, row); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, ln, err)
 		}
-		out = append(out, row)
-		lines = append(lines, ln)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("eval: %s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if cols == nil {
-		return nil, nil, fmt.Errorf("eval: %s: empty file (no header)", name)
+		return fmt.Errorf("%s: empty file (no header)", name)
 	}
-	return out, lines, nil
+	return nil
 }
 
 func contains(s []string, x string) bool {
