@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { createAvatar } from '@dicebear/core';
 import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
-import { ROOT, serve, browser, scene, clickImage, openImage, ready } from './lib.mjs';
+import { ROOT, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -22,19 +22,7 @@ function strangerPNG() {
 }
 
 // Steps run on after a failure (each reports), except fatal ones; the exit code is 1 if any failed.
-const results = [], failures = [];
-async function step(name, fn, { fatal = false } = {}) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push(`ok   ${name} (${Date.now() - t0} ms)`);
-    console.log(results.at(-1));
-  } catch (err) {
-    console.log(`FAIL ${name}: ${err.stack || err}`);
-    failures.push(name);
-    if (fatal) throw err;
-  }
-}
+const { step, results, failures } = steps();
 
 const sc = scene();
 const face = sc.faces[0];

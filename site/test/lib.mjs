@@ -84,3 +84,23 @@ export async function openImage(page, file) {
 export async function ready(page) {
   return page.evaluate(() => window.toonidDemo.ready.then(() => window.toonidDemo.loadInfo, (e) => ({ error: String(e) })));
 }
+
+// steps makes a step runner: each named step prints "ok name (ms)" or "FAIL name: stack" and is
+// recorded in results or failures. Later steps still run after a failure (each reports) unless the
+// failing step is fatal, which rethrows.
+export function steps() {
+  const results = [], failures = [];
+  async function step(name, fn, { fatal = false } = {}) {
+    const t0 = Date.now();
+    try {
+      await fn();
+      results.push(`ok   ${name} (${Date.now() - t0} ms)`);
+      console.log(results.at(-1));
+    } catch (err) {
+      console.log(`FAIL ${name}: ${err.stack || err}`);
+      failures.push(name);
+      if (fatal) throw err;
+    }
+  }
+  return { step, results, failures };
+}

@@ -9,7 +9,7 @@ import { mkdtempSync, mkdirSync, copyFileSync, readFileSync, writeFileSync, rmSy
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { ROOT, BUILD, browser } from './lib.mjs';
+import { ROOT, BUILD, browser, steps } from './lib.mjs';
 
 const bin = process.env.TOONID_BIN || join(BUILD, 'site-test', 'toonid');
 const work = mkdtempSync(join(tmpdir(), 'toonid-review-'));
@@ -25,19 +25,9 @@ function toonid(...args) {
   return r;
 }
 
-const results = [], failures = [];
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push(`ok   ${name} (${Date.now() - t0} ms)`);
-    console.log(results.at(-1));
-  } catch (err) {
-    console.log(`FAIL ${name}: ${err.stack || err}`);
-    failures.push(name);
-    throw err;
-  }
-}
+// Each step builds on the one before, so the first failure ends the run.
+const { step: runStep, results, failures } = steps();
+const step = (name, fn) => runStep(name, fn, { fatal: true });
 
 const character = (path) => (path.startsWith('owl') ? 'Owl' : 'Mr. Bomb');
 let b;
