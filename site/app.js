@@ -197,15 +197,15 @@ function showCard(r, src) {
   $('teach-status').textContent = '';
 }
 
-// teachViews is the answered crop plus the neighbours the click search would try next time
-// (shifted by 18% of the side, scaled by 1.2; wasm/bridge/search.go): one crop alone is matched
-// again only when the next click lands on nearly the same box (measured: a click 14 px away
+// teachViews is the answered crop plus the neighbours the click search's refine pass would try
+// next time (the bridge's Search: shift and rescale, from the session info): one crop alone is
+// matched again only when the next click lands on nearly the same box (measured: a click 14 px away
 // scored 0.794 against a threshold of 0.813 with the shipped model). Like the search, a view is
 // moved (not cut) to lie inside the image, so it stays square.
-function teachViews([x, y, w, h], W, H) {
-  const d = 0.18 * w, views = [[x, y, w, h]];
+function teachViews([x, y, w, h], W, H, { shift, refineScale }) {
+  const d = shift * w, views = [[x, y, w, h]];
   for (const [dx, dy] of [[-d, 0], [d, 0], [0, -d], [0, d]]) views.push([x + dx, y + dy, w, h]);
-  for (const f of [1 / 1.2, 1.2]) views.push([x + w * (1 - f) / 2, y + h * (1 - f) / 2, w * f, h * f]);
+  for (const f of [1 / refineScale, refineScale]) views.push([x + w * (1 - f) / 2, y + h * (1 - f) / 2, w * f, h * f]);
   const seen = new Set();
   return views.map(([vx, vy, vw, vh]) => {
     vw = Math.round(Math.min(vw, W)); vh = Math.round(Math.min(vh, H));
@@ -218,7 +218,7 @@ $('teach').addEventListener('submit', async (e) => {
   const name = $('teach-name').value.trim();
   if (!name || !last) return;
   try {
-    const c = await id.enroll(name, teachViews(last.box, last.source.width, last.source.height).map((box) => ({ source: last.source, box })));
+    const c = await id.enroll(name, teachViews(last.box, last.source.width, last.source.height, id.search).map((box) => ({ source: last.source, box })));
     $('teach-status').textContent = `Learned "${c.name}". Click the character again.`;
     $('teach-name').value = '';
     demo.taught = c;

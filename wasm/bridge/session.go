@@ -54,6 +54,10 @@ type SessionInfo struct {
 		Extent    float64   `json:"extent"`
 		Scales    []float64 `json:"scales"`
 		Confident float32   `json:"confident"`
+		// Shift and RefineScale are the refine pass's neighbours (Search), which the demo also
+		// stores when it teaches a character.
+		Shift       float64 `json:"shift"`
+		RefineScale float64 `json:"refineScale"`
 	} `json:"search"`
 }
 
@@ -83,5 +87,6 @@ func (s *Session) Info() []byte {
 	si.Search.Extent = s.search.Extent()
 	si.Search.Scales = s.search.Scales
 	si.Search.Confident = s.search.Confident
+	si.Search.Shift, si.Search.RefineScale = s.search.Shift, s.search.RefineScale
 	return mustJSON(si)
 }
