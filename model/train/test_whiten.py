@@ -26,6 +26,36 @@ class WhitenTest(unittest.TestCase):
         zn = z / np.linalg.norm(z, axis=1, keepdims=True)
         self.assertLess(abs((zn @ zn.T)[np.triu_indices(200, 1)].mean()), 0.05)
 
+    def test_fit_within_shrinks_within_class_directions(self):
+        rng = np.random.default_rng(2)
+        # 300 classes apart along dims 0-3; each class's samples spread widely along dims 4-7
+        # (expression, background) and little along 0-3, on top of a shared offset.
+        centres = np.repeat(rng.normal(size=(300, 8)) * np.array([1, 1, 1, 1, 0, 0, 0, 0]), 4, axis=0)
+        noise = rng.normal(size=(1200, 8)) * np.array([0.1, 0.1, 0.1, 0.1, 3, 3, 3, 3])
+        e, labels = centres + noise + 20.0, np.repeat(np.arange(300), 4)
+        mu, w = whiten.fit_within(e, labels, lam=1e-6)
+        z = (e - mu) @ w
+        within = z - np.stack([z[labels == c].mean(0) for c in labels])
+        np.testing.assert_allclose(within.T @ within / len(z), np.eye(8), atol=1e-3)
+        zn = z / np.linalg.norm(z, axis=1, keepdims=True)
+        en = (e - mu) / np.linalg.norm(e - mu, axis=1, keepdims=True)
+        same = labels[:, None] == labels[None, :]
+        # After WCCN a class's own samples are closer than other classes', far more than before.
+        gap = lambda x: (x @ x.T)[same].mean() - (x @ x.T)[~same].mean()
+        self.assertGreater(gap(zn), 0.8)
+        self.assertLess(gap(en), 0.4)
+        with self.assertRaises(ValueError):
+            whiten.fit_within(e[:3], [0, 0, 1], lam=0.01)
+
+    def test_class_pairs_picks_two_images_of_classes_with_two(self):
+        rows = [("a0", "c1", "s1", 0), ("a1", "c1", "s1", 1), ("a2", "c1", "s2", 0), ("a3", "c2", "s1", 0),
+                ("a4", "c2", "s1", 1), ("a5", "c2", "s1", 2)]
+        idx, labels = whiten.class_pairs(rows, 10)
+        self.assertEqual(sorted(zip(labels, idx)), [("c1@s1", 0), ("c1@s1", 1), ("c2@s1", 3), ("c2@s1", 4)])
+        idx, labels = whiten.class_pairs(rows, 1)
+        self.assertEqual(len(idx), 2)
+        self.assertEqual(labels[0], labels[1])
+
     def test_fold_rewrites_projection_and_appends_add(self):
         p = np.arange(12, dtype=np.float32).reshape(4, 3)
         g = helper.make_graph(

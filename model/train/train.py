@@ -224,12 +224,13 @@ def normalise(x):
 
 # ---- data ----
 
+def source_rows(dirs, holdout_styles=()):
+    """source_rows reads the manifests of dirs without the held-out styles, in the cache's order."""
+    return sorted(r for d in dirs for r in data.read_dir(d) if r[2] not in holdout_styles)
+
+
 def load_sources(dirs, holdout_styles=(), cache=None):
-    rows = []
-    for d in dirs:
-        rows += data.read_dir(d)
-    rows = [r for r in rows if r[2] not in holdout_styles]
-    rows.sort()
+    rows = source_rows(dirs, holdout_styles)
     if cache and os.path.isfile(cache):
         z = np.load(cache, allow_pickle=False)
         if list(z["paths"]) == [r[0] for r in rows]:
