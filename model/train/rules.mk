@@ -1,5 +1,5 @@
 # model/train: the PyTorch recipe for the shipped embedder (see MODEL_CARD.md).
-# make train        full recipe: data -> train (50 + 16 + 90 min on 2 CPU cores) -> export -> quantize -> eval
+# make train        full recipe: data -> train (50 + 16 + 90 + 95 min on 2 CPU cores) -> export -> quantize -> eval
 # make train-smoke  tiny end-to-end check (< 2 min): a few identities, a few steps, export, op list
 # make test-train   unit tests (adapter, generator determinism, metrics, export contract)
 
@@ -34,11 +34,14 @@ train-data: $(TRAIN_DATA)/dicebear/train/manifest-0.tsv $(TRAIN_DATA)/procgen/tr
 # Stage 1: cross-style identities everywhere (TRAIN_MINUTES). Stage 2: init from stage 1, ArcFace
 # classes per DiceBear style (SupCon still ties a character's styles together), TRAIN_FT_MINUTES.
 # Both keep the held-out styles out. Stage 3 continues stage 2 with the same per-style recipe for
-# TRAIN_ST3_MINUTES twice at once, one thread each: runs/val still without the held-out styles (its
-# metrics on them are the validation numbers), runs/main on every style (the shipped model).
-# About 50 + 16 + 90 min on 2 cores, plus data and evaluation.
+# TRAIN_ST3_MINUTES twice at once, one thread each: runs/val3 still without the held-out styles,
+# runs/main3 on every style. Stage 4 repeats stage 3 from each (a fresh warm-up and cosine, another
+# seed) for TRAIN_ST4_MINUTES: runs/val (its metrics on the held-out styles are the validation
+# numbers) and runs/main (the shipped model). About 50 + 16 + 90 + 95 min on 2 cores, plus data,
+# whitening and evaluation.
 TRAIN_FT_MINUTES ?= 16
 TRAIN_ST3_MINUTES ?= 90
+TRAIN_ST4_MINUTES ?= 95
 TRAIN_VAL := $(TRAIN_DIR)/runs/val
 TRAIN_SOURCES = $(TRAIN_DATA)/dicebear/train,$(TRAIN_DATA)/procgen/train,$(TRAIN_DATA)/real/train
 TRAIN_PERSTYLE = --p 24 --k 4 --supcon 1.0 --lr 1e-3 --sizes 80,96 --arc-per-style
@@ -47,10 +50,15 @@ train: train-data
 		--minutes $(TRAIN_MINUTES) --p 24 --k 4 --supcon 1.0 --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_DIR)/runs/stage2 --minutes $(TRAIN_FT_MINUTES) \
 		$(TRAIN_PERSTYLE) --init $(TRAIN_DIR)/runs/stage1/model.pt --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz
-	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_VAL) --minutes $(TRAIN_ST3_MINUTES) --threads 1 \
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_VAL)3 --minutes $(TRAIN_ST3_MINUTES) --threads 1 \
 		$(TRAIN_PERSTYLE) --init $(TRAIN_DIR)/runs/stage2/model.pt --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz & \
-	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_RUN) --minutes $(TRAIN_ST3_MINUTES) --threads 1 \
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_RUN)3 --minutes $(TRAIN_ST3_MINUTES) --threads 1 \
 		$(TRAIN_PERSTYLE) --init $(TRAIN_DIR)/runs/stage2/model.pt --cache $(TRAIN_DATA)/cache_all.npz & \
+	wait
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_VAL) --minutes $(TRAIN_ST4_MINUTES) --threads 1 --seed 4 \
+		$(TRAIN_PERSTYLE) --init $(TRAIN_VAL)3/model.pt --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz & \
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_RUN) --minutes $(TRAIN_ST4_MINUTES) --threads 1 --seed 4 \
+		$(TRAIN_PERSTYLE) --init $(TRAIN_RUN)3/model.pt --cache $(TRAIN_DATA)/cache_all.npz & \
 	wait
 	$(PYTHON) $(TRAIN_DIR)/whiten.py --run $(TRAIN_VAL) --cache $(TRAIN_DATA)/cache_holdout.npz --eval $(wildcard $(TRAIN_DATA)/eval/*.tsv)
 	$(SIMD) $(GO) run ./tools/toonid quantize -f32-dense -mirror -calib $(TRAIN_DATA)/calib -o $(TRAIN_VAL)/toonid.tmdl $(TRAIN_VAL)/toonid.onnx
