@@ -148,8 +148,13 @@ def geometric(x, out=INPUT, strength=1.0):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def style_aug(x, p=1.0):
-    """x in [0,1], [N,3,H,W]. Each transform hits a random subset of the batch."""
+def style_aug(x, p=1.0, colour_drop=True):
+    """x in [0,1], [N,3,H,W]. Each transform hits a random subset of the batch.
+
+    colour_drop=False turns off greyscale and line art (the two transforms that remove colour, the
+    cue that tells many cartoon characters apart) while drawing the same random numbers, so a run
+    without them sees the same batches and every other augmentation unchanged (a paired ablation)."""
+    keep = 1.0 if colour_drop else 0.0
     n = x.shape[0]
 
     def sel(prob):
@@ -173,11 +178,11 @@ def style_aug(x, p=1.0):
     x = ((g + (x - g) * s - mu) * c + mu) * b
     x = x.clamp(0, 1)
     # greyscale
-    m = sel(0.2)
+    m = sel(0.2) * keep
     g = x.mul(torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
     x = x * (1 - m) + g.expand_as(x) * m
     # line art from colour edges
-    m = sel(0.15)
+    m = sel(0.15) * keep
     kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3).repeat(3, 1, 1, 1)
     gx = F.conv2d(x, kx, padding=1, groups=3)
     gy = F.conv2d(x, kx.transpose(2, 3), padding=1, groups=3)
@@ -346,6 +351,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache", default="")
     ap.add_argument("--init", default="", help="state_dict to start from")
+    ap.add_argument("--no-colour-drop", action="store_true", help="ablation: no greyscale or line-art augmentation")
     ap.add_argument("--sizes", default="64,80", help="input sizes for the first 60%% and next 25%% of training")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
@@ -401,7 +407,7 @@ def main(argv=None):
         # Progressive resizing: most steps at low resolution (the net is fully convolutional
         # up to the global pool), the last ones at the deployed 96 px so BN statistics match it.
         size = a.sizes[0] if frac < 0.6 else a.sizes[1] if frac < 0.85 else INPUT
-        x = style_aug(geometric(x, out=size))
+        x = style_aug(geometric(x, out=size), colour_drop=not a.no_colour_drop)
         y = torch.tensor(lab)
         ya = torch.tensor([arc_labels[i] for i in ix])
         e = model(normalise(x))
