@@ -15,6 +15,9 @@ drawings vary (expression, pose, background) shrink; directions that tell charac
 
     W = (Sw + lam * tr(Sw)/D * I)^(-1/2)
 
+WCCN was measured and is not what `make train` ships: it wins on every synthetic manifest but,
+fit on synthetic variation, draws unrelated real-art characters together (MODEL_CARD.md).
+
 usage: python3 whiten.py --run RUN --cache CACHE.npz [--n 4000] [--eps 1e-3] [--out RUN/toonid.onnx]
                          [--data DIR,DIR --holdout-styles S,S --lam 0.01] [--eval manifest.tsv ...]
 The run's toonid.onnx is read from RUN/toonid.raw.onnx when present (a re-run does not whiten twice).
@@ -128,6 +131,7 @@ def main(argv=None):
         rows, imgs = cached_rows(a.data.split(","), set(filter(None, a.holdout_styles.split(","))), a.cache)
         idx, labels = class_pairs(rows, a.n)
         im = imgs[idx]
+        # Each mirror pass is a sample of its own (not their average): both are what Embed sums.
         both = np.concatenate([train.embed_images(model, im), train.embed_images(model, np.ascontiguousarray(im[..., ::-1]))])
         mu, w = fit_within(both, np.concatenate([labels, labels]), a.lam)
         res = {"fit_images": int(len(idx)), "mode": "wccn", "classes": int(len(idx) // 2), "lam": a.lam}
