@@ -45,21 +45,23 @@ TRAIN_ST4_MINUTES ?= 95
 TRAIN_VAL := $(TRAIN_DIR)/runs/val
 TRAIN_SOURCES = $(TRAIN_DATA)/dicebear/train,$(TRAIN_DATA)/procgen/train,$(TRAIN_DATA)/real/train
 TRAIN_PERSTYLE = --p 24 --k 4 --supcon 1.0 --lr 1e-3 --sizes 80,96 --arc-per-style
+# TRAIN_PAIR runs one per-style stage twice at once, one thread each: the twin into $(TRAIN_VAL)$(4)
+# without the held-out styles, the shipped run into $(TRAIN_RUN)$(4) on all. $(1) minutes, $(2) and
+# $(3) their init weights, $(5) extra train.py flags.
+define TRAIN_PAIR
+nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_VAL)$(4) --minutes $(1) --threads 1 $(5) \
+	$(TRAIN_PERSTYLE) --init $(2) --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz & \
+nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_RUN)$(4) --minutes $(1) --threads 1 $(5) \
+	$(TRAIN_PERSTYLE) --init $(3) --cache $(TRAIN_DATA)/cache_all.npz & \
+wait
+endef
 train: train-data
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_DIR)/runs/stage1 \
 		--minutes $(TRAIN_MINUTES) --p 24 --k 4 --supcon 1.0 --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_DIR)/runs/stage2 --minutes $(TRAIN_FT_MINUTES) \
 		$(TRAIN_PERSTYLE) --init $(TRAIN_DIR)/runs/stage1/model.pt --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz
-	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_VAL)3 --minutes $(TRAIN_ST3_MINUTES) --threads 1 \
-		$(TRAIN_PERSTYLE) --init $(TRAIN_DIR)/runs/stage2/model.pt --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz & \
-	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_RUN)3 --minutes $(TRAIN_ST3_MINUTES) --threads 1 \
-		$(TRAIN_PERSTYLE) --init $(TRAIN_DIR)/runs/stage2/model.pt --cache $(TRAIN_DATA)/cache_all.npz & \
-	wait
-	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_VAL) --minutes $(TRAIN_ST4_MINUTES) --threads 1 --seed 4 \
-		$(TRAIN_PERSTYLE) --init $(TRAIN_VAL)3/model.pt --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz & \
-	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_RUN) --minutes $(TRAIN_ST4_MINUTES) --threads 1 --seed 4 \
-		$(TRAIN_PERSTYLE) --init $(TRAIN_RUN)3/model.pt --cache $(TRAIN_DATA)/cache_all.npz & \
-	wait
+	$(call TRAIN_PAIR,$(TRAIN_ST3_MINUTES),$(TRAIN_DIR)/runs/stage2/model.pt,$(TRAIN_DIR)/runs/stage2/model.pt,3,)
+	$(call TRAIN_PAIR,$(TRAIN_ST4_MINUTES),$(TRAIN_VAL)3/model.pt,$(TRAIN_RUN)3/model.pt,,--seed 4)
 	$(PYTHON) $(TRAIN_DIR)/whiten.py --run $(TRAIN_VAL) --cache $(TRAIN_DATA)/cache_holdout.npz --eval $(wildcard $(TRAIN_DATA)/eval/*.tsv)
 	$(SIMD) $(GO) run ./tools/toonid quantize -f32-dense -mirror -calib $(TRAIN_DATA)/calib -o $(TRAIN_VAL)/toonid.tmdl $(TRAIN_VAL)/toonid.onnx
 	$(PYTHON) $(TRAIN_DIR)/whiten.py --run $(TRAIN_RUN) --cache $(TRAIN_DATA)/cache_all.npz \
