@@ -234,12 +234,20 @@ def source_rows(dirs, holdout_styles=()):
     return sorted(r for d in dirs for r in data.read_dir(d) if r[2] not in holdout_styles)
 
 
-def load_sources(dirs, holdout_styles=(), cache=None):
-    rows = source_rows(dirs, holdout_styles)
+def cached_images(rows, cache):
+    """cached_images returns the images of the cache file when it was made from exactly rows, else None."""
     if cache and os.path.isfile(cache):
         z = np.load(cache, allow_pickle=False)
         if list(z["paths"]) == [r[0] for r in rows]:
-            return rows, z["images"]
+            return z["images"]
+    return None
+
+
+def load_sources(dirs, holdout_styles=(), cache=None):
+    rows = source_rows(dirs, holdout_styles)
+    imgs = cached_images(rows, cache)
+    if imgs is not None:
+        return rows, imgs
     imgs = data.load_images([r[0] for r in rows])
     if cache:
         np.savez(cache, images=imgs, paths=np.array([r[0] for r in rows]))

@@ -81,10 +81,10 @@ def cached_rows(dirs, hold, cache):
     """cached_rows returns the manifest rows of train.py's image cache, refusing a cache made from
     other sources or another hold-out (train.load_sources would rebuild it; we must not)."""
     rows = train.source_rows(dirs, hold)
-    z = np.load(cache, allow_pickle=False)
-    if list(z["paths"]) != [r[0] for r in rows]:
+    imgs = train.cached_images(rows, cache)
+    if imgs is None:
         raise SystemExit(f"whiten: {cache} was not made from --data with --holdout-styles {sorted(hold)}")
-    return rows, z["images"]
+    return rows, imgs
 
 
 def fold(graph_path, mu, w, out_path):
