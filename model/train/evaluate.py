@@ -20,7 +20,8 @@ def load_model(run):
     with open(os.path.join(run, "info.json")) as f:
         info = json.load(f)
     args = info["args"]
-    m = train.Net(tuple(int(v) for v in args["widths"].split(",")), args["head"])
+    m = train.build_model(args.get("arch", "resnet"), args["widths"], args["head"], args.get("end", "block_13_expand_relu"),
+                          args.get("input", 112))
     m.load_state_dict(torch.load(os.path.join(run, "model.pt")))
     return m.eval()
 

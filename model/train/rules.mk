@@ -88,7 +88,7 @@ train-smoke: | node_modules
 		ops={n.op_type for n in g.node}; print('ops', sorted(ops)); assert ops <= train.ALLOWED_OPS, ops; \
 		assert [d.dim_value for d in g.output[0].type.tensor_type.shape.dim] == [1, 128]; print('train-smoke: ok')"
 
-test-train:
-	cd $(TRAIN_DIR) && $(PYTHON) -m unittest -q test_train test_whiten
+test-train: | node_modules
+	cd $(TRAIN_DIR) && $(PYTHON) -m unittest -q test_train test_whiten test_mnv2
 
 TEST_TARGETS += test-train

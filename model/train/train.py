@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
+import mnv2  # noqa: E402
 
 PER_STYLE = {"notionists"}
 INPUT = 96
@@ -47,6 +48,10 @@ class Block(nn.Module):
 
 
 class Net(nn.Module):
+    """The from-scratch plain ResNet of rounds 1-3 (--arch resnet), input (x-0.5)/0.5 at 96 px."""
+
+    input_size, mean, std, opset = INPUT, MEAN, STD, 13
+
     def __init__(self, widths=(16, 32, 64, 128), head=256, embed=EMBED):
         super().__init__()
         w0, w1, w2, w3 = widths
@@ -66,7 +71,8 @@ class Net(nn.Module):
         return self.proj(x)
 
 
-def count_macs(model, size=INPUT):
+def count_macs(model, size=None):
+    size = size or model.input_size
     macs = 0
 
     def hook(m, i, o):
@@ -223,8 +229,8 @@ def style_aug(x, p=1.0, colour_drop=True):
     return x.clamp(0, 1)
 
 
-def normalise(x):
-    return (x - MEAN) / STD
+def normalise(x, model):
+    return (x - model.mean) / model.std
 
 
 # ---- data ----
@@ -283,10 +289,22 @@ class PKSampler:
         return out, lab
 
 
+def build_model(arch, widths="16,32,64,128", head=256, end="block_13_expand_relu", input_size=112):
+    if arch == "resnet":
+        return Net(tuple(int(v) for v in widths.split(",")), head)
+    if arch == "mnv2":
+        m = mnv2.Student(end, EMBED, input_size)
+        # torch 1.13 exports ZeroPad2d at opset >= 11 as a computed pads subgraph the runtime does
+        # not run; opset 9 keeps pads an attribute (and Clip's bounds attributes).
+        m.opset = 9
+        return m
+    raise ValueError(f"unknown arch {arch}")
+
+
 def export_onnx(model, path):
     model.eval()
-    dummy = torch.zeros(1, 3, INPUT, INPUT)
-    torch.onnx.export(model, dummy, path, opset_version=13, input_names=["input"], output_names=["embedding"],
+    dummy = torch.zeros(1, 3, model.input_size, model.input_size)
+    torch.onnx.export(model, dummy, path, opset_version=model.opset, input_names=["input"], output_names=["embedding"],
                       do_constant_folding=True, dynamic_axes=None)
     import onnx
     m = onnx.load(path)
@@ -311,11 +329,11 @@ def strip_identity(g):
         g.node.remove(n)
 
 
-ALLOWED_OPS = {"Conv", "Relu", "PRelu", "Clip", "Add", "GlobalAveragePool", "Flatten", "MatMul"}
+ALLOWED_OPS = {"Conv", "Relu", "PRelu", "Clip", "Pad", "Add", "GlobalAveragePool", "Flatten", "MatMul"}
 
 
 def embed_images(model, imgs, bs=256, mirror=False, post=None):
-    """imgs uint8 [N,3,S,S] -> float embeddings, centre 96 px resize (no augmentation).
+    """imgs uint8 [N,3,S,S] -> float embeddings, resized to the model's input (no augmentation).
 
     post (numpy [N,D] -> [N,D]) is applied to each pass, e.g. the whitening whiten.py folds into the
     exported graph. mirror=True returns l2n(post(f(x))) + l2n(post(f(mirror x))), what the Go runtime's
@@ -326,7 +344,8 @@ def embed_images(model, imgs, bs=256, mirror=False, post=None):
     with torch.no_grad():
         for i in range(0, len(imgs), bs):
             x = torch.from_numpy(imgs[i:i + bs]).float() / 255
-            x = normalise(F.interpolate(x, size=(INPUT, INPUT), mode="bilinear", align_corners=False, antialias=True))
+            x = normalise(F.interpolate(x, size=(model.input_size,) * 2, mode="bilinear", align_corners=False,
+                                        antialias=True), model)
             e = post(model(x).numpy())
             if mirror:
                 f = post(model(torch.flip(x, dims=[3])).numpy())
@@ -361,6 +380,15 @@ def main(argv=None):
     ap.add_argument("--init", default="", help="state_dict to start from")
     ap.add_argument("--no-colour-drop", action="store_true", help="ablation: no greyscale or line-art augmentation")
     ap.add_argument("--sizes", default="64,80", help="input sizes for the first 60%% and next 25%% of training")
+    ap.add_argument("--arch", choices=["resnet", "mnv2"], default="resnet")
+    ap.add_argument("--tfjs", default="", help="mnv2: TF.js folder of the pretrained trunk (node tfjs_mnv2.mjs dump)")
+    ap.add_argument("--end", default="block_13_expand_relu", help="mnv2: the Keras layer the trunk ends at")
+    ap.add_argument("--input", type=int, default=112, help="mnv2: deployed input size")
+    ap.add_argument("--freeze-through", type=int, default=-1, help="mnv2: keep stem..block N fixed (-1: none)")
+    ap.add_argument("--trunk-lr", type=float, default=1.0, help="mnv2: trunk learning rate as a fraction of --lr")
+    ap.add_argument("--l2sp", type=float, default=0.0, help="mnv2: L2-SP weight toward the initial trunk weights")
+    ap.add_argument("--train-bn", action="store_true", help="mnv2: update BatchNorm statistics (default: frozen)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt when it exists")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     random.seed(a.seed)
@@ -383,15 +411,27 @@ def main(argv=None):
     arc_labels = [arc_idx[f"{r[1]}@{r[2]}" if (a.arc_per_style and r[1].startswith("db")) else r[1]] for r in rows]
     styles = [r[2] for r in rows]
     print(f"train: {len(rows)} images, {len(names)} identities, styles {sorted(set(styles))}", flush=True)
-    model = Net(tuple(int(v) for v in a.widths.split(",")), a.head)
+    model = build_model(a.arch, a.widths, a.head, a.end, a.input)
     if a.init:
         model.load_state_dict(torch.load(a.init))
+    elif a.arch == "mnv2" and a.tfjs:
+        model.trunk.load_keras(mnv2.load_tfjs(a.tfjs)[1])
+    frozen = model.frozen_prefix(a.freeze_through) if a.arch == "mnv2" else []
+    for m in frozen:
+        m.requires_grad_(False)
+    # L2-SP: a pull toward the starting trunk keeps what ImageNet taught it.
+    start = [(p, p.detach().clone()) for p in (model.trunk.parameters() if a.arch == "mnv2" else []) if p.requires_grad]
     head = ArcFace(len(arc_names))
     head.w.requires_grad_(a.proxy == "sgd")
     macs = count_macs(model)
     params = sum(p.numel() for p in model.parameters())
-    print(f"model: {macs / 1e6:.1f} MMAC at {INPUT}px, {params / 1e6:.3f} M params", flush=True)
-    groups = [{"params": model.parameters(), "weight_decay": 5e-4}]
+    print(f"model: {macs / 1e6:.1f} MMAC at {model.input_size}px, {params / 1e6:.3f} M params", flush=True)
+    if a.arch == "mnv2":
+        trunk = [p for p in model.trunk.parameters() if p.requires_grad]
+        groups = [{"params": trunk, "weight_decay": 0 if a.l2sp else 5e-4, "lr_mult": a.trunk_lr},
+                  {"params": model.proj.parameters(), "weight_decay": 5e-4}]
+    else:
+        groups = [{"params": model.parameters(), "weight_decay": 5e-4}]
     if a.proxy == "sgd":
         groups.append({"params": head.parameters(), "weight_decay": 0})
     opt = torch.optim.AdamW(groups, lr=a.lr)
@@ -399,8 +439,24 @@ def main(argv=None):
     budget = a.minutes * 60
     t0 = time.time()
     step = 0
+    ckpt = os.path.join(a.out, "ckpt.pt")
+    if a.resume and os.path.isfile(ckpt):
+        c = torch.load(ckpt)
+        model.load_state_dict(c["model"])
+        head.load_state_dict(c["head"])
+        opt.load_state_dict(c["opt"])
+        sampler.r.setstate(c["sampler"])
+        torch.set_rng_state(c["torch_rng"])
+        step, t0 = c["step"], time.time() - c["seconds"]
+        print(f"resume: step {step} at {c['seconds']:.0f}s from {ckpt}", flush=True)
+    last_ckpt = time.time()
     log = open(os.path.join(a.out, "train.log"), "a")
     model.train()
+    if a.arch == "mnv2" and not a.train_bn:
+        # Frozen BN statistics: P x K batches of synthetic faces would pull ImageNet's away.
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
     while True:
         el = time.time() - t0
         frac = el / budget if not a.max_steps else step / a.max_steps
@@ -409,30 +465,39 @@ def main(argv=None):
         # warm-up then cosine decay over the wall-clock budget
         lr = a.lr * min(1.0, (frac + 1e-3) / 0.05) * 0.5 * (1 + math.cos(math.pi * min(frac, 1)))
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_mult", 1.0)
         ix, lab = sampler.batch()
         x = torch.from_numpy(imgs[ix]).float().div_(255)
         # Progressive resizing: most steps at low resolution (the net is fully convolutional
         # up to the global pool), the last ones at the deployed 96 px so BN statistics match it.
-        size = a.sizes[0] if frac < 0.6 else a.sizes[1] if frac < 0.85 else INPUT
+        size = a.sizes[0] if frac < 0.6 else a.sizes[1] if frac < 0.85 else model.input_size
         x = style_aug(geometric(x, out=size), colour_drop=not a.no_colour_drop)
         y = torch.tensor(lab)
         ya = torch.tensor([arc_labels[i] for i in ix])
-        e = model(normalise(x))
+        e = model(normalise(x, model))
         # Plain normalised softmax first, then ramp the margin in: from scratch on CPU budgets a
         # full margin at step one stalls training (measured: no progress in 260 steps).
         margin = a.margin * min(1.0, max(0.0, (frac - 0.1) / 0.3))
         la = head(e, ya, margin)
         ls = supcon(e, y) if a.supcon else torch.zeros(())
         loss = la + a.supcon * ls
+        lsp = sum((((p - p0) ** 2).sum() for p, p0 in start), torch.zeros(())) if a.l2sp else torch.zeros(())
+        loss = loss + a.l2sp * lsp
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if a.proxy == "ema":
             head.update_proxies(e, ya)
         step += 1
+        if time.time() - last_ckpt > 300:
+            torch.save({"model": model.state_dict(), "head": head.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "seconds": time.time() - t0, "sampler": sampler.r.getstate(), "torch_rng": torch.get_rng_state()},
+                       ckpt + ".tmp")
+            os.replace(ckpt + ".tmp", ckpt)
+            last_ckpt = time.time()
         if step % 20 == 0 or step == 1:
             msg = (f"step {step} t {el:.0f}s lr {lr:.2e} m {margin:.2f} arc {la.item():.3f} supcon {ls.item():.3f} "
+                   f"l2sp {lsp.item():.4f} "
                    f"px {size} img/s {step * len(ix) / max(el, 1e-6):.1f}")
             print(msg, flush=True)
             log.write(msg + "\n")
