@@ -184,6 +184,23 @@ class Student(nn.Module):
     def forward(self, x):
         return self.proj(self.features(x))
 
+    def split_forward(self, x, through, teacher=None):
+        """split_forward runs the frozen prefix (stem..block `through`) once without gradients,
+        then the trained tail, and the frozen copy of the tail (`teacher`, a copy of
+        self.trunk.blocks[through:] at the start of training) on the same activations ->
+        (embedding, teacher GAP features or None)."""
+        t = self.trunk
+        with torch.no_grad():
+            h = t.block0(t.stem(x))
+            for b in t.blocks[:through]:
+                h = b(h)
+        e = self.proj(torch.flatten(F.adaptive_avg_pool2d(t.blocks[through:](h), 1), 1))
+        if teacher is None:
+            return e, None
+        with torch.no_grad():
+            ft = torch.flatten(F.adaptive_avg_pool2d(teacher(h), 1), 1)
+        return e, ft
+
     def frozen_prefix(self, through):
         """frozen_prefix lists the trunk modules up to block `through` (0 = stem and block 0,
         -1 = none), the part fine-tuning keeps fixed."""

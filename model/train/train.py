@@ -9,6 +9,7 @@ as tensor ops and keeps identity cues: no hue shift.
 usage: python3 train.py --data DIR[,DIR...] --out RUN --minutes M [--holdout-styles a,b]
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -119,6 +120,19 @@ class ArcFace(nn.Module):
         tgt = torch.where(th + m < math.pi, tgt, cos.gather(1, y[:, None]) - m)
         logits = cos.scatter(1, y[:, None], tgt) * self.s
         return F.cross_entropy(logits, y)
+
+
+def relational(e, ft):
+    """relational (relational knowledge distillation on cosine similarities) keeps the batch's
+    pairwise similarities in the embedding close to those of the frozen ImageNet trunk's
+    features, square-rooted and centred as they match zero-shot: identity training may add
+    distinctions, but art the synthetic data never shows keeps the neighbours ImageNet gave it."""
+    zt = torch.sqrt(ft.clamp(min=0))
+    zt = F.normalize(zt - zt.mean(0, keepdim=True))
+    ze = F.normalize(e)
+    n = len(e)
+    off = ~torch.eye(n, dtype=torch.bool)
+    return ((ze @ ze.t() - zt @ zt.t())[off] ** 2).mean()
 
 
 def supcon(e, y, t=0.1):
@@ -387,6 +401,7 @@ def main(argv=None):
     ap.add_argument("--freeze-through", type=int, default=-1, help="mnv2: keep stem..block N fixed (-1: none)")
     ap.add_argument("--trunk-lr", type=float, default=1.0, help="mnv2: trunk learning rate as a fraction of --lr")
     ap.add_argument("--l2sp", type=float, default=0.0, help="mnv2: L2-SP weight toward the initial trunk weights")
+    ap.add_argument("--rkd", type=float, default=0.0, help="mnv2: weight of the relational distillation toward the frozen trunk")
     ap.add_argument("--train-bn", action="store_true", help="mnv2: update BatchNorm statistics (default: frozen)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt when it exists")
     a = ap.parse_args(argv)
@@ -421,6 +436,12 @@ def main(argv=None):
         m.requires_grad_(False)
     # L2-SP: a pull toward the starting trunk keeps what ImageNet taught it.
     start = [(p, p.detach().clone()) for p in (model.trunk.parameters() if a.arch == "mnv2" else []) if p.requires_grad]
+    split = a.arch == "mnv2" and a.freeze_through >= 0
+    teacher = None
+    if a.rkd:
+        if not split:
+            raise SystemExit("train: --rkd needs --arch mnv2 and --freeze-through N")
+        teacher = copy.deepcopy(model.trunk.blocks[a.freeze_through:]).eval().requires_grad_(False)
     head = ArcFace(len(arc_names))
     head.w.requires_grad_(a.proxy == "sgd")
     macs = count_macs(model)
@@ -474,7 +495,10 @@ def main(argv=None):
         x = style_aug(geometric(x, out=size), colour_drop=not a.no_colour_drop)
         y = torch.tensor(lab)
         ya = torch.tensor([arc_labels[i] for i in ix])
-        e = model(normalise(x, model))
+        if split:
+            e, ft = model.split_forward(normalise(x, model), a.freeze_through, teacher)
+        else:
+            e, ft = model(normalise(x, model)), None
         # Plain normalised softmax first, then ramp the margin in: from scratch on CPU budgets a
         # full margin at step one stalls training (measured: no progress in 260 steps).
         margin = a.margin * min(1.0, max(0.0, (frac - 0.1) / 0.3))
@@ -483,6 +507,8 @@ def main(argv=None):
         loss = la + a.supcon * ls
         lsp = sum((((p - p0) ** 2).sum() for p, p0 in start), torch.zeros(())) if a.l2sp else torch.zeros(())
         loss = loss + a.l2sp * lsp
+        lrk = relational(e, ft) if teacher is not None else torch.zeros(())
+        loss = loss + a.rkd * lrk
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -497,7 +523,7 @@ def main(argv=None):
             last_ckpt = time.time()
         if step % 20 == 0 or step == 1:
             msg = (f"step {step} t {el:.0f}s lr {lr:.2e} m {margin:.2f} arc {la.item():.3f} supcon {ls.item():.3f} "
-                   f"l2sp {lsp.item():.4f} "
+                   f"l2sp {lsp.item():.4f} rkd {lrk.item():.4f} "
                    f"px {size} img/s {step * len(ix) / max(el, 1e-6):.1f}")
             print(msg, flush=True)
             log.write(msg + "\n")
