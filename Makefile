@@ -13,27 +13,39 @@ TEST_TARGETS :=
 DEMO_DEPS :=
 BENCH_TARGETS :=
 
-.PHONY: all demo test test-go test-go-scalar bench node_modules
+.PHONY: all demo test test-go test-go-scalar bench node_modules setup help
 
 all: demo-build
 
 include $(sort $(wildcard */rules.mk */*/rules.mk))
 
-node_modules: node_modules/.package-lock.json
+setup: ## install what `make test` needs and is missing (apt, npm, Go proxy), saying what
+	tools/setup.sh
+
+node_modules: node_modules/.package-lock.json ## npm ci from package-lock.json when it changed
 node_modules/.package-lock.json: package.json package-lock.json
 	ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 	touch $@
 
 # Go tests of every package, SIMD kernels on.
-test-go:
+test-go: ## go vet + go test ./... with the SIMD kernels (GOEXPERIMENT=simd)
 	$(SIMD) $(GO) vet ./...
 	$(SIMD) $(GO) test ./...
 
 # The same packages with the scalar fallback kernels (no GOEXPERIMENT).
-test-go-scalar:
+test-go-scalar: ## go test ./... with the scalar fallback kernels
 	$(GO) test ./...
 
-test: test-go test-go-scalar $(TEST_TARGETS)
+# setup first: on a fresh machine with only Go, Node and make, `make test` installs the rest.
+test: ## every test (installs what is missing first): Go SIMD + scalar, wasm, training, browser, workerd
+	$(MAKE) setup
+	$(MAKE) test-all
+
+test-all: test-go test-go-scalar $(TEST_TARGETS) ## every test, without the setup step
 	@echo "make test: all passed"
 
-bench: $(BENCH_TARGETS)
+help: ## this list
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z0-9_-]+):.*## /\1\t/' | sort | \
+		awk -F'\t' '{printf "  %-20s %s\n", $$1, $$2}'
+
+bench: $(BENCH_TARGETS) ## every benchmark (BENCH_TARGETS)

@@ -11,7 +11,7 @@ WASM_EXEC_DIR = $$($(GO) env GOROOT)/lib/wasm
 
 .PHONY: test-model-wasm bench-model bench-browser
 
-test-model-wasm:
+test-model-wasm: ## the model package's tests as js/wasm under node, SIMD and scalar
 	PATH="$(WASM_EXEC_DIR):$$PATH" $(SIMD) GOOS=js GOARCH=wasm $(GO) test ./model
 	PATH="$(WASM_EXEC_DIR):$$PATH" GOOS=js GOARCH=wasm $(GO) test ./model
 
@@ -19,10 +19,10 @@ $(MODEL_BENCH)/bench.onnx: model/testdata/gen.py
 	mkdir -p $(MODEL_BENCH)
 	cd model/testdata && $(PYTHON) gen.py bench $(abspath $@)
 
-bench-model:
+bench-model: ## native go test -bench: kernels, preprocess, whole-model embed
 	$(SIMD) $(GO) test -run XXX -bench . -benchtime 2s ./model
 
-bench-browser: node_modules $(MODEL_BENCH_ONNX)
+bench-browser: node_modules $(MODEL_BENCH_ONNX) ## Go wasm vs onnxruntime-web on the same ONNX in headless Chromium: one JSON line
 	mkdir -p $(MODEL_BENCH)
 	$(SIMD) GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(MODEL_BENCH)/simd.wasm ./model/bench/wasm
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(MODEL_BENCH)/scalar.wasm ./model/bench/wasm

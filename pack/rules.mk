@@ -25,11 +25,11 @@ $(PACK_STORE)/packs/default/manifest.json: $(PACK_TOOL) $(PACK_MODEL) $(GALLERY)
 	rm -rf $(PACK_STORE)/packs/default && mv $(PACK_STORE)/packs/default.tmp $(PACK_STORE)/packs/default
 	$(PACK_TOOL) pack inspect $(PACK_STORE)/packs/default | head -8
 
-default-pack: $(PACK_STORE)/packs/default/manifest.json
+default-pack: $(PACK_STORE)/packs/default/manifest.json ## the default pack from tools/gallery with the shipped model, into build/store
 
 DEMO_DEPS += default-pack
 
-test-pack-smoke: $(PACK_TOOL) default-pack
+test-pack-smoke: $(PACK_TOOL) default-pack ## toonid eval on the demo gallery + identify on the held-out test images
 	@mkdir -p $(BUILD)/pack-smoke
 	$(PACK_TOOL) eval -model $(PACK_MODEL) -manifest $(GALLERY)/eval.tsv -json -embeddings $(BUILD)/pack-smoke/embeddings.tsv > $(BUILD)/pack-smoke/eval.json
 	$(PACK_TOOL) identify -model $(PACK_MODEL) -pack $(PACK_STORE)/packs/default -json \
@@ -41,7 +41,7 @@ test-pack-smoke: $(PACK_TOOL) default-pack
 TEST_TARGETS += test-pack-smoke
 
 # Matcher benchmarks: native, then js/wasm under node (go_js_wasm_exec).
-bench-pack:
+bench-pack: ## matcher benchmarks, native and js/wasm (scalar, SIMD)
 	$(SIMD) $(GO) test ./pack -run '^$$' -bench Match -benchtime 200x
 	GOOS=js GOARCH=wasm $(GO) test ./pack -run '^$$' -bench Match -benchtime 50x -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
 	$(SIMD) GOOS=js GOARCH=wasm $(GO) test ./pack -bench Match -benchtime 50x -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"

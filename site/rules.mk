@@ -7,7 +7,7 @@ SITE_FILES := index.html app.js toonid.js worker.js assets.js sw.js style.css ov
 WASM_SRC := $(shell find wasm model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 
-site: $(SITE_OUT)/build.json
+site: $(SITE_OUT)/build.json ## build the demo site (wasm, JS, build.json) into build/site
 
 # Both builds: SIMD128 (GOEXPERIMENT=simd) and scalar; worker.js picks one by feature detection.
 $(SITE_OUT)/toonid-simd.wasm: $(WASM_SRC)
@@ -39,17 +39,17 @@ $(DEVSTORE)/scene.json: site/test/devstore/main.go $(shell find model pack -name
 
 # test-browser-dev needs no shipped model; test-browser then repeats the run on the default pack
 # with the Sintel test image.
-test-browser-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules
+test-browser-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules ## headless Chromium e2e on the dev store
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/e2e.mjs
 
-test-browser: test-browser-dev default-pack
+test-browser: test-browser-dev default-pack ## headless Chromium e2e on the dev store and the default pack
 	nice node site/test/e2e.mjs
 
-bench-site: site default-pack $(BUILD)/site-test/toonid node_modules
+bench-site: site default-pack $(BUILD)/site-test/toonid node_modules ## page-load and click-to-answer timings in headless Chromium (default pack)
 	nice node site/test/bench.mjs
 
 # bench-site on the dev store (no shipped model needed).
-bench-site-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules
+bench-site-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules ## the same timings on the dev store
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/bench.mjs
 
 DEMO_DEPS += site
@@ -60,12 +60,12 @@ BENCH_TARGETS += bench-site
 EXT_OUT := $(BUILD)/extension
 EXT_FILES := manifest.json background.js messages.js offscreen.html offscreen.js content.js
 .PHONY: extension test-extension
-extension: site default-pack
+extension: site default-pack ## build the unpacked MV3 extension into build/extension
 	rm -rf $(EXT_OUT) && mkdir -p $(EXT_OUT)/v1
 	cp $(addprefix site/extension/,$(EXT_FILES)) $(EXT_OUT)/
 	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
 	cp -r $(BUILD)/store/models $(BUILD)/store/packs $(EXT_OUT)/v1/
 	@du -sh $(EXT_OUT)
 
-test-extension: extension node_modules
+test-extension: extension node_modules ## load the extension in headless Chromium and identify on a page
 	nice node site/test/extension.mjs $(EXT_OUT)

@@ -27,7 +27,7 @@ $(TRAIN_DATA)/procgen/train/manifest-0.tsv: $(TRAIN_DIR)/procgen.py
 $(TRAIN_DATA)/real/train/manifest-0.tsv: $(TRAIN_DIR)/data.py
 	$(PYTHON) $(TRAIN_DIR)/prepare.py shared --shared $(SHARED_ART) --data $(TRAIN_DATA)
 
-train-data: $(TRAIN_DATA)/dicebear/train/manifest-0.tsv $(TRAIN_DATA)/procgen/train/manifest-0.tsv $(TRAIN_DATA)/real/train/manifest-0.tsv
+train-data: $(TRAIN_DATA)/dicebear/train/manifest-0.tsv $(TRAIN_DATA)/procgen/train/manifest-0.tsv $(TRAIN_DATA)/real/train/manifest-0.tsv ## only the training data: DiceBear, procedural, shared art, eval manifests
 	$(PYTHON) $(TRAIN_DIR)/prepare.py manifests --data $(TRAIN_DATA) --holdout-styles $(TRAIN_HOLDOUT)
 	$(PYTHON) $(TRAIN_DIR)/prepare.py calib --data $(TRAIN_DATA)
 
@@ -55,7 +55,7 @@ nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_
 	$(TRAIN_PERSTYLE) --init $(3) --cache $(TRAIN_DATA)/cache_all.npz & \
 wait
 endef
-train: train-data
+train: train-data ## the full training recipe -> model/shipped (see model/train/README.md)
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_DIR)/runs/stage1 \
 		--minutes $(TRAIN_MINUTES) --p 24 --k 4 --supcon 1.0 --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py --data $(TRAIN_SOURCES) --out $(TRAIN_DIR)/runs/stage2 --minutes $(TRAIN_FT_MINUTES) \
@@ -71,7 +71,7 @@ train: train-data
 
 # Float scores (PyTorch, mirror-averaged as shipped) and int8 scores (toonid eval) on every eval
 # manifest: the validation twin (held-out styles never trained on) and the shipped model.
-train-eval:
+train-eval: ## score the trained runs on every eval manifest, float and int8
 	$(PYTHON) $(TRAIN_DIR)/evaluate.py --mirror --run $(TRAIN_VAL) $(wildcard $(TRAIN_DATA)/eval/*.tsv)
 	$(PYTHON) $(TRAIN_DIR)/evaluate.py --mirror --run $(TRAIN_RUN) $(wildcard $(TRAIN_DATA)/eval/*.tsv)
 	for m in $(wildcard $(TRAIN_DATA)/eval/*.tsv); do echo val $$m; $(GO) run ./tools/toonid eval -manifest $$m -model $(TRAIN_VAL)/toonid.tmdl -json || exit 1; done
@@ -79,7 +79,7 @@ train-eval:
 
 # Smoke: DiceBear + procedural only (no shared art), 4 steps, into build/.
 SMOKE := $(BUILD)/train-smoke
-train-smoke: | node_modules
+train-smoke: | node_modules ## tiny end-to-end training check (< 2 min, no shared art)
 	rm -rf $(SMOKE) && mkdir -p $(SMOKE)/db $(SMOKE)/pg
 	node $(TRAIN_DIR)/dicebear_gen.mjs --out $(SMOKE)/db --first 0 --count 6 --variants 2 --styles adventurer,micah,lorelei
 	$(PYTHON) $(TRAIN_DIR)/procgen.py --out $(SMOKE)/pg --first 0 --count 6 --variants 2 --renderers flat,ink
@@ -88,7 +88,7 @@ train-smoke: | node_modules
 		ops={n.op_type for n in g.node}; print('ops', sorted(ops)); assert ops <= train.ALLOWED_OPS, ops; \
 		assert [d.dim_value for d in g.output[0].type.tensor_type.shape.dim] == [1, 128]; print('train-smoke: ok')"
 
-test-train: | node_modules
+test-train: | node_modules ## unit tests of the training recipe and the nsfwjs converter
 	cd $(TRAIN_DIR) && $(PYTHON) -m unittest -q test_train test_whiten test_mnv2
 
 TEST_TARGETS += test-train
