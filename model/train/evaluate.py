@@ -28,6 +28,8 @@ def load_model(run):
     args = info["args"]
     m = train.build_model(args.get("arch", "resnet"), args["widths"], args["head"], args.get("end", "block_13_expand_relu"),
                           args.get("input", 112))
+    if args.get("arch") == "mnv2" and not args.get("train_bn"):
+        m.fuse_bn()  # train.py trains (and saves) the BN-folded form when BN statistics are frozen
     m.load_state_dict(torch.load(os.path.join(run, "model.pt")))
     return m.eval()
 

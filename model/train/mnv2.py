@@ -170,7 +170,7 @@ class Student(nn.Module):
     RGB x/255 at `input_size` px: nsfwjs feeds its net x/255, so mean 0 and std 1 keep the
     pretrained statistics (the model file records them)."""
 
-    input_size, mean, std = 112, 0.0, 1.0
+    input_size, mean, std, fused = 112, 0.0, 1.0, False
 
     def __init__(self, end="block_13_expand_relu", embed=128, input_size=112):
         super().__init__()
@@ -184,22 +184,36 @@ class Student(nn.Module):
     def forward(self, x):
         return self.proj(self.features(x))
 
-    def split_forward(self, x, through, teacher=None):
-        """split_forward runs the frozen prefix (stem..block `through`) once without gradients,
-        then the trained tail, and the frozen copy of the tail (`teacher`, a copy of
-        self.trunk.blocks[through:] at the start of training) on the same activations ->
-        (embedding, teacher GAP features or None)."""
+    def prefix(self, x, through):
+        """prefix runs the frozen part (stem..block `through`) without gradients."""
         t = self.trunk
         with torch.no_grad():
             h = t.block0(t.stem(x))
             for b in t.blocks[:through]:
                 h = b(h)
-        e = self.proj(torch.flatten(F.adaptive_avg_pool2d(t.blocks[through:](h), 1), 1))
+        return h
+
+    def tail(self, h, through, teacher=None):
+        """tail runs the trained blocks after `through` and the projection on prefix activations
+        h, and the frozen copy of those blocks (`teacher`, taken at the start of training) on the
+        same h -> (embedding, the teacher's GAP features or None)."""
+        e = self.proj(torch.flatten(F.adaptive_avg_pool2d(self.trunk.blocks[through:](h), 1), 1))
         if teacher is None:
             return e, None
         with torch.no_grad():
             ft = torch.flatten(F.adaptive_avg_pool2d(teacher(h), 1), 1)
         return e, ft
+
+    def fuse_bn(self):
+        """fuse_bn folds every BatchNorm into its convolution (weight and a bias), for training with
+        frozen BN statistics: same function, and on CPU PyTorch runs the folded net ~2x faster
+        (channels-last on top: ~3.5x, measured on the prefix). The ONNX export folds BN anyway."""
+        for m in self.modules():
+            if isinstance(m, ConvBN) and isinstance(m.bn, nn.BatchNorm2d):
+                m.conv = torch.nn.utils.fusion.fuse_conv_bn_eval(m.conv.eval(), m.bn.eval())
+                m.bn = nn.Identity()
+        self.fused = True
+        return self
 
     def frozen_prefix(self, through):
         """frozen_prefix lists the trunk modules up to block `through` (0 = stem and block 0,

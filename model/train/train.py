@@ -316,7 +316,7 @@ def build_model(arch, widths="16,32,64,128", head=256, end="block_13_expand_relu
 
 
 def export_onnx(model, path):
-    model.eval()
+    model.eval().to(memory_format=torch.contiguous_format)
     dummy = torch.zeros(1, 3, model.input_size, model.input_size)
     torch.onnx.export(model, dummy, path, opset_version=model.opset, input_names=["input"], output_names=["embedding"],
                       do_constant_folding=True, dynamic_axes=None)
@@ -372,6 +372,46 @@ def l2n_rows(e):
     return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
 
 
+def prefix_views(model, imgs, paths, a, path, bs=128):
+    """prefix_views returns float16 [N, V, C, h, w]: the frozen prefix's activations on a.views
+    augmented views (geometric + style, at the deployed size) of every image. The prefix runs once
+    per view instead of once per step: on 2 CPU cores it is most of the network's time (the
+    high-resolution blocks), so the tail then trains several times faster. Kept in `path` with
+    a JSON sidecar; reused only when the sidecar matches (same images, prefix, views, seed)."""
+    meta = {"paths_sha256": __import__("hashlib").sha256("\n".join(paths).encode()).hexdigest(),
+            "freeze_through": a.freeze_through, "views": a.views, "size": model.input_size, "seed": a.seed,
+            "colour_drop": not a.no_colour_drop, "init": a.init or a.tfjs}
+    side = path + ".json"
+    if os.path.isfile(path) and os.path.isfile(side) and json.load(open(side)) == meta:
+        print(f"views: reusing {path}", flush=True)
+        return np.load(path, mmap_mode="r")
+    g = torch.get_rng_state()
+    torch.manual_seed(a.seed + 7)
+    model.eval()
+    out = None
+    t0 = time.time()
+    for v in range(a.views):
+        for i in range(0, len(imgs), bs):
+            x = torch.from_numpy(imgs[i:i + bs]).float().div_(255)
+            x = style_aug(geometric(x, out=model.input_size), colour_drop=not a.no_colour_drop)
+            h = model.prefix(normalise(x, model).contiguous(memory_format=torch.channels_last), a.freeze_through)
+            h = h.contiguous().numpy().astype(np.float16)
+            if out is None:
+                out = np.lib.format.open_memmap(path + ".tmp", mode="w+", dtype=np.float16,
+                                                shape=(len(imgs), a.views) + h.shape[1:])
+            out[i:i + len(h), v] = h
+            if (i // bs) % 50 == 0:
+                print(f"views: view {v + 1}/{a.views} image {i + len(h)}/{len(imgs)} {time.time() - t0:.0f}s", flush=True)
+    out.flush()
+    del out
+    os.replace(path + ".tmp", path)
+    with open(side, "w") as f:
+        json.dump(meta, f)
+    torch.set_rng_state(g)
+    model.train()
+    return np.load(path, mmap_mode="r")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, help="comma-separated source dirs with manifest-*.tsv")
@@ -403,6 +443,10 @@ def main(argv=None):
     ap.add_argument("--l2sp", type=float, default=0.0, help="mnv2: L2-SP weight toward the initial trunk weights")
     ap.add_argument("--rkd", type=float, default=0.0, help="mnv2: weight of the relational distillation toward the frozen trunk")
     ap.add_argument("--train-bn", action="store_true", help="mnv2: update BatchNorm statistics (default: frozen)")
+    ap.add_argument("--views", type=int, default=0,
+                    help="mnv2 with --freeze-through: precompute the frozen prefix on this many augmented views of "
+                         "every image once, then train only the tail on them (--feature-cache keeps them)")
+    ap.add_argument("--feature-cache", default="", help="--views: .npy file of the prefix activations (reused when it matches)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt when it exists")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
@@ -427,10 +471,13 @@ def main(argv=None):
     styles = [r[2] for r in rows]
     print(f"train: {len(rows)} images, {len(names)} identities, styles {sorted(set(styles))}", flush=True)
     model = build_model(a.arch, a.widths, a.head, a.end, a.input)
+    if a.arch == "mnv2" and a.tfjs and not a.init:
+        model.trunk.load_keras(mnv2.load_tfjs(a.tfjs)[1])
+    fast = a.arch == "mnv2" and not a.train_bn
+    if fast:
+        model.fuse_bn().to(memory_format=torch.channels_last)
     if a.init:
         model.load_state_dict(torch.load(a.init))
-    elif a.arch == "mnv2" and a.tfjs:
-        model.trunk.load_keras(mnv2.load_tfjs(a.tfjs)[1])
     frozen = model.frozen_prefix(a.freeze_through) if a.arch == "mnv2" else []
     for m in frozen:
         m.requires_grad_(False)
@@ -457,6 +504,15 @@ def main(argv=None):
         groups.append({"params": head.parameters(), "weight_decay": 0})
     opt = torch.optim.AdamW(groups, lr=a.lr)
     sampler = PKSampler(labels, styles, a.p, a.k, a.seed)
+    feats = None
+    if a.views:
+        if not split:
+            raise SystemExit("train: --views needs --arch mnv2 and --freeze-through N")
+        feats = prefix_views(model, imgs, [r[0] for r in rows], a, a.feature_cache or os.path.join(a.out, "views.npy"))
+        vr = np.random.default_rng(a.seed + 1)
+
+        def view_of(ix):
+            return vr.integers(0, a.views, len(ix))
     budget = a.minutes * 60
     t0 = time.time()
     step = 0
@@ -488,15 +544,23 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr * g.get("lr_mult", 1.0)
         ix, lab = sampler.batch()
-        x = torch.from_numpy(imgs[ix]).float().div_(255)
-        # Progressive resizing: most steps at low resolution (the net is fully convolutional
-        # up to the global pool), the last ones at the deployed 96 px so BN statistics match it.
-        size = a.sizes[0] if frac < 0.6 else a.sizes[1] if frac < 0.85 else model.input_size
-        x = style_aug(geometric(x, out=size), colour_drop=not a.no_colour_drop)
+        if feats is None:
+            x = torch.from_numpy(imgs[ix]).float().div_(255)
+            # Progressive resizing: most steps at low resolution (the net is fully convolutional
+            # up to the global pool), the last ones at the deployed size so BN statistics match it.
+            size = a.sizes[0] if frac < 0.6 else a.sizes[1] if frac < 0.85 else model.input_size
+            x = style_aug(geometric(x, out=size), colour_drop=not a.no_colour_drop)
+        else:
+            size = model.input_size
         y = torch.tensor(lab)
         ya = torch.tensor([arc_labels[i] for i in ix])
-        if split:
-            e, ft = model.split_forward(normalise(x, model), a.freeze_through, teacher)
+        if feats is not None:
+            h = torch.from_numpy(feats[np.asarray(ix), np.asarray(view_of(ix))].astype(np.float32))
+            h = h.contiguous(memory_format=torch.channels_last)
+            e, ft = model.tail(h, a.freeze_through, teacher)
+        elif split:
+            x = normalise(x, model).contiguous(memory_format=torch.channels_last)
+            e, ft = model.tail(model.prefix(x, a.freeze_through), a.freeze_through, teacher)
         else:
             e, ft = model(normalise(x, model)), None
         # Plain normalised softmax first, then ramp the margin in: from scratch on CPU budgets a

@@ -5,7 +5,7 @@
 # The test binary embeds the review page and the collect package.
 $(BUILD)/site-test/toonid: $(wildcard tools/collect/*.go tools/collect/review/*)
 
-test-collect-page: $(BUILD)/site-test/toonid node_modules
+test-collect-page: $(BUILD)/site-test/toonid node_modules ## the collection review page in headless Chromium
 	nice node site/test/review.mjs
 
 TEST_TARGETS += test-collect-page
