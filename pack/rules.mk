@@ -32,11 +32,12 @@ DEMO_DEPS += default-pack
 test-pack-smoke: $(PACK_TOOL) default-pack ## toonid eval on the demo gallery + identify on the held-out test images
 	@mkdir -p $(BUILD)/pack-smoke
 	$(PACK_TOOL) eval -model $(PACK_MODEL) -manifest $(GALLERY)/eval.tsv -json -embeddings $(BUILD)/pack-smoke/embeddings.tsv > $(BUILD)/pack-smoke/eval.json
-	$(PACK_TOOL) identify -model $(PACK_MODEL) -pack $(PACK_STORE)/packs/default -json \
-		-at $$(awk -F'\t' '$$1=="sintel_trailer_048.jpg"{print $$3+$$5/2","$$4+$$6/2}' $(GALLERY)/testimages/faces.tsv) \
-		$(GALLERY)/testimages/sintel_trailer_048.jpg > $(BUILD)/pack-smoke/identify-sintel.json
+	rm -f $(BUILD)/pack-smoke/identify-*.json
+	tail -n +2 $(GALLERY)/testimages/faces.tsv | while IFS='	' read -r img id x y w h note; do \
+		$(PACK_TOOL) identify -model $(PACK_MODEL) -pack $(PACK_STORE)/packs/default -json -at $$((x + w / 2)),$$((y + h / 2)) \
+			$(GALLERY)/testimages/$$img > $(BUILD)/pack-smoke/identify-$$id.json || exit 1; done
 	$(PYTHON) pack/smoke_check.py $(GALLERY)/eval.tsv $(BUILD)/pack-smoke/eval.json $(BUILD)/pack-smoke/embeddings.tsv \
-		$(PACK_STORE)/packs/default/manifest.json $(BUILD)/pack-smoke/identify-sintel.json
+		$(PACK_STORE)/packs/default/manifest.json $(BUILD)/pack-smoke/identify-*.json
 
 TEST_TARGETS += test-pack-smoke
 
