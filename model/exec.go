@@ -30,7 +30,9 @@ func newPlan(g *Graph) (*plan, error) {
 		}
 		in, out := shapes[op.In[0]], shapes[i+1]
 		if isDepthwise(op, in) {
-			p.scratch = max(p.scratch, (in[1]+op.Pads[0]+op.Pads[2])*(in[2]+op.Pads[1]+op.Pads[3]))
+			l := newDwLayout(op, in, out)
+			p.layout[i] = l
+			p.scratch = max(p.scratch, l.phaseLen+l.tmpLen)
 			continue
 		}
 		ocg := op.WeightShape[0] / op.Group
@@ -82,12 +84,17 @@ type arena struct {
 	mirror  []float32 // the input flipped along W (Embed of a Mirror model), else nil
 }
 
+// Values and scratch keep arenaSlack floats of capacity past their ends (the next value's
+// memory, or slack at the end of the arena): the 128-bit gemm's column tail reads up to 11
+// floats past its B rows (see gemm4Tail) and drops what it computes from them.
+const arenaSlack = 16
+
 func (p *plan) newArena() *arena {
-	a := &arena{vals: make([][]float32, len(p.shapes)), scratch: make([]float32, p.scratch)}
-	buf := make([]float32, p.bnActs)
+	a := &arena{vals: make([][]float32, len(p.shapes)), scratch: make([]float32, p.scratch, p.scratch+arenaSlack)}
+	buf := make([]float32, p.bnActs+arenaSlack)
 	for i := 1; i < len(p.shapes); i++ {
 		n := p.shapes[i].Size()
-		a.vals[i], buf = buf[:n:n], buf[n:]
+		a.vals[i], buf = buf[:n], buf[n:]
 	}
 	return a
 }
@@ -110,7 +117,9 @@ func runOp(p *plan, a *arena, i int) {
 	switch op.Kind {
 	case OpConv:
 		if isDepthwise(op, ins) {
-			depthwise(op, src, dst, ins, outs, a.scratch)
+			if depthwise(op, p.layout[i], src, dst, ins, outs, a.scratch) {
+				return
+			}
 		} else if p.conv(i, op, src, dst, ins, outs, a.scratch) {
 			return
 		}
@@ -160,6 +169,7 @@ type convLayout struct {
 	offs             []int32
 	need             []bool // phases (py*sw+px) some tap reads
 	phaseLen, tmpLen int
+	plane, group     int // depthwise: floats of one channel's planes, channels per kernel call
 }
 
 func newConvLayout(op *Op, in, out Shape) *convLayout {
@@ -216,11 +226,14 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 	hw := ins[1] * ins[2]
 	oh, ow := outs[1], outs[2]
 	panel := (ocg + mr - 1) / mr * mr * k
-	fused := op.Act.Kind == ActNone || op.Act.Kind == ActRelu
 	relu := op.Act.Kind == ActRelu
 	if l.wino != nil {
 		winoConv(l.wino, op, src, dst, ins, outs, scratch, relu)
-		return fused
+		return op.Act.Kind == ActNone || relu
+	}
+	lo, hi, fused := actBounds(&op.Act)
+	if !fused {
+		lo, hi, _ = actBounds(&Act{})
 	}
 	for g := 0; g < op.Group; g++ {
 		in := src[g*icg*hw : (g+1)*icg*hw]
@@ -236,24 +249,17 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 				b = scratch[:k*oh*ow]
 				im2col(b, in, icg, ins[1], ins[2], op, oh, ow)
 			}
-			gemm(a, ocg, oh*ow, k, b, l.offs, out, nil)
-			if bias != nil || relu {
-				for oc := 0; oc < ocg; oc++ {
-					row := out[oc*oh*ow : (oc+1)*oh*ow]
-					biasAct(row, row, at(bias, oc), relu)
-				}
-			}
+			gemm(a, ocg, oh*ow, k, b, l.offs, out, bias, lo, hi)
 			continue
 		}
 		phase := scratch[:l.phaseLen]
 		tmp := scratch[l.phaseLen : l.phaseLen+l.tmpLen]
 		splitPhases(phase, in, icg, ins[1], ins[2], op, l)
 		n := oh * l.pws
-		gemm(a, ocg, n, k, phase, l.offs, tmp, nil)
+		gemm(a, ocg, n, k, phase, l.offs, tmp, bias, lo, hi)
 		for oc := 0; oc < ocg; oc++ {
-			b := at(bias, oc)
 			for oy := 0; oy < oh; oy++ {
-				biasAct(out[(oc*oh+oy)*ow:(oc*oh+oy+1)*ow], tmp[oc*n+oy*l.pws:], b, relu)
+				copy(out[(oc*oh+oy)*ow:(oc*oh+oy+1)*ow], tmp[oc*n+oy*l.pws:])
 			}
 		}
 	}
@@ -312,23 +318,7 @@ func splitPhases(dst, in []float32, c, h, w int, op *Op, l *convLayout) {
 		// into its two phase rows in one sequential pass (per-phase strided gathers and
 		// per-row clears cost ~5 ns per sample in wasm).
 		clear(dst)
-		for ci := 0; ci < c; ci++ {
-			src := in[ci*h*w : (ci+1)*h*w]
-			for y := 0; y < h; y++ {
-				py, yy := (y+pt)%2, (y+pt)/2
-				s := src[y*w : (y+1)*w]
-				base := (ci*4+py*2)*plane + yy*l.pws
-				// Sample x lands at column X = x+pl: phase X%2, position X/2. a gets the
-				// samples of even x, b those of odd x.
-				a := dst[base+(pl%2)*plane+pl/2 : base+(pl%2)*plane+l.pws]
-				b := dst[base+((pl+1)%2)*plane+(pl+1)/2 : base+((pl+1)%2)*plane+l.pws]
-				a, b = a[:(w+1)/2], b[:w/2]
-				deal(a, b, s)
-				if w%2 == 1 {
-					a[w/2] = s[w-1]
-				}
-			}
-		}
+		writePhases(dst, in, c, h, w, op, l)
 		return
 	}
 	for ci := 0; ci < c; ci++ {
@@ -382,45 +372,128 @@ func splitPhases(dst, in []float32, c, h, w int, op *Op, l *convLayout) {
 	clear(dst[c*l.sh*l.sw*plane:])
 }
 
-// depthwise runs a per-channel convolution directly: the channel is copied into a zero-padded
-// plane, then each output row accumulates KH*KW shifted input rows (stride 1) or samples.
-func depthwise(op *Op, src, dst []float32, ins, outs Shape, scratch []float32) {
-	h, w := ins[1], ins[2]
-	oh, ow := outs[1], outs[2]
-	ph, pw := h+op.Pads[0]+op.Pads[2], w+op.Pads[1]+op.Pads[3]
-	pad := scratch[:ph*pw]
-	kk := op.KH * op.KW
-	for c := 0; c < ins[0]; c++ {
-		clear(pad)
-		for y := 0; y < h; y++ {
-			copy(pad[(y+op.Pads[0])*pw+op.Pads[1]:], src[c*h*w+y*w:c*h*w+(y+1)*w])
-		}
-		wt := op.Weight[c*kk : (c+1)*kk]
-		var b float32
-		if op.Bias != nil {
-			b = op.Bias[c]
-		}
-		out := dst[c*oh*ow : (c+1)*oh*ow]
-		for oy := 0; oy < oh; oy++ {
-			row := out[oy*ow : (oy+1)*ow]
-			for i := range row {
-				row[i] = b
-			}
-			for ky := 0; ky < op.KH; ky++ {
-				in := pad[(oy*op.StrideH+ky)*pw:]
-				for kx := 0; kx < op.KW; kx++ {
-					wv := wt[ky*op.KW+kx]
-					if op.StrideW == 1 {
-						madd(row, in[kx:kx+ow], wv)
-						continue
-					}
-					for ox := range row {
-						row[ox] += wv * in[ox*op.StrideW+kx]
-					}
-				}
-			}
+// actBounds returns the clamp an activation is, for the fused epilogues of convolutions:
+// none (-Inf, +Inf), Relu [0, +Inf), Clip [A, B]; ok is false for the others (they run as
+// a pass after the op).
+func actBounds(a *Act) (lo, hi float32, ok bool) {
+	inf := float32(math.Inf(1))
+	switch a.Kind {
+	case ActNone:
+		return -inf, inf, true
+	case ActRelu:
+		return 0, inf, true
+	case ActClip:
+		return a.A, a.B, true
+	}
+	return 0, 0, false
+}
+
+// newDwLayout lays out a depthwise convolution's scratch: a group of channels at a time
+// (l.group of them, the planes of a group within dwGroupFloats), each channel's zero-padded
+// input split into stride-phase planes (as convLayout does for one input channel, without
+// widening: offs has one offset per tap), l.plane floats per channel, then a vector of
+// slack (the wide-vector kernels read up to a vector past the last tap's extent, see
+// dw3x3), then tmp, one channel's output at the plane width (oh*pws, plus slack).
+func newDwLayout(op *Op, in, out Shape) *convLayout {
+	sh, sw := op.StrideH, op.StrideW
+	ph, pw := in[1]+op.Pads[0]+op.Pads[2], in[2]+op.Pads[1]+op.Pads[3]
+	l := &convLayout{sh: sh, sw: sw, phs: (ph + sh - 1) / sh, pws: (pw + sw - 1) / sw, need: make([]bool, sh*sw)}
+	plane := l.phs * l.pws
+	for ky := 0; ky < op.KH; ky++ {
+		for kx := 0; kx < op.KW; kx++ {
+			phase := (ky%sh)*sw + kx%sw
+			l.need[phase] = true
+			l.offs = append(l.offs, int32(phase*plane+(ky/sh)*l.pws+kx/sw))
 		}
 	}
+	const slack = 16 // floats: the widest vector (AVX-512)
+	l.plane = sh * sw * plane
+	l.group = min(in[0], max(1, dwGroupFloats/l.plane))
+	l.phaseLen = l.group*l.plane + slack
+	l.tmpLen = out[1]*l.pws + slack
+	return l
+}
+
+// dwGroupFloats bounds the phase planes of a group of depthwise channels (16 KB, half of
+// L1): the kernels run over a group per call.
+const dwGroupFloats = 4096
+
+// writePhases writes the input samples of c channels into their places in the
+// stride-phase planes, leaving the padding as it is: splitPhases for planes whose padding
+// is already zero (depthwise runs one channel at a time through one buffer, whose padding
+// stays zero). Only stride 1 and stride 2 with every phase used.
+func writePhases(dst, in []float32, c, h, w int, op *Op, l *convLayout) {
+	pt, pl := op.Pads[0], op.Pads[1]
+	plane := l.phs * l.pws
+	for ci := 0; ci < c; ci++ {
+		src := in[ci*h*w : (ci+1)*h*w]
+		if l.sh == 1 && l.sw == 1 {
+			// copy() is memory.copy in wasm: faster than a vector loop even for 7 floats.
+			for y := 0; y < h; y++ {
+				o := ci*plane + (y+pt)*l.pws + pl
+				copy(dst[o:o+w], src[y*w:(y+1)*w])
+			}
+			continue
+		}
+		// Input rows of each parity: row y lands in row (y+pt)/2 of the row phase
+		// (y+pt)%2, and sample x at column X = x+pl: column phase X%2, position X/2. a
+		// gets the samples of even x, b those of odd x.
+		for y0 := 0; y0 < min(2, h); y0++ {
+			py, yy := (y0+pt)%2, (y0+pt)/2
+			base := (ci*4+py*2)*plane + yy*l.pws
+			a := dst[base+(pl%2)*plane+pl/2:]
+			b := dst[base+((pl+1)%2)*plane+(pl+1)/2:]
+			dealRows(a, b, l.pws, src[y0*w:], 2*w, (h-y0+1)/2, w)
+		}
+	}
+}
+
+// depthwise runs a per-channel (group = channels) convolution: a group of channels' inputs
+// are written zero-padded into stride-phase planes (so that stride 2 reads at unit stride
+// too), then a 3x3 kernel runs dw3x3 over the group (SIMD along each output row, bias and
+// a Relu or Clip fused), any other dwGeneric per channel. It reports whether it applied
+// op.Act.
+func depthwise(op *Op, l *convLayout, src, dst []float32, ins, outs Shape, scratch []float32) bool {
+	h, w := ins[1], ins[2]
+	oh, ow := outs[1], outs[2]
+	lo, hi, fused := actBounds(&op.Act)
+	if !fused {
+		lo, hi, _ = actBounds(&Act{})
+	}
+	kk := op.KH * op.KW
+	ph := scratch[:l.phaseLen]
+	tmp := scratch[l.phaseLen : l.phaseLen+l.tmpLen]
+	// Strides 1 and 2: the padding is cleared once and only the samples are written per
+	// channel (the per-row clears of splitPhases cost as much as the copies).
+	fast := (l.sh == 1 && l.sw == 1) || (l.sh == 2 && l.sw == 2 && l.need[0] && l.need[1] && l.need[2] && l.need[3])
+	if fast {
+		clear(ph)
+	}
+	for c0 := 0; c0 < ins[0]; c0 += l.group {
+		nc := min(l.group, ins[0]-c0)
+		in := src[c0*h*w : (c0+nc)*h*w]
+		if fast {
+			writePhases(ph, in, nc, h, w, op, l)
+		} else {
+			for c := 0; c < nc; c++ {
+				splitPhases(ph[c*l.plane:], in[c*h*w:(c+1)*h*w], 1, h, w, op, l)
+			}
+		}
+		out := dst[c0*oh*ow : (c0+nc)*oh*ow]
+		var bias []float32
+		if op.Bias != nil {
+			bias = op.Bias[c0 : c0+nc]
+		}
+		wt := op.Weight[c0*kk : (c0+nc)*kk]
+		if kk == 9 && op.KW == 3 {
+			dw3x3(out, nc, oh, ow, ph, l.plane, l.pws, (*[9]int32)(l.offs), wt, bias, lo, hi, tmp)
+			continue
+		}
+		for c := 0; c < nc; c++ {
+			dwGeneric(out[c*oh*ow:(c+1)*oh*ow], oh, ow, ph[c*l.plane:], l.pws, l.offs, wt[c*kk:(c+1)*kk], at(bias, c), lo, hi)
+		}
+	}
+	return fused
 }
 
 // elementwise runs Add or Mul with a second value or a (scalar or per-channel) constant.
@@ -496,9 +569,7 @@ func activate(a *Act, x []float32, hw int) {
 	case ActRelu:
 		relu(x)
 	case ActClip:
-		for i, v := range x {
-			x[i] = min(max(v, a.A), a.B)
-		}
+		biasClamp(x, x, 0, a.A, a.B)
 	case ActPRelu:
 		for i, v := range x {
 			if v < 0 {

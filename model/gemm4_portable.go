@@ -7,7 +7,11 @@ import (
 	"unsafe"
 )
 
-// gemm4 is gemm for 128-bit vectors.
+// gemm4Cols is gemm4's tile width: 4 rows x 12 columns (three vectors).
+const gemm4Cols = 12
+
+// gemm4 is gemm for 128-bit vectors (natively: NEON, SSE-only amd64), without bias or
+// epilogue (gemm applies them per panel).
 func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
 	const v = 4
 	bp := unsafe.Pointer(&b[0])
@@ -66,5 +70,27 @@ func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
 			c31.Store(r[v:])
 			c32.Store(r[2*v:])
 		}
+	}
+}
+
+// gemm4x4 computes 4 columns (one vector) of m rows (whole panels) of gemm's product into
+// c, rows 4 apart: gemm4Tail's kernel for tails of 4 or fewer columns.
+func gemm4x4(ap []float32, m, k int, b []float32, offs []int32, c []float32) {
+	offs = offs[:k]
+	for p := 0; p < m/mr; p++ {
+		pa := ap[p*mr*k : (p+1)*mr*k]
+		var c0, c1, c2, c3 simd.Float32s
+		for kk, o := range offs {
+			b0 := simd.LoadFloat32s(b[o : o+4])
+			a := pa[kk*mr : kk*mr+mr]
+			c0 = simd.BroadcastFloat32s(a[0]).MulAdd(b0, c0)
+			c1 = simd.BroadcastFloat32s(a[1]).MulAdd(b0, c1)
+			c2 = simd.BroadcastFloat32s(a[2]).MulAdd(b0, c2)
+			c3 = simd.BroadcastFloat32s(a[3]).MulAdd(b0, c3)
+		}
+		c0.Store(c[p*16:])
+		c1.Store(c[p*16+4:])
+		c2.Store(c[p*16+8:])
+		c3.Store(c[p*16+12:])
 	}
 }

@@ -8,8 +8,8 @@ const simdKernels = false
 
 func gemmCols() int { return 1 }
 
-func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
-	gemmGeneric(ap, m, n, k, b, offs, c, bias)
+func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, lo, hi float32) {
+	gemmGeneric(ap, m, n, k, b, offs, c, bias, lo, hi)
 }
 func madd(dst, src []float32, w float32)               { maddGeneric(dst, src, w) }
 func dot(a, b []float32) float32                       { return dotGeneric(a, b) }
@@ -24,5 +24,16 @@ func winoIn(v []float32, stride int, e, o []float32, pw2, nt int) {
 func winoOut(out []float32, ow int, m []float32, stride, nt int, bias float32, relu bool) {
 	winoOutGeneric(out, ow, m, stride, nt, bias, relu)
 }
-func sum(x []float32) float32 { return sumGeneric(x) }
-func deal(a, b, s []float32)  { dealGeneric(a, b, s) }
+func sum(x []float32) float32                         { return sumGeneric(x) }
+func deal(a, b, s []float32)                          { dealGeneric(a, b, s) }
+func biasClamp(dst, src []float32, b, lo, hi float32) { biasClampGeneric(dst, src, b, lo, hi) }
+func dw3x3(out []float32, nc, oh, ow int, ph []float32, plane, pws int, offs *[9]int32, w, bias []float32, lo, hi float32, tmp []float32) {
+	checkDw3x3(out, nc, oh, ow, ph, plane, pws, offs, w, bias)
+	dw3x3Scalar(out, nc, oh, ow, ph, plane, pws, offs, w, bias, lo, hi)
+}
+func dealRows(a, b []float32, dstride int, s []float32, sstride, rows, w int) {
+	dealRowsGeneric(a, b, dstride, s, sstride, rows, w)
+}
+func biasClampRows(c []float32, rows, n int, bias []float32, lo, hi float32) {
+	biasClampRowsGeneric(c, rows, n, bias, lo, hi)
+}

@@ -2,7 +2,10 @@
 
 package model
 
-import "simd"
+import (
+	"math"
+	"simd"
+)
 
 // SIMD kernels on the portable simd package: SIMD128 in wasm, AVX2/AVX-512 or NEON natively
 // (gemm4, the 128-bit GEMM, is in gemm4_wasm.go on simd/archsimd and gemm4_portable.go).
@@ -13,48 +16,78 @@ const simdKernels = true
 
 // gemmCols is the column count of gemm's register tile; convolutions size their rows so
 // that the GEMM width is a multiple of it where that is cheap.
-func gemmCols() int { return 3 * simd.VectorBitSize() / 32 }
+func gemmCols() int {
+	if simd.VectorBitSize() == 128 {
+		return gemm4Cols
+	}
+	return 3 * simd.VectorBitSize() / 32
+}
 
-// gemm: see gemmGeneric. The register tile is 4 rows x 3 vectors (12 accumulators: SIMD128
-// in wasm has 16 registers on x64 hosts); column tails use one vector, then partial loads
+// gemm: see gemmGeneric. The register tile is 4 rows x 3 vectors (12 accumulators; in wasm
+// gemm4's is 4 x 2, see gemm4_wasm.go); column tails use one vector, then partial loads
 // and stores. With 128-bit vectors (wasm, NEON, and SSE-only amd64) gemm4 reads B and the
 // packed weights through fixed-size array pointers: in Go wasm the slice bounds checks and
 // dynamic-length slices cost most of the time (measured in node 20, interleaved
 // min-of-60, 32x576x288: 3.6 GMAC/s with unsafe.Slice, 8.8 with checked slices, 12.6 with
 // array pointers). checkGemm verifies every bound up front, so the pointers stay inside b.
-func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32) {
+func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, lo, hi float32) {
 	checkGemm(ap, m, n, k, b, offs, c, bias)
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	if simd.VectorBitSize() == 128 {
-		// With the portable package, Go's wasm code for gemm4's loop was sensitive to
-		// everything around it (each simd op is a bridge call that V8 must inline). Measured
-		// (node 20, interleaved min-of-60, 32x576x288, GMAC/s): conditional per-row stores
-		// 10.1 -> 13.7 unconditional; a column-tail loop in the same function 13.2 -> 9.4;
-		// accumulators initialised from the bias 14.7 -> 9.7; any call in the function
-		// 13.5 -> 10.2. So gemm4 does full 4-row panels and full tiles only, with no calls;
-		// the last partial panel and the column tail go to gemmV, and the bias comes after.
-		gemm4(ap, m, n, k, b, offs, c)
-		full := m / mr * mr
-		if full < m {
-			gemmV(ap[full*k:], m-full, n, k, b, offs, c[full*n:], nil, 0)
+	if simd.VectorBitSize() != 128 {
+		gemmV(ap, m, n, k, b, offs, c, bias, lo, hi, 0)
+		return
+	}
+	// With the portable package, Go's wasm code for gemm4's loop was sensitive to
+	// everything around it (each simd op is a bridge call that V8 must inline). Measured
+	// (node 20, interleaved min-of-60, 32x576x288, GMAC/s): conditional per-row stores
+	// 10.1 -> 13.7 unconditional; a column-tail loop in the same function 13.2 -> 9.4;
+	// accumulators initialised from the bias 14.7 -> 9.7; any call in the function
+	// 13.5 -> 10.2. So gemm4 does full 4-row panels and full tiles only, with no calls;
+	// the last partial panel goes to gemmV, the column tail to gemm4Tail (or gemmV).
+	// gemm runs a block of panels at a time (about 64 KB of C, at most gemmBlockRows rows)
+	// and applies the epilogue (bias, clamp) to the block's rows right after, while they
+	// are in cache (a pass over all of C after the GEMM re-read 1.2 MB for the student's
+	// 96x56x56 expansion, more than L2; a clamp inside gemm4 slowed its loop, see
+	// gemm4_wasm.go). Blocks rather than single panels: on 7x7 maps the calls per panel
+	// (gemm4, tail, epilogue) cost several percent.
+	full := m / mr * mr
+	tiles := n / gemm4Cols * gemm4Cols
+	tail := tiles < n && gemm4TailFits(n, k, b, offs, tiles)
+	epi := bias != nil || !math.IsInf(float64(lo), -1) || !math.IsInf(float64(hi), 1)
+	block := min(max(16384/n/mr*mr, mr), gemmBlockRows)
+	for p := 0; p < full; p += block {
+		rows := min(block, full-p)
+		pa, pc := ap[p*k:], c[p*n:(p+rows)*n]
+		gemm4(pa, rows, n, k, b, offs, pc)
+		if tail {
+			gemm4Tail(pa, rows, n, k, b, offs, pc, tiles)
+		} else if tiles < n {
+			gemmV(pa, rows, n, k, b, offs, pc, nil, float32(math.Inf(-1)), float32(math.Inf(1)), tiles)
 		}
-		if tiles := n / 12 * 12; tiles < n && full > 0 {
-			gemmV(ap[:full*k], full, n, k, b, offs, c, nil, tiles)
+		if epi {
+			var bp []float32
+			if bias != nil {
+				bp = bias[p : p+rows]
+			}
+			biasClampRows(pc, rows, n, bp, lo, hi)
 		}
+	}
+	if full < m {
+		var bp []float32
 		if bias != nil {
-			addBias(c, m, n, bias)
+			bp = bias[full:]
 		}
-	} else {
-		gemmV(ap, m, n, k, b, offs, c, bias, 0)
+		gemmV(ap[full*k:], m-full, n, k, b, offs, c[full*n:], bp, lo, hi, 0)
 	}
 }
 
 // gemmV is gemm for any vector width, with checked slices, for columns j0..n-1.
-func gemmV(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, j0 int) {
+func gemmV(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, lo, hi float32, j0 int) {
 	v := simd.VectorBitSize() / 32
 	offs = offs[:k]
+	lv, hv := simd.BroadcastFloat32s(lo), simd.BroadcastFloat32s(hi)
 	for p := 0; p*mr < m; p++ {
 		pa := ap[p*mr*k : (p+1)*mr*k]
 		rows := min(mr, m-p*mr)
@@ -93,26 +126,26 @@ func gemmV(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float
 				c32 = a3.MulAdd(b2, c32)
 			}
 			r := c[i0*n+j:]
-			c00.Store(r)
-			c01.Store(r[v:])
-			c02.Store(r[2*v:])
+			c00.Max(lv).Min(hv).Store(r)
+			c01.Max(lv).Min(hv).Store(r[v:])
+			c02.Max(lv).Min(hv).Store(r[2*v:])
 			if rows > 1 {
 				r = c[(i0+1)*n+j:]
-				c10.Store(r)
-				c11.Store(r[v:])
-				c12.Store(r[2*v:])
+				c10.Max(lv).Min(hv).Store(r)
+				c11.Max(lv).Min(hv).Store(r[v:])
+				c12.Max(lv).Min(hv).Store(r[2*v:])
 			}
 			if rows > 2 {
 				r = c[(i0+2)*n+j:]
-				c20.Store(r)
-				c21.Store(r[v:])
-				c22.Store(r[2*v:])
+				c20.Max(lv).Min(hv).Store(r)
+				c21.Max(lv).Min(hv).Store(r[v:])
+				c22.Max(lv).Min(hv).Store(r[2*v:])
 			}
 			if rows > 3 {
 				r = c[(i0+3)*n+j:]
-				c30.Store(r)
-				c31.Store(r[v:])
-				c32.Store(r[2*v:])
+				c30.Max(lv).Min(hv).Store(r)
+				c31.Max(lv).Min(hv).Store(r[v:])
+				c32.Max(lv).Min(hv).Store(r[2*v:])
 			}
 		}
 		for ; j < n; j += v {
@@ -130,15 +163,15 @@ func gemmV(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float
 				c2 = simd.BroadcastFloat32s(a[2]).MulAdd(b0, c2)
 				c3 = simd.BroadcastFloat32s(a[3]).MulAdd(b0, c3)
 			}
-			c0.StorePart(c[i0*n+j : i0*n+j+w])
+			c0.Max(lv).Min(hv).StorePart(c[i0*n+j : i0*n+j+w])
 			if rows > 1 {
-				c1.StorePart(c[(i0+1)*n+j : (i0+1)*n+j+w])
+				c1.Max(lv).Min(hv).StorePart(c[(i0+1)*n+j : (i0+1)*n+j+w])
 			}
 			if rows > 2 {
-				c2.StorePart(c[(i0+2)*n+j : (i0+2)*n+j+w])
+				c2.Max(lv).Min(hv).StorePart(c[(i0+2)*n+j : (i0+2)*n+j+w])
 			}
 			if rows > 3 {
-				c3.StorePart(c[(i0+3)*n+j : (i0+3)*n+j+w])
+				c3.Max(lv).Min(hv).StorePart(c[(i0+3)*n+j : (i0+3)*n+j+w])
 			}
 		}
 	}
@@ -154,5 +187,43 @@ func avgBytes(dst, a, b []byte) {
 	}
 	for ; i < len(dst); i++ {
 		dst[i] = byte((uint16(a[i]) + uint16(b[i]) + 1) >> 1)
+	}
+}
+
+// gemm4TailFits reports whether gemm4Tail may compute columns j0..n-1 (fewer than
+// gemm4Cols): it computes them as a whole gemm4 tile, reading up to gemm4Cols-(n-j0)
+// floats past each B row, so the last row's read must stay inside cap(b) (the plan's
+// arenas leave that slack, see arenaSlack).
+func gemm4TailFits(n, k int, b []float32, offs []int32, j0 int) bool {
+	var maxOff int32
+	for _, o := range offs[:k] {
+		maxOff = max(maxOff, o)
+	}
+	w := n - j0
+	return w > 0 && w < gemm4Cols && j0+int(maxOff)+gemm4Cols <= cap(b)
+}
+
+// gemmBlockRows bounds the rows gemm runs per block (gemm4Tail's stack tile holds them).
+const gemmBlockRows = 64
+
+// gemm4Tail computes columns j0..n-1 of m rows (whole panels, at most gemmBlockRows) of
+// gemm's product with gemm4 itself, as whole tiles into a stack buffer of which it keeps
+// the n-j0 real columns (gemm4TailFits must hold). (On gemmV, one vector of partial loads
+// through portable simd calls, the tail of a 7x7 map cost as much as the rest of its GEMM
+// in wasm.) Tails of 4 or fewer columns run as one vector (gemm4x4).
+func gemm4Tail(ap []float32, m, n, k int, b []float32, offs []int32, c []float32, j0 int) {
+	var tile [gemmBlockRows * gemm4Cols]float32
+	tw := gemm4Cols
+	if n-j0 <= 4 {
+		tw = 4 // one vector (see gemm4x4)
+		gemm4x4(ap, m, k, b[j0:cap(b)], offs, tile[:m*tw])
+	} else {
+		gemm4(ap, m, tw, k, b[j0:cap(b)], offs, tile[:m*tw])
+	}
+	for r := 0; r < m; r++ {
+		row := c[r*n+j0 : r*n+n]
+		for j := range row {
+			row[j] = tile[r*tw+j]
+		}
 	}
 }

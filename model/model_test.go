@@ -302,3 +302,41 @@ func TestSimulateInt8Activations(t *testing.T) {
 		t.Fatal("no calibration accepted")
 	}
 }
+
+// Depthwise convolutions (group = channels) of every kernel size, stride and pad agree with
+// the naive loops, with their epilogues (none, Relu, Clip, and PRelu applied after).
+func TestDepthwiseMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	acts := []Act{{}, {Kind: ActRelu}, {Kind: ActClip, A: 0, B: 6}, {Kind: ActPRelu, Slope: []float32{0.1}}}
+	for _, side := range []int{1, 2, 3, 5, 7, 8, 14, 15} {
+		for _, s := range []int{1, 2, 3} {
+			for _, k := range []int{1, 2, 3, 5} {
+				for _, pads := range [][4]int{{}, {1, 1, 1, 1}, {0, 0, 1, 1}, {2, 1, 0, 2}} {
+					if side+pads[0]+pads[2] < k || side+1+pads[1]+pads[3] < k {
+						continue
+					}
+					for ai, act := range acts {
+						// A 1x1 conv to 37 channels first: the depthwise op then runs several
+						// channels per kernel call and several groups (newDwLayout).
+						const c = 37
+						g := &Graph{InputC: 3, InputH: side, InputW: side + 1, Mean: half, Std: half}
+						g.Ops = []Op{convOp(r, 0, 3, c, 1, 1, 1, [4]int{}, Act{}), convOp(r, 1, c, c, k, s, c, pads, act), {Kind: OpFlatten, In: [2]int{2, -1}}}
+						m, err := FromGraph(g)
+						if err != nil {
+							t.Fatalf("side %d s %d k %d pads %v: %v", side, s, k, pads, err)
+						}
+						in := testInput(int64(side), m.InputLen())
+						for i := range in {
+							in[i] *= 8 // reach past the Clip's 6
+						}
+						got, _ := m.Forward(in)
+						want := naiveForward(g, in)
+						if i, ok := closeEnough(got, want, 1e-5); !ok {
+							t.Fatalf("%dx%d s %d k %d pads %v act %d: output %d: %v, want %v", side, side+1, s, k, pads, ai, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

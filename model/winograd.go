@@ -1,5 +1,7 @@
 package model
 
+import "math"
+
 // Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with one pixel of padding on every side
 // (most of the shipped network's multiply-adds): each 2x2 output tile comes from a 4x4
 // input tile through 16 multiplies per (in, out) channel pair instead of 36, so the work
@@ -11,10 +13,11 @@ package model
 // P[y][2t], O[y][t] = P[y][2t+1]), so that the input transform of four neighbouring tiles
 // is a handful of vector operations on contiguous data. Tiles are numbered s*rowT + t for
 // tile row s < H/2 and column t < rowT. rowT is W/2 when the tile count is then a multiple
-// of 12 (gemm4's tile width); the transforms then work in whole vectors that run into the
-// next tile row, which is written after (V rows carry 4 tiles of slack for the last one).
-// Otherwise rowT is W/2 rounded up to 4 and on until the tile count is a multiple of 12: the
-// extra tiles are computed and dropped (6x6 maps: 12 tiles for 9).
+// of 4 (a vector); the transforms then work in whole vectors that run into the next tile
+// row, which is written after (V rows carry 4 tiles of slack for the last one). Otherwise
+// rowT is W/2 rounded up to 4: the extra tiles are computed and dropped (6x6 maps: 12 tiles
+// for 9). (Until 2026-12-01 the tile count was also made a multiple of 12, gemm4's tile
+// width then; GEMM column tails now run as whole tiles too, see gemm4Tail.)
 
 // winoLayout is a convolution's Winograd plan: transformed, packed weights and sizes.
 type winoLayout struct {
@@ -39,8 +42,8 @@ func newWinoLayout(op *Op, in, out Shape) *winoLayout {
 	l := &winoLayout{th: out[1] / 2, tw: out[2] / 2}
 	l.nv = (l.tw + 3) / 4 * 4
 	l.rowT = l.tw
-	if l.th*l.tw%12 != 0 {
-		for l.rowT = l.nv; l.th*l.rowT%12 != 0; l.rowT += 4 {
+	if l.th*l.tw%4 != 0 {
+		for l.rowT = l.nv; l.th*l.rowT%4 != 0; l.rowT += 4 {
 		}
 	}
 	l.t = l.th * l.rowT
@@ -87,6 +90,7 @@ func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratc
 	ic, h, w := ins[0], ins[1], ins[2]
 	oc, oh, ow := outs[0], outs[1], outs[2]
 	t, vs := l.t, l.vs
+	inf := float32(math.Inf(1))
 	eo := scratch[:l.eoLen]
 	v := scratch[l.eoLen : l.eoLen+16*ic*vs]
 	// m: 4 floats of slack for the last whole vector winoOut reads.
@@ -117,7 +121,7 @@ func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratc
 		}
 	}
 	for xi := 0; xi < 16; xi++ {
-		gemm(l.u[xi], oc, t, ic, v[xi*ic*vs:(xi+1)*ic*vs], l.offs, m[xi*oc*t:(xi+1)*oc*t], nil)
+		gemm(l.u[xi], oc, t, ic, v[xi*ic*vs:(xi+1)*ic*vs], l.offs, m[xi*oc*t:(xi+1)*oc*t], nil, -inf, inf)
 	}
 	for o := 0; o < oc; o++ {
 		b := at(op.Bias, o)

@@ -62,7 +62,7 @@ func TestFloatPathMatchesGorgonnx(t *testing.T) {
 
 // int8 weights on the op-coverage network stay within cosine 0.99 of the float path.
 func TestInt8CloseToFloatOnONNX(t *testing.T) {
-	for _, name := range []string{"ops", "hswish", "gorgonnx"} {
+	for _, name := range []string{"ops", "hswish", "gorgonnx", "mnv2"} {
 		g := importFile(t, name)
 		f := floatModel(t, g)
 		q := loadModel(t, encodeInt8(t, g))

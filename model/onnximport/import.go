@@ -422,14 +422,48 @@ func (t *translator) activation(name string, ins []*node, out *node, at map[stri
 	case "HardSwish":
 		act.Kind = model.ActHardSwish
 	}
-	if op := t.fusable(ins[0], x); op != nil && op.Act.Kind == model.ActNone &&
+	if op := t.fusable(ins[0], x); op != nil &&
 		(op.Kind == model.OpConv || op.Kind == model.OpDense || op.Kind == model.OpAdd || op.Kind == model.OpMul) {
-		op.Act = act
-		t.vals[out.id] = x
-		return nil
+		if op.Act.Kind == model.ActNone {
+			op.Act = act
+			t.vals[out.id] = x
+			return nil
+		}
+		// Relu then Clip(0, 6) (how opset-9 exports write ReLU6), or two clips: one clip to
+		// the intersection of the two ranges.
+		if c, ok := composeClamps(op.Act, act); ok {
+			op.Act = c
+			t.vals[out.id] = x
+			return nil
+		}
 	}
 	t.emit(out, model.Op{Kind: model.OpAct, In: [2]int{x.id, -1}, Act: act}, x.rank)
 	return nil
+}
+
+// composeClamps returns the one activation equal to second(first(x)) when both are Relu or
+// Clip and their ranges overlap (a clamp to [a1, b1] then to [a2, b2] is a clamp to the
+// intersection; disjoint ranges would give a constant and are left as two ops).
+func composeClamps(first, second model.Act) (model.Act, bool) {
+	bounds := func(a model.Act) (lo, hi float32, ok bool) {
+		switch a.Kind {
+		case model.ActRelu:
+			return 0, math.MaxFloat32, true
+		case model.ActClip:
+			return a.A, a.B, true
+		}
+		return 0, 0, false
+	}
+	lo1, hi1, ok1 := bounds(first)
+	lo2, hi2, ok2 := bounds(second)
+	lo, hi := max(lo1, lo2), min(hi1, hi2)
+	if !ok1 || !ok2 || lo1 > hi1 || lo2 > hi2 || lo > hi {
+		return model.Act{}, false
+	}
+	if lo == 0 && hi == math.MaxFloat32 {
+		return model.Act{Kind: model.ActRelu}, true
+	}
+	return model.Act{Kind: model.ActClip, A: lo, B: hi}, true
 }
 
 func (t *translator) binary(name string, ins []*node, out *node) error {

@@ -5,6 +5,9 @@ Run with Debian's torch 1.13 (/usr/bin/python3 gen.py) from this folder. It writ
   ops.onnx       every op the importer supports (opset 13; hardswish -> HardSigmoid*x)
   hswish.onnx    HardSwish as one op (opset 14)
   gorgonnx.onnx  only ops gorgonia's onnx-go backend runs (for the cross-check)
+  mnv2.onnx      a small MobileNetV2-like net (gen.py mnv2 writes only it): Keras-style
+                 bottom/right zero Pad before stride-2 convs, depthwise 3x3 s1/s2, ReLU6
+                 both as Clip(0, 6) and as Relu then Clip(max 6), residual Add, GAP, MatMul
   *.in.f32       fixed inputs (little-endian float32, CHW, batch of 1)
 Reference outputs come from onnxruntime-node: node ort_ref.cjs (writes *.ort.f32).
 Weights are random but fixed (seeded); BatchNorm gets random running stats so
@@ -136,6 +139,60 @@ class BenchNet(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class InvRes(nn.Module):
+    """MobileNetV2 inverted residual: 1x1 expand, 3x3 depthwise (stride 2: Keras pads
+    bottom/right by one first), 1x1 project, residual Add when shapes match. relu_clip
+    writes ReLU6 as Relu then clamp(max=6), as the Keras (nsfwjs) converted trunk does."""
+
+    def __init__(self, cin, cout, stride, t, relu_clip=False):
+        super().__init__()
+        hid = cin * t
+        self.expand = nn.Sequential(nn.Conv2d(cin, hid, 1, bias=False), nn.BatchNorm2d(hid))
+        self.pad = nn.ZeroPad2d((0, 1, 0, 1)) if stride == 2 else nn.Identity()
+        self.dw = nn.Sequential(nn.Conv2d(hid, hid, 3, stride, 0 if stride == 2 else 1, groups=hid, bias=False),
+                                nn.BatchNorm2d(hid))
+        self.project = nn.Sequential(nn.Conv2d(hid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.res = stride == 1 and cin == cout
+        self.relu_clip = relu_clip
+
+    def act(self, x):
+        return torch.clamp(torch.relu(x), max=6.0) if self.relu_clip else nn.functional.relu6(x)
+
+    def forward(self, x):
+        y = self.act(self.expand(x))
+        y = self.act(self.dw(self.pad(y)))
+        y = self.project(y)
+        return x + y if self.res else y
+
+
+class MNV2Net(nn.Module):
+    """30 px input: stem 3x3/2 (pad bottom/right) to 15x15, blocks 16->16 (15x15), 16->24/2
+    (7x7), 24->24 (7x7), 24->32/2 (3x3), 1x1 to 64, GAP, bias-free 64->16 linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(3, 16, 3, 2, 0, bias=False),
+                                  nn.BatchNorm2d(16), nn.ReLU6())
+        self.blocks = nn.Sequential(InvRes(16, 16, 1, 3), InvRes(16, 24, 2, 3, relu_clip=True),
+                                    InvRes(24, 24, 1, 3, relu_clip=True), InvRes(24, 32, 2, 4))
+        self.head = nn.Sequential(nn.Conv2d(32, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU6())
+        self.fc = nn.Linear(64, 16, bias=False)
+
+    def forward(self, x):
+        x = self.head(self.blocks(self.stem(x)))
+        x = nn.functional.adaptive_avg_pool2d(x, 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+def mnv2():
+    g = torch.Generator().manual_seed(11)
+    torch.manual_seed(11)
+    # Opset 9, as the student trunk is exported: Pad and Clip take attributes (torch 1.13
+    # writes an opset-13 ZeroPad2d as a Pad whose pads a subgraph of Shape ops computes).
+    x = export(MNV2Net(), 30, "mnv2.onnx", 9, g)
+    write_f32("mnv2.in.f32", x)
+
+
 def export(net, size, path, opset, g):
     randomize_bn(net, g)
     net.eval()
@@ -174,10 +231,9 @@ def main():
     x = export(GorgonnxNet(), 16, "gorgonnx.onnx", 11, g)
     write_f32("gorgonnx.in.f32", x)
     extra()
+    mnv2()
 
 
-if __name__ == "__main__" and (len(sys.argv) == 1 or sys.argv[1] == "bench"):
-    main()
 
 
 def extra():
@@ -194,3 +250,10 @@ def extra():
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "extra":
     extra()
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "mnv2":
+    mnv2()
+
+# Last, so that main() finds extra() and mnv2() defined.
+if __name__ == "__main__" and (len(sys.argv) == 1 or sys.argv[1] == "bench"):
+    main()

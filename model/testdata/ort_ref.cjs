@@ -1,12 +1,14 @@
 // Reference outputs from onnxruntime-node for the test networks.
-// Run from this folder: node ort_ref.cjs  (reads NAME.onnx + NAME.in.f32, writes NAME.ort.f32).
+// Run from this folder: node ort_ref.cjs [NAME...]  (reads NAME.onnx + NAME.in.f32, writes
+// NAME.ort.f32; all test networks when no name is given).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const ort = require(path.join(__dirname, '../../node_modules/onnxruntime-node'));
 
 async function main() {
-  for (const name of ['ops', 'hswish', 'gorgonnx']) {
+  const names = process.argv.length > 2 ? process.argv.slice(2) : ['ops', 'hswish', 'gorgonnx', 'mnv2'];
+  for (const name of names) {
     const sess = await ort.InferenceSession.create(`${name}.onnx`);
     const buf = fs.readFileSync(`${name}.in.f32`);
     const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
