@@ -34,6 +34,9 @@ func Build(labels []Label, embs [][][]float32, opts BuildOptions) (*Pack, error)
 	if len(labels) > MaxLabels {
 		return nil, fmt.Errorf("pack: build: %d labels, limit %d", len(labels), MaxLabels)
 	}
+	if opts.IVFLists > MaxLists {
+		return nil, fmt.Errorf("pack: build: %d IVF lists, limit %d", opts.IVFLists, MaxLists)
+	}
 	if opts.Threshold == 0 {
 		opts.Threshold = 0.5
 	}

@@ -31,6 +31,11 @@ func FuzzManifest(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// The label and shard slices are made once, at the counted length.
+		if cap(m.Labels) != len(m.Labels) || cap(m.Shards) != len(m.Shards) {
+			t.Fatalf("labels len %d cap %d, shards len %d cap %d: the count before decoding was wrong",
+				len(m.Labels), cap(m.Labels), len(m.Shards), cap(m.Shards))
+		}
 		out, err := MarshalManifest(m)
 		if err != nil {
 			t.Fatal(err)

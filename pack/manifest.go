@@ -1,6 +1,7 @@
 package pack
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,17 +15,31 @@ import (
 
 // Manifest format constants; see FORMAT.md.
 const (
-	FormatName      = "toonid-pack"
-	FormatVersion   = 1
-	QuantInt8Scale  = "int8-vector-scale"          // shard quantization id 1
-	QuantInt8Resid  = "int8-residual-vector-scale" // shard quantization id 2: what Build writes
-	ManifestFile    = "manifest.json"
-	ShardExt        = ".tps"
+	FormatName     = "toonid-pack"
+	FormatVersion  = 1
+	QuantInt8Scale = "int8-vector-scale"          // shard quantization id 1
+	QuantInt8Resid = "int8-residual-vector-scale" // shard quantization id 2: what Build writes
+	ManifestFile   = "manifest.json"
+	ShardExt       = ".tps"
+)
+
+// Limits on what a reader accepts. This is where each is stated: FORMAT.md's "Limits" table
+// names these constants (TestFormatLimitsMatchCode keeps the two in step), MaxDim and
+// MaxShardBytes are in shard.go. Each is checked before anything sized by it is allocated.
+const (
+	// MaxManifestSize bounds manifest.json, checked before it is read (from the file's size
+	// where the file system knows it) or parsed.
 	MaxManifestSize = 64 << 20
-	MaxLabels       = 1_000_000
-	MaxShards       = 65536
-	maxIDLen        = 256
-	maxTextLen      = 1024
+	// MaxLabels bounds the label table, counted in the JSON before the table is made.
+	MaxLabels = 1_000_000
+	// MaxShards bounds the shard list, counted in the JSON before the list is made.
+	MaxShards = 65536
+	// MaxLists bounds ivf.count, the number of coarse lists; a reader makes one list table
+	// entry per list. A list with rows needs a shard of its own, so more lists than MaxShards
+	// could only add empty ones.
+	MaxLists   = MaxShards
+	maxIDLen   = 256  // label id, bytes
+	maxTextLen = 1024 // label name, series, credit, thumbnail and shard series, bytes
 )
 
 // A Label is one character in a pack's label table.
@@ -68,19 +83,93 @@ type Manifest struct {
 	IVF                 *IVF       `json:"ivf,omitempty"`
 }
 
-// DecodeManifest parses and validates manifest.json.
+// DecodeManifest parses and validates manifest.json. The limits come first: the byte size
+// before parsing, the label and shard counts (counted in the JSON) before their slices are
+// made, so a hostile manifest costs at most its own bytes plus what MaxLabels labels and
+// MaxShards shard references take.
 func DecodeManifest(b []byte) (*Manifest, error) {
 	if len(b) > MaxManifestSize {
 		return nil, fmt.Errorf("pack: manifest is %d bytes, limit %d", len(b), MaxManifestSize)
 	}
 	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
+	// The outer labels and shards fields shadow the embedded Manifest's (encoding/json: the
+	// shallower field wins, matched case-insensitively as before), so those two arrays reach
+	// boundedList, which counts them before making the slices they decode into.
+	w := struct {
+		*Manifest
+		Labels boundedList[Label]    `json:"labels"`
+		Shards boundedList[ShardRef] `json:"shards"`
+	}{&m, boundedList[Label]{&m.Labels, MaxLabels, "labels"}, boundedList[ShardRef]{&m.Shards, MaxShards, "shards"}}
+	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("pack: manifest: %w", err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// boundedList decodes a JSON array into *dst after counting its elements against limit, and
+// makes the slice at exactly that length once: no decoding, and no growth past the limit.
+type boundedList[T any] struct {
+	dst   *[]T
+	limit int
+	what  string
+}
+
+func (l boundedList[T]) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) > 0 && b[0] == '[' {
+		n, ok := countElements(b, l.limit)
+		if !ok {
+			return fmt.Errorf("more than %d %s, limit %d", l.limit, l.what, l.limit)
+		}
+		*l.dst = make([]T, 0, n)
+	}
+	// null leaves *dst nil; any other non-array is encoding/json's type error.
+	return json.Unmarshal(b, l.dst)
+}
+
+// countElements counts the elements of the JSON array b, stopping (ok false) past limit. b is
+// valid JSON: json.Unmarshal validates its whole input before it calls an UnmarshalJSON.
+func countElements(b []byte, limit int) (n int, ok bool) {
+	depth, inString, escaped, any := 0, false, false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+		case '[', '{':
+			any = any || depth == 1
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 1 {
+				if n++; n >= limit {
+					return 0, false // n commas: n+1 elements
+				}
+			}
+		case '"':
+			any = any || depth == 1
+			inString = true
+		default:
+			any = any || depth == 1
+		}
+	}
+	if any {
+		n++
+	}
+	return n, n <= limit
 }
 
 // Validate checks every field against FORMAT.md.
@@ -111,6 +200,9 @@ func (m *Manifest) Validate() error {
 	}
 	if len(m.Shards) > MaxShards {
 		return fmt.Errorf("pack: manifest: %d shards, limit %d", len(m.Shards), MaxShards)
+	}
+	if m.IVF != nil && m.IVF.Count > MaxLists {
+		return fmt.Errorf("pack: manifest: ivf: %d lists, limit %d", m.IVF.Count, MaxLists)
 	}
 	ids := make(map[string]bool, len(m.Labels))
 	for i, l := range m.Labels {
@@ -231,21 +323,39 @@ func (m *Manifest) ReadShard(fsys fs.FS, ref ShardRef) (*Shard, error) {
 	return m.DecodeShard(ref, b)
 }
 
-// readLimited reads at most limit bytes of name, failing (without allocating more) when the file is larger.
+// readLimited reads name when it is at most limit bytes. A file whose size (from Stat) is over
+// the limit is refused unread; otherwise the buffer is made once at that size, and reading
+// stops one byte past the limit, so a file that grows or lies about its size costs no more.
 func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("pack: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("pack: read %s: %w", name, err)
+	size := int64(512)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		if st.Size() > limit {
+			return nil, fmt.Errorf("pack: %s is %d bytes, larger than the limit %d", name, st.Size(), limit)
+		}
+		size = st.Size()
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("pack: %s is larger than %d bytes", name, limit)
+	b := make([]byte, 0, min(size, limit)+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := f.Read(b[len(b):min(int64(cap(b)), limit+1)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			return nil, fmt.Errorf("pack: %s is larger than the limit %d", name, limit)
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pack: read %s: %w", name, err)
+		}
 	}
-	return b, nil
 }
 
 // ErrModelMismatch is returned (wrapped) when a pack was built with another model.
