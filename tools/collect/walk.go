@@ -95,11 +95,9 @@ func readImage(root *os.Root, name string, maxPixels int) (*image.RGBA, string, 
 	return rgba, hex.EncodeToString(sum[:]), nil
 }
 
-// readConfig reads just the header: the image's size, checked against maxPixels.
+// readConfig reads just the header: the image's size, checked against maxPixels (0:
+// eval.MaxPixels) and the decoding byte limit.
 func readConfig(root *os.Root, name string, maxPixels int) (image.Config, error) {
-	if maxPixels <= 0 {
-		maxPixels = eval.MaxPixels
-	}
 	f, err := root.Open(name)
 	if err != nil {
 		return image.Config{}, err
@@ -115,14 +113,8 @@ func readConfig(root *os.Root, name string, maxPixels int) (image.Config, error)
 	if st.Size() > MaxFileBytes {
 		return image.Config{}, fmt.Errorf("%s: %d bytes, over the limit of %d", name, st.Size(), MaxFileBytes)
 	}
-	cfg, format, err := image.DecodeConfig(f)
-	if err != nil {
-		return image.Config{}, fmt.Errorf("%s: unreadable image: %w", name, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
-		return image.Config{}, fmt.Errorf("%s: %s image is %dx%d, over the limit of %d pixels", name, format, cfg.Width, cfg.Height, maxPixels)
-	}
-	return cfg, nil
+	// The same rule readImage's decode applies (pixels and decoding bytes, eval.CheckImage).
+	return eval.CheckImage(f, name, maxPixels)
 }
 
 func readFile(root *os.Root, name string) ([]byte, error) {

@@ -19,9 +19,27 @@ import (
 // before decoding so a hostile file cannot make us allocate gigabytes.
 const MaxPixels = 40_000_000
 
-// LoadImage decodes a PNG, JPEG or GIF after checking its header's size against maxPixels
-// (0 = MaxPixels). Transparent pixels are composited onto white, so sprites look the same
-// wherever they come from.
+// MaxDecodeBytes caps the memory one decode may take, computed from the header before decoding
+// (DecodeBytes): the decoder's own image and buffers plus the one RGBA copy every caller makes.
+// It is what MaxPixels costs for an 8-bit RGBA image (with a MiB for the decoder's buffers), so
+// 8-bit images keep the whole pixel cap and deeper ones get fewer pixels: a 16-bit PNG (8 bytes
+// a pixel decoded) at most 26.7 M, a progressive JPEG (whose decoder keeps 4 bytes of
+// coefficients per sample) fewer than a baseline one, a very wide PNG fewer (its decoder keeps
+// two rows).
+const MaxDecodeBytes = 8*MaxPixels + 1<<20
+
+// DecodeBudget caps the bytes (DecodeBytes) of all decodes in flight in the process together:
+// a decode waits until the ones before it are done when it would take the total past this, so
+// the decoding memory no longer grows with the number of workers (GOMAXPROCS). Two decodes of
+// the largest size fit; small images decode as many at a time as there are workers.
+const DecodeBudget = 2 * MaxDecodeBytes
+
+// budget is the process's DecodeBudget (tests swap in a smaller one).
+var budget = newMemBudget(DecodeBudget)
+
+// LoadImage decodes a PNG, JPEG or GIF after checking its header against maxPixels (0 =
+// MaxPixels) and MaxDecodeBytes (CheckImage). Transparent pixels are composited onto white, so
+// sprites look the same wherever they come from.
 func LoadImage(name string, maxPixels int) (image.Image, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -32,27 +50,85 @@ func LoadImage(name string, maxPixels int) (image.Image, error) {
 }
 
 // DecodeImage is LoadImage for an already open file or bytes (name is used in errors only):
-// the same size check from the header before decoding, the same flattening onto white. The
-// result is an *image.RGBA whose bounds start at (0, 0). f must be at the start of the image.
+// the same checks from the header before decoding, the same flattening onto white. The result
+// is an *image.RGBA whose bounds start at (0, 0). f must be at the start of the image.
 func DecodeImage(f io.ReadSeeker, name string, maxPixels int) (image.Image, error) {
+	img, release, err := decode(f, name, maxPixels, true)
+	if err != nil {
+		return nil, err
+	}
+	release()
+	return img, nil
+}
+
+// LoadImageAsIs is LoadImage without the flattening: the decoder's own image, colours under
+// transparent pixels kept (what `toonid quantize` calibrates on). The same checks come first.
+func LoadImageAsIs(name string, maxPixels int) (image.Image, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, release, err := decode(f, name, maxPixels, false)
+	if err != nil {
+		return nil, err
+	}
+	release()
+	return img, nil
+}
+
+// CheckImage is the rule every tool applies to an image before decoding it, from its header
+// alone: a known format, 1..maxPixels pixels (0 = MaxPixels) and at most MaxDecodeBytes of
+// decoding memory (DecodeBytes). It returns the header's config; f is left anywhere.
+func CheckImage(f io.ReadSeeker, name string, maxPixels int) (image.Config, error) {
+	cfg, _, err := check(f, name, maxPixels)
+	return cfg, err
+}
+
+func check(f io.ReadSeeker, name string, maxPixels int) (image.Config, int64, error) {
 	if maxPixels <= 0 {
 		maxPixels = MaxPixels
 	}
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return image.Config{}, 0, fmt.Errorf("%s: unreadable image: %w", name, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
-		return nil, fmt.Errorf("%s: %s image is %dx%d, over the limit of %d pixels", name, format, cfg.Width, cfg.Height, maxPixels)
+		return image.Config{}, 0, fmt.Errorf("%s: %s image is %dx%d, over the limit of %d pixels", name, format, cfg.Width, cfg.Height, maxPixels)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return image.Config{}, 0, fmt.Errorf("%s: %w", name, err)
 	}
+	n := DecodeBytes(f, cfg, format)
+	if n > MaxDecodeBytes {
+		return image.Config{}, 0, fmt.Errorf("%s: %s image is %dx%d (%s) and would take %d bytes to decode, over the limit of %d bytes",
+			name, format, cfg.Width, cfg.Height, describe(cfg, format), n, MaxDecodeBytes)
+	}
+	return cfg, n, nil
+}
+
+// decode checks f's header, waits for room in the decode budget, decodes and (with flat)
+// flattens. release gives the budget back; until then the bytes count as in use.
+func decode(f io.ReadSeeker, name string, maxPixels int, flat bool) (image.Image, func(), error) {
+	_, n, err := check(f, name, maxPixels)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	b := budget
+	units := b.acquire(n)
+	release := func() { b.release(units) }
 	img, _, err := image.Decode(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		release()
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return flatten(img), nil
+	if flat {
+		img = flatten(img)
+	}
+	return img, release, nil
 }
 
 // flatten draws img over white into an RGBA (a no-op copy for opaque images).
@@ -130,11 +206,19 @@ feed:
 	return out, nil
 }
 
+// embedOne holds the image's share of the decode budget until it is embedded: the flattened
+// copy lives that long.
 func embedOne(e Embedder, path string, opts EmbedOptions) ([]float32, error) {
-	img, err := LoadImage(path, opts.MaxPixels)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	img, release, err := decode(f, path, opts.MaxPixels, true)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	box := img.Bounds()
 	if opts.Box != nil {
 		box = opts.Box(path, box)

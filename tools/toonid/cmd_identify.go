@@ -43,14 +43,14 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *packDir, err)
 	}
-	img, err := eval.LoadImage(fs.Arg(0), 0)
+	if *atFlag != "" && *boxFlag != "" {
+		return errors.New("give -box or -at, not both")
+	}
+	img, err := loadImageFor(fs.Arg(0), *atFlag != "")
 	if err != nil {
 		return err
 	}
 	if *atFlag != "" {
-		if *boxFlag != "" {
-			return errors.New("give -box or -at, not both")
-		}
 		mt, err := pack.NewMatcher(p)
 		if err != nil {
 			return err
@@ -91,6 +91,29 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// loadImageFor decodes name under eval's limits; for the click search (forBridge) the header
+// must also pass the bridge's size rule, checked before decoding rather than after.
+func loadImageFor(name string, forBridge bool) (image.Image, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if forBridge {
+		cfg, err := eval.CheckImage(f, name, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := bridge.CheckSize(cfg.Width, cfg.Height); err != nil {
+			return nil, fmt.Errorf("%s: %w (-at searches the whole image, as the browser does)", name, err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
+	return eval.DecodeImage(f, name, 0)
+}
+
 // identifyAt runs the browser's click search (wasm/bridge) on the whole image, with the image's
 // shorter side as the search unit, as the demo page does.
 func identifyAt(stdout io.Writer, b *bridge.Bridge, img image.Image, at string, k int, asJSON bool) error {
@@ -99,8 +122,11 @@ func identifyAt(stdout io.Writer, b *bridge.Bridge, img image.Image, at string, 
 		return fmt.Errorf("-at %q: want x,y", at)
 	}
 	r := img.Bounds()
-	rgba := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-	draw.Draw(rgba, rgba.Rect, img, r.Min, draw.Src)
+	rgba, ok := img.(*image.RGBA) // what eval.DecodeImage returns: no second copy
+	if !ok || rgba.Rect.Min != (image.Point{}) || rgba.Stride != 4*r.Dx() {
+		rgba = image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+		draw.Draw(rgba, rgba.Rect, img, r.Min, draw.Src)
+	}
 	req, err := json.Marshal(map[string]any{
 		"click": map[string]float64{"X": x, "Y": y, "Unit": float64(min(r.Dx(), r.Dy()))}, "k": k})
 	if err != nil {

@@ -105,3 +105,29 @@ func TestIdentifyRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentifyAtChecksBridgeSizeFirst: -at decoded the whole image (here a header claiming
+// 5000x5000, 100 MB of RGBA) before the bridge refused it for being over 4096·4096 pixels;
+// now the header is checked against bridge.CheckSize first.
+func TestIdentifyAtChecksBridgeSizeFirst(t *testing.T) {
+	dir := testSet(t)
+	huge := filepath.Join(dir, "wide.png")
+	b, _ := os.ReadFile(filepath.Join(dir, "img", "red0.png"))
+	binary.BigEndian.PutUint32(b[16:], 5000)
+	binary.BigEndian.PutUint32(b[20:], 5000)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	os.WriteFile(huge, b, 0o644)
+	var err error
+	got := allocated(func() { _, err = loadImageFor(huge, true) })
+	if err == nil || !strings.Contains(err.Error(), "at most 16777216 pixels") {
+		t.Fatalf("err = %v, want the bridge's size limit", err)
+	}
+	if got > 256<<10 {
+		t.Errorf("refusing allocated %d bytes", got)
+	}
+	mdl := tinyModel(t, 1)
+	pk := buildTestPack(t, mdl, dir)
+	if code, _, errs := cli("identify", "-pack", pk, "-model", mdl, "-at", "1,1", huge); code == 0 || !strings.Contains(errs, "16777216 pixels") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}

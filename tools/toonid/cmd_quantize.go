@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	_ "image/gif"
-	_ "image/jpeg"
-	_ "image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/model/onnximport"
+	"github.com/toonid/toonid/tools/eval"
 )
 
 // runQuantize converts a float ONNX model into a toonid model file and reports how far the
@@ -184,14 +182,11 @@ func loadCalib(dir string, limit int) ([]string, error) {
 // preprocessFile decodes an image and preprocesses all of it (calibration images are
 // already face crops).
 func preprocessFile(m *model.Model, path string) ([]float32, error) {
-	f, err := os.Open(path)
+	// eval's limits (pixels and decoding bytes, from the header) and decode budget; not
+	// flattened, so colours under transparent pixels stay what they were.
+	img, err := eval.LoadImageAsIs(path, 0)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	b := img.Bounds()
 	nrgba := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))

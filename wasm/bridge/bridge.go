@@ -255,9 +255,19 @@ func (b *Bridge) embed(pix []byte, w, h int) ([]float32, error) {
 	return e[0], nil
 }
 
-func checkImage(pix []byte, w, h int) error {
+// CheckSize is the bridge's rule for an image's size: 1..16384 pixels a side and at most
+// 4096·4096 pixels. Tools that decode images for the bridge (`toonid identify -at`) check a
+// file's header against it before decoding.
+func CheckSize(w, h int) error {
 	if w <= 0 || h <= 0 || w > 1<<14 || h > 1<<14 || w*h > maxPixels {
 		return fmt.Errorf("bridge: image %dx%d: want 1..16384 per side and at most %d pixels", w, h, maxPixels)
+	}
+	return nil
+}
+
+func checkImage(pix []byte, w, h int) error {
+	if err := CheckSize(w, h); err != nil {
+		return err
 	}
 	if len(pix) != 4*w*h {
 		return fmt.Errorf("bridge: image %dx%d: %d bytes of RGBA, want %d", w, h, len(pix), 4*w*h)
