@@ -91,7 +91,7 @@ func preprocessOpt(dst []float32, pix []byte, stride, w, h int, box image.Rectan
 	if w < 1 || h < 1 || stride < 4*w || len(pix) < stride*(h-1)+4*w {
 		return nil, fmt.Errorf("model: preprocess: %d bytes with stride %d do not hold a %dx%d RGBA image", len(pix), stride, w, h)
 	}
-	if box.Empty() || box.Dx() > maxBoxSide || box.Dy() > maxBoxSide {
+	if !boxSidesOK(box) {
 		return nil, fmt.Errorf("model: preprocess: crop box %v empty or larger than %d px", box, maxBoxSide)
 	}
 	if !box.Overlaps(image.Rect(0, 0, w, h)) {
@@ -206,6 +206,14 @@ func preprocessOpt(dst []float32, pix []byte, stride, w, h int, box image.Rectan
 	return dst, nil
 }
 
+// boxSidesOK reports whether box is non-empty with sides of at most maxBoxSide. A box whose
+// corners are far apart (x from -2^63 to 2^63-1) has a Dx() that overflows to a negative
+// number; for a non-empty box (Max > Min) that is the only way Dx() can be <= 0.
+func boxSidesOK(box image.Rectangle) bool {
+	dx, dy := box.Dx(), box.Dy()
+	return !box.Empty() && dx > 0 && dy > 0 && dx <= maxBoxSide && dy <= maxBoxSide
+}
+
 // rgbaView returns RGBA bytes covering box for any image: *image.RGBA and *image.NRGBA are
 // used in place; other types are converted (only the part of the box inside the image).
 // The returned box is in the returned buffer's coordinates.
@@ -217,7 +225,7 @@ func rgbaView(img image.Image, box image.Rectangle) (pix []byte, stride, w, h in
 		return im.Pix, im.Stride, im.Rect.Dx(), im.Rect.Dy(), box.Sub(im.Rect.Min), nil
 	}
 	r := box.Intersect(img.Bounds())
-	if r.Empty() || box.Dx() > maxBoxSide || box.Dy() > maxBoxSide {
+	if r.Empty() || !boxSidesOK(box) {
 		return nil, 0, 0, 0, box, fmt.Errorf("model: crop box %v empty, outside the image %v or larger than %d px", box, img.Bounds(), maxBoxSide)
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))

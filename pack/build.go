@@ -37,6 +37,12 @@ func Build(labels []Label, embs [][][]float32, opts BuildOptions) (*Pack, error)
 	if opts.IVFLists > MaxLists {
 		return nil, fmt.Errorf("pack: build: %d IVF lists, limit %d", opts.IVFLists, MaxLists)
 	}
+	if t := opts.Threshold; !(t >= -1 && t <= 1) {
+		return nil, fmt.Errorf("pack: build: threshold %v, want -1..1", t)
+	}
+	if sp := opts.Spread; !(sp >= -1 && sp <= 1) {
+		return nil, fmt.Errorf("pack: build: spread %v, want a cosine in -1..1", sp)
+	}
 	if opts.Threshold == 0 {
 		opts.Threshold = 0.5
 	}
@@ -275,18 +281,22 @@ func kmeans(vs [][]float32, k, iters int, rng *rand.Rand) ([][]float32, float32)
 
 // ThresholdAtFAR returns the lowest threshold t such that at most far·len(scores) of the scores are >= t
 // (scores of impostors: distractor best scores, or impostor pair similarities). With no scores it returns +Inf.
-func ThresholdAtFAR(scores []float32, far float64) float32 {
+// far must be a rate in [0, 1].
+func ThresholdAtFAR(scores []float32, far float64) (float32, error) {
+	if !(far >= 0 && far <= 1) {
+		return 0, fmt.Errorf("pack: false-accept rate %v, want 0..1", far)
+	}
 	if len(scores) == 0 {
-		return float32(math.Inf(1))
+		return float32(math.Inf(1)), nil
 	}
 	s := append([]float32(nil), scores...)
 	sort.Slice(s, func(i, j int) bool { return s[i] > s[j] })
 	allowed := int(math.Floor(far*float64(len(s)) + 1e-9))
 	if allowed >= len(s) {
-		return float32(math.Inf(-1))
+		return float32(math.Inf(-1)), nil
 	}
 	// Any t just above s[allowed] admits exactly the scores strictly greater than it: at most `allowed`.
-	return math.Nextafter32(s[allowed], float32(math.Inf(1)))
+	return math.Nextafter32(s[allowed], float32(math.Inf(1))), nil
 }
 
 // Calibrate sets the unknown threshold so that at most far of the distractors (embeddings of
@@ -295,7 +305,7 @@ func (p *Pack) Calibrate(distractors [][]float32, far float64) error {
 	if len(distractors) == 0 {
 		return fmt.Errorf("pack: calibrate: no distractor embeddings")
 	}
-	if far <= 0 || far >= 1 {
+	if !(far > 0 && far < 1) { // NaN fails both comparisons
 		return fmt.Errorf("pack: calibrate: far %v out of range (0,1)", far)
 	}
 	m, err := NewMatcher(p)
@@ -313,7 +323,10 @@ func (p *Pack) Calibrate(distractors [][]float32, far float64) error {
 			scores[i] = r.Answers[0].Score
 		}
 	}
-	t := ThresholdAtFAR(scores, far)
+	t, err := ThresholdAtFAR(scores, far)
+	if err != nil {
+		return err
+	}
 	// Scores are clamped to [-1, 1]; just above 1 means "accept nothing" and still validates.
 	t = max(-1, min(t, math.Nextafter32(1, 2)))
 	p.Threshold, p.ThresholdFAR, p.ThresholdCalibrated = t, far, true

@@ -143,7 +143,8 @@ func (m *Matcher) Match(q []float32, k int) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("pack: match: %w", err)
 	}
-	t := topK{k: k, min: float32(math.Inf(-1)), c: make([]cand, 0, k)}
+	// k may be anything a caller passes (a CLI flag): at most every label can be an answer.
+	t := topK{k: k, min: float32(math.Inf(-1)), c: make([]cand, 0, min(k, len(m.labels)))}
 	for pi, p := range m.packs {
 		mp := m.maps[pi]
 		if p.coarse == nil {

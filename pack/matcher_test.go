@@ -183,18 +183,26 @@ func TestSubCentres(t *testing.T) {
 func TestThresholdAtFAR(t *testing.T) {
 	// 10 scores, far 0.1 -> at most 1 may be >= t: t just above the 2nd highest (0.8).
 	s := []float32{0.1, 0.9, 0.8, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.0}
-	if got := ThresholdAtFAR(s, 0.1); !(got > 0.8 && got < 0.8001) {
+	at := func(s []float32, far float64) float32 {
+		t.Helper()
+		v, err := ThresholdAtFAR(s, far)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := at(s, 0.1); !(got > 0.8 && got < 0.8001) {
 		t.Errorf("far 0.1: %v, want just above 0.8", got)
 	}
 	// far 0.05 -> 0 allowed: just above the max.
-	if got := ThresholdAtFAR(s, 0.05); !(got > 0.9 && got < 0.9001) {
+	if got := at(s, 0.05); !(got > 0.9 && got < 0.9001) {
 		t.Errorf("far 0.05: %v, want just above 0.9", got)
 	}
 	// Ties: [0.5 0.5 0.1 0.1], far 0.25 -> 1 allowed; both 0.5s tie, so t must exceed 0.5.
-	if got := ThresholdAtFAR([]float32{0.5, 0.1, 0.5, 0.1}, 0.25); !(got > 0.5) {
+	if got := at([]float32{0.5, 0.1, 0.5, 0.1}, 0.25); !(got > 0.5) {
 		t.Errorf("ties: %v, want > 0.5", got)
 	}
-	if got := ThresholdAtFAR(nil, 0.1); !math.IsInf(float64(got), 1) {
+	if got := at(nil, 0.1); !math.IsInf(float64(got), 1) {
 		t.Errorf("no scores: %v, want +Inf", got)
 	}
 }

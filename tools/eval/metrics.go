@@ -191,7 +191,11 @@ func OpenSet(rows []Row, embs [][]float32, m *pack.Matcher) (OpenSetResult, erro
 		}
 	}
 	o.KnownProbes = len(probes)
-	o.Threshold = pack.ThresholdAtFAR(dscores, 0.01)
+	t, err := pack.ThresholdAtFAR(dscores, 0.01)
+	if err != nil {
+		return o, err
+	}
+	o.Threshold = t
 	if len(probes) == 0 {
 		return o, nil
 	}

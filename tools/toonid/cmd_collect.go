@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,66 +16,131 @@ import (
 )
 
 func runCollect(args []string, stdout, stderr io.Writer) error {
+	return collectSub(args, stderr, func(sub string, rest []string) error {
+		if sub == "propose" {
+			return runCollectPropose(rest, stdout, stderr)
+		}
+		return runCollectApply(rest, stdout, stderr)
+	})
+}
+
+// parseCollect parses and checks a collect subcommand's arguments only.
+func parseCollect(args []string, stderr io.Writer) error {
+	return collectSub(args, stderr, func(sub string, rest []string) error {
+		var err error
+		if sub == "propose" {
+			_, err = parseCollectPropose(rest, stderr)
+		} else {
+			_, err = parseCollectApply(rest, stderr)
+		}
+		return err
+	})
+}
+
+func collectSub(args []string, stderr io.Writer, do func(sub string, rest []string) error) error {
 	const use = "usage: toonid collect propose|apply [flags]; 'toonid collect propose -h' for flags"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, use)
 		return errors.New("missing subcommand: propose or apply")
 	}
 	switch args[0] {
-	case "propose":
-		return runCollectPropose(args[1:], stdout, stderr)
-	case "apply":
-		return runCollectApply(args[1:], stdout, stderr)
+	case "propose", "apply":
+		return do(args[0], args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(stderr, use)
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q: want propose or apply", args[0])
+	return fmt.Errorf("unknown subcommand %q: want propose or apply", clipArg(args[0]))
 }
 
-func runCollectPropose(args []string, stdout, stderr io.Writer) error {
+// proposeArgs are collect propose's checked arguments.
+type proposeArgs struct {
+	in, out, packDirs, model, boxes, grid string
+	enlarge, link, dedup, threshold       float64
+	minSide, window, minSize, maxProps    int
+	gridDivs                              []int
+}
+
+func parseCollectPropose(args []string, stderr io.Writer) (*proposeArgs, error) {
 	fs := newFlags("collect propose", "collect propose -in DIR -o REVIEWDIR [-pack PACKDIR] [-boxes FILE] [-link 0.6] [-model FILE]\n\n"+
 		"Proposes square face crops of every image under DIR (a window grid, or the boxes of -boxes),\n"+
 		"embeds them, drops near-duplicates, pre-labels with -pack and clusters the rest. Open\n"+
 		"REVIEWDIR/review.html to name the clusters, then run 'toonid collect apply'.\n"+
 		"-boxes FILE: header `path x y w h` (tab-separated), paths relative to DIR.", stderr)
-	in := fs.String("in", "", "folder of frames or images (required)")
-	out := fs.String("o", "", "review folder to write (required; not inside -in)")
-	packDirs := fs.String("pack", "", "pack directories (comma-separated) whose characters pre-label proposals")
-	modelPath := fs.String("model", "", "model file (default: the shipped model)")
-	boxes := fs.String("boxes", "", "TSV of crop boxes to use instead of the window grid")
-	enlarge := fs.Float64("enlarge", 1, "with -boxes: grow each box into a square this many times its longer side (2 for tight face boxes)")
-	grid := fs.String("grid", "1,2,3", "window sizes as divisors of the shorter side (1 = the whole-image square)")
-	minSide := fs.Int("min-side", collect.DefaultMinSide, "smallest window side in pixels")
-	link := fs.Float64("link", collect.DefaultLink, "average-link cosine threshold: higher makes tighter, smaller clusters")
-	dedup := fs.Float64("dedup", collect.DefaultDedup, "cosine at which a crop is a near-duplicate of an earlier one (above 1: off)")
-	window := fs.Int("dedup-window", collect.DefaultDedupWindow, "images back in walk order that near-duplicates are looked for in")
-	minSize := fs.Int("min-size", collect.DefaultMinSize, "leave out clusters with fewer crops (pack suggestions always stay)")
-	maxProps := fs.Int("max-proposals", collect.DefaultMaxProposals, "refuse runs with more crops than this")
-	threshold := fs.Float64("threshold", 0, "override the pack's threshold for suggestions (0: the pack's)")
+	var a proposeArgs
+	fs.StringVar(&a.in, "in", "", "folder of frames or images (required)")
+	fs.StringVar(&a.out, "o", "", "review folder to write (required; not inside -in)")
+	fs.StringVar(&a.packDirs, "pack", "", "pack directories (comma-separated) whose characters pre-label proposals")
+	fs.StringVar(&a.model, "model", "", "model file (default: the shipped model)")
+	fs.StringVar(&a.boxes, "boxes", "", "TSV of crop boxes to use instead of the window grid")
+	fs.Float64Var(&a.enlarge, "enlarge", 1, "with -boxes: grow each box into a square this many times its longer side (1..8; 2 for tight face boxes)")
+	fs.StringVar(&a.grid, "grid", "1,2,3", "window sizes as divisors of the shorter side (1 = the whole-image square)")
+	fs.IntVar(&a.minSide, "min-side", collect.DefaultMinSide, "smallest window side in pixels")
+	fs.Float64Var(&a.link, "link", collect.DefaultLink, "average-link cosine threshold in (-1, 1]: higher makes tighter, smaller clusters")
+	fs.Float64Var(&a.dedup, "dedup", collect.DefaultDedup, "cosine at which a crop is a near-duplicate of an earlier one (above 1: off)")
+	fs.IntVar(&a.window, "dedup-window", collect.DefaultDedupWindow, "images back in walk order that near-duplicates are looked for in")
+	fs.IntVar(&a.minSize, "min-size", collect.DefaultMinSize, "leave out clusters with fewer crops (pack suggestions always stay)")
+	fs.IntVar(&a.maxProps, "max-proposals", collect.DefaultMaxProposals, fmt.Sprintf("refuse runs with more crops than this (at most %d)", maxProposals))
+	fs.Float64Var(&a.threshold, "threshold", 0, "override the pack's threshold for suggestions (-1..1; 0: the pack's)")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if a.in == "" || a.out == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return nil, errors.New("-in and -o are required")
+	}
+	if !(a.link > -1 && a.link <= 1) {
+		return nil, fmt.Errorf("-link %v: want a cosine in (-1, 1]", a.link)
+	}
+	if !(a.dedup > 0 && a.dedup <= math.MaxFloat32) {
+		return nil, fmt.Errorf("-dedup %v: want a cosine above 0 (above 1: off)", a.dedup)
+	}
+	for _, err := range []error{
+		floatIn("enlarge", a.enlarge, 1, 8),
+		floatIn("threshold", a.threshold, -1, 1),
+		intIn("min-side", a.minSide, 1, maxCoord),
+		intIn("dedup-window", a.window, 1, maxProposals),
+		intIn("min-size", a.minSize, 1, maxProposals),
+		intIn("max-proposals", a.maxProps, 1, maxProposals),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if a.boxes == "" {
+		g, err := collect.ParseGrid(a.grid)
+		if err != nil {
+			return nil, err
+		}
+		a.gridDivs = g
+	}
+	return &a, nil
+}
+
+// maxProposals bounds -max-proposals (and the counts compared with proposals).
+const maxProposals = 10_000_000
+
+func runCollectPropose(args []string, stdout, stderr io.Writer) error {
+	a, err := parseCollectPropose(args, stderr)
+	if err != nil {
 		return err
 	}
-	if *in == "" || *out == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errors.New("-in and -o are required")
-	}
-	m, err := loadModel(*modelPath)
+	m, err := loadModel(a.model)
 	if err != nil {
 		return err
 	}
 	opts := collect.Options{
-		Model: m, MinSide: *minSide, Link: float32(*link), Dedup: float32(*dedup), DedupWindow: *window,
-		MinSize: *minSize, MaxProposals: *maxProps,
+		Model: m, MinSide: a.minSide, Link: float32(a.link), Dedup: float32(a.dedup), DedupWindow: a.window,
+		MinSize: a.minSize, MaxProposals: a.maxProps, Grid: a.gridDivs,
 		Warn:     func(s string) { fmt.Fprintln(stderr, "warning:", s) },
 		Progress: progress(stderr, "embedding"),
 	}
-	if *boxes != "" {
-		f, err := os.Open(*boxes)
+	if a.boxes != "" {
+		f, err := os.Open(a.boxes)
 		if err != nil {
 			return err
 		}
-		opts.Boxes, err = collect.ReadBoxes(f, *boxes, *enlarge)
+		opts.Boxes, err = collect.ReadBoxes(f, a.boxes, a.enlarge)
 		f.Close()
 		if err != nil {
 			return err
@@ -82,13 +148,11 @@ func runCollectPropose(args []string, stdout, stderr io.Writer) error {
 		if opts.Boxes == nil {
 			opts.Boxes = map[string][]image.Rectangle{}
 		}
-		opts.BoxesName = filepath.Base(*boxes)
-	} else if opts.Grid, err = collect.ParseGrid(*grid); err != nil {
-		return err
+		opts.BoxesName = filepath.Base(a.boxes)
 	}
-	if *packDirs != "" {
+	if a.packDirs != "" {
 		var packs []*pack.Pack
-		for _, d := range strings.Split(*packDirs, ",") {
+		for _, d := range strings.Split(a.packDirs, ",") {
 			p, err := pack.Open(os.DirFS(d), pack.OpenOptions{ModelSHA256: m.Info().SHA256})
 			if err != nil {
 				return fmt.Errorf("%s: %w", d, err)
@@ -99,58 +163,79 @@ func runCollectPropose(args []string, stdout, stderr io.Writer) error {
 		if opts.Matcher, err = pack.NewMatcher(packs...); err != nil {
 			return err
 		}
-		if *threshold != 0 {
-			opts.Matcher.SetThreshold(float32(*threshold))
+		if a.threshold != 0 {
+			opts.Matcher.SetThreshold(float32(a.threshold))
 		}
 	}
-	p, err := collect.Propose(context.Background(), *in, *out, opts)
+	p, err := collect.Propose(context.Background(), a.in, a.out, opts)
 	if err != nil {
 		return err
 	}
 	st := p.Stats
 	fmt.Fprintf(stderr, "%d images (%d files skipped): %d crops, %d near-duplicates dropped, %d suggested by the pack, "+
 		"%d in %d clusters, %d left out (clusters under %d)\n",
-		st.Images, st.Skipped, st.Proposals, st.Duplicates, st.Suggested, st.Clustered+st.Suggested, len(p.Clusters), st.LeftOut, *minSize)
-	fmt.Fprintf(stdout, "%s\n", filepath.Join(*out, "review.html"))
+		st.Images, st.Skipped, st.Proposals, st.Duplicates, st.Suggested, st.Clustered+st.Suggested, len(p.Clusters), st.LeftOut, a.minSize)
+	fmt.Fprintf(stdout, "%s\n", filepath.Join(a.out, "review.html"))
 	return nil
 }
 
-func runCollectApply(args []string, stdout, stderr io.Writer) error {
+// applyArgs are collect apply's checked arguments.
+type applyArgs struct {
+	review, labels, out, in string
+	maxSide                 int
+}
+
+// maxCropSide bounds -max-side.
+const maxCropSide = 1 << 16
+
+func parseCollectApply(args []string, stderr io.Writer) (*applyArgs, error) {
 	fs := newFlags("collect apply", "collect apply -review REVIEWDIR -labels labels.tsv -o OUTDIR [-in DIR]\n\n"+
 		"Checks labels.tsv (from review.html) against REVIEWDIR/proposals.json and writes OUTDIR/crops/,\n"+
 		"OUTDIR/gallery.tsv for 'toonid pack build -gallery' and OUTDIR/icartoonface.txt (+ _labels.tsv)\n"+
 		"for model/train's iCartoonFace adapter (image root: OUTDIR).", stderr)
-	review := fs.String("review", "", "review folder written by 'collect propose' (required)")
-	labels := fs.String("labels", "", "labels.tsv exported by the review page (required)")
-	out := fs.String("o", "", "output folder (required)")
-	in := fs.String("in", "", "source images folder, when it moved since propose (default: proposals.json's root)")
-	maxSide := fs.Int("max-side", collect.DefaultMaxSide, "downscale crops whose longer side is over this")
+	var a applyArgs
+	fs.StringVar(&a.review, "review", "", "review folder written by 'collect propose' (required)")
+	fs.StringVar(&a.labels, "labels", "", "labels.tsv exported by the review page (required)")
+	fs.StringVar(&a.out, "o", "", "output folder (required)")
+	fs.StringVar(&a.in, "in", "", "source images folder, when it moved since propose (default: proposals.json's root)")
+	fs.IntVar(&a.maxSide, "max-side", collect.DefaultMaxSide, fmt.Sprintf("downscale crops whose longer side is over this (1..%d)", maxCropSide))
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
-	if *review == "" || *labels == "" || *out == "" || fs.NArg() > 0 {
+	if a.review == "" || a.labels == "" || a.out == "" || fs.NArg() > 0 {
 		fs.Usage()
-		return errors.New("-review, -labels and -o are required")
+		return nil, errors.New("-review, -labels and -o are required")
 	}
-	p, err := collect.ReadProposals(os.DirFS(*review))
-	if err != nil {
-		return fmt.Errorf("%s: %w", *review, err)
+	if err := intIn("max-side", a.maxSide, 1, maxCropSide); err != nil {
+		return nil, err
 	}
-	f, err := os.Open(*labels)
+	return &a, nil
+}
+
+func runCollectApply(args []string, stdout, stderr io.Writer) error {
+	a, err := parseCollectApply(args, stderr)
 	if err != nil {
 		return err
 	}
-	l, err := collect.ReadLabels(f, *labels)
+	p, err := collect.ReadProposals(os.DirFS(a.review))
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.review, err)
+	}
+	f, err := os.Open(a.labels)
+	if err != nil {
+		return err
+	}
+	l, err := collect.ReadLabels(f, a.labels)
 	f.Close()
 	if err != nil {
 		return err
 	}
-	res, err := collect.Apply(context.Background(), p, l, *labels, *out, collect.ApplyOptions{Root: *in, MaxSide: *maxSide})
+	res, err := collect.Apply(context.Background(), p, l, a.labels, a.out, collect.ApplyOptions{Root: a.in, MaxSide: a.maxSide})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "%d crops of %d characters -> %s\nnext: toonid pack build -gallery %s -o PACKDIR\n",
-		res.Crops, res.Identities, *out, res.Gallery)
+		res.Crops, res.Identities, a.out, res.Gallery)
 	fmt.Fprintln(stdout, res.Gallery)
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -46,37 +45,6 @@ func loadModel(path string) (*model.Model, error) {
 	return m, nil
 }
 
-// parseBox reads "x,y,w,h".
-func parseBox(s string) (image.Rectangle, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 4 {
-		return image.Rectangle{}, fmt.Errorf("box %q: want x,y,w,h", s)
-	}
-	var v [4]int
-	for i, p := range parts {
-		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil {
-			return image.Rectangle{}, fmt.Errorf("box %q: %w", s, err)
-		}
-		v[i] = n
-	}
-	if v[2] <= 0 || v[3] <= 0 {
-		return image.Rectangle{}, fmt.Errorf("box %q: width and height must be positive", s)
-	}
-	return image.Rect(v[0], v[1], v[0]+v[2], v[1]+v[3]), nil
-}
-
-// newFlags makes a flag set that reports errors to stderr, with a usage line.
-func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: toonid %s\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
 // writeEmbedding writes "path<TAB>v1,v2,..." as `embed` and `eval -embeddings` do.
 func writeEmbedding(w io.Writer, path string, v []float32) error {
 	var sb strings.Builder
@@ -93,34 +61,54 @@ func writeEmbedding(w io.Writer, path string, v []float32) error {
 	return err
 }
 
-func runEmbed(args []string, stdout, stderr io.Writer) error {
+// embedArgs are embed's checked arguments.
+type embedArgs struct {
+	model  string
+	box    *image.Rectangle
+	images []string
+}
+
+func parseEmbed(args []string, stderr io.Writer) (*embedArgs, error) {
 	fs := newFlags("embed", "embed [-model FILE] [-box x,y,w,h] IMAGE...\n\nPrints one line per image: path<TAB>v1,v2,... (L2-normalised).", stderr)
 	modelPath := fs.String("model", "", "model file (default: the shipped model)")
 	boxFlag := fs.String("box", "", "embed this box x,y,w,h of every image instead of the whole image")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return errors.New("no images given")
+		return nil, errors.New("no images given")
 	}
-	opts := eval.EmbedOptions{}
+	a := &embedArgs{model: *modelPath, images: fs.Args()}
 	if *boxFlag != "" {
 		box, err := parseBox(*boxFlag)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		a.box = &box
+	}
+	return a, nil
+}
+
+func runEmbed(args []string, stdout, stderr io.Writer) error {
+	a, err := parseEmbed(args, stderr)
+	if err != nil {
+		return err
+	}
+	opts := eval.EmbedOptions{}
+	if a.box != nil {
+		box := *a.box
 		opts.Box = func(string, image.Rectangle) image.Rectangle { return box }
 	}
-	m, err := loadModel(*modelPath)
+	m, err := loadModel(a.model)
 	if err != nil {
 		return err
 	}
-	embs, err := eval.EmbedFiles(context.Background(), m, fs.Args(), opts)
+	embs, err := eval.EmbedFiles(context.Background(), m, a.images, opts)
 	if err != nil {
 		return err
 	}
-	for i, p := range fs.Args() {
+	for i, p := range a.images {
 		if err := writeEmbedding(stdout, p, embs[i]); err != nil {
 			return err
 		}

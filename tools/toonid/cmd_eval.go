@@ -13,42 +13,64 @@ import (
 	"github.com/toonid/toonid/tools/eval"
 )
 
-func runEval(args []string, stdout, stderr io.Writer) error {
+// evalArgs are eval's checked arguments.
+type evalArgs struct {
+	manifest, model, embOut string
+	json                    bool
+	workers                 int
+}
+
+// maxWorkers bounds -workers.
+const maxWorkers = 4096
+
+func parseEval(args []string, stderr io.Writer) (*evalArgs, error) {
 	fs := newFlags("eval", "eval -manifest M.tsv [-model FILE] [-json] [-embeddings OUT.tsv]\n\n"+
 		"M.tsv: header `path identity role`, role gallery|probe|distractor, paths relative to the TSV;\n"+
 		"each image is the face crop, embedded whole. Metrics: see tools/eval.", stderr)
-	manifest := fs.String("manifest", "", "eval manifest TSV (required)")
-	modelPath := fs.String("model", "", "model file (default: the shipped model)")
-	asJSON := fs.Bool("json", false, "print exactly one JSON object on stdout")
-	embOut := fs.String("embeddings", "", "write path<TAB>v1,v2,... per manifest row to this file")
-	workers := fs.Int("workers", 0, "embedding goroutines (default: GOMAXPROCS)")
+	var a evalArgs
+	fs.StringVar(&a.manifest, "manifest", "", "eval manifest TSV (required)")
+	fs.StringVar(&a.model, "model", "", "model file (default: the shipped model)")
+	fs.BoolVar(&a.json, "json", false, "print exactly one JSON object on stdout")
+	fs.StringVar(&a.embOut, "embeddings", "", "write path<TAB>v1,v2,... per manifest row to this file")
+	fs.IntVar(&a.workers, "workers", 0, fmt.Sprintf("embedding goroutines (default: GOMAXPROCS; at most %d)", maxWorkers))
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if a.manifest == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return nil, errors.New("-manifest is required")
+	}
+	if err := intIn("workers", a.workers, 0, maxWorkers); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	a, err := parseEval(args, stderr)
+	if err != nil {
 		return err
 	}
-	if *manifest == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errors.New("-manifest is required")
-	}
 	start := time.Now()
-	rows, err := eval.ReadManifest(*manifest)
+	rows, err := eval.ReadManifest(a.manifest)
 	if err != nil {
 		return err
 	}
 	if len(rows) == 0 {
-		return fmt.Errorf("%s: no rows", *manifest)
+		return fmt.Errorf("%s: no rows", a.manifest)
 	}
-	m, err := loadModel(*modelPath)
+	m, err := loadModel(a.model)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	embs, err := eval.EmbedFiles(context.Background(), m, eval.Paths(rows), eval.EmbedOptions{Workers: *workers, Progress: progress(stderr, "embedding")})
+	embs, err := eval.EmbedFiles(context.Background(), m, eval.Paths(rows), eval.EmbedOptions{Workers: a.workers, Progress: progress(stderr, "embedding")})
 	if err != nil {
 		return err
 	}
 	embedSec := time.Since(t0).Seconds()
-	if *embOut != "" {
-		if err := writeEmbeddings(*embOut, rows, embs); err != nil {
+	if a.embOut != "" {
+		if err := writeEmbeddings(a.embOut, rows, embs); err != nil {
 			return err
 		}
 	}
@@ -59,7 +81,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	rep.ModelSHA256 = m.Info().SHA256
 	rep.Seconds = time.Since(start).Seconds()
 	fmt.Fprintf(stderr, "embedded %d images in %.2fs (%.0f images/s)\n", len(rows), embedSec, float64(len(rows))/embedSec)
-	if *asJSON {
+	if a.json {
 		return printJSON(stdout, rep)
 	}
 	fmt.Fprintf(stdout, "model %s: %d identities, %d gallery, %d probe, %d distractor images\n",

@@ -14,7 +14,16 @@ import (
 	"github.com/toonid/toonid/wasm/bridge"
 )
 
-func runIdentify(args []string, stdout, stderr io.Writer) error {
+// identifyArgs are identify's checked arguments.
+type identifyArgs struct {
+	pack, model, image string
+	box                *image.Rectangle
+	at                 *[2]float64
+	k                  int
+	json               bool
+}
+
+func parseIdentify(args []string, stderr io.Writer) (*identifyArgs, error) {
 	fs := newFlags("identify", "identify -pack DIR [-box x,y,w,h | -at x,y] [-k 5] [-model FILE] [-json] IMAGE\n\n"+
 		"Prints the top-k characters with cosine scores, or \"unknown\" when the best is below the pack's threshold.\n"+
 		"Without -box or -at the whole image is the face crop. -at searches candidate crops around a click\n"+
@@ -22,60 +31,81 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	packDir := fs.String("pack", "", "pack directory (required)")
 	boxFlag := fs.String("box", "", "face crop x,y,w,h (the face box enlarged ~2x works best)")
 	atFlag := fs.String("at", "", "click point x,y: search crops around it as the browser does")
-	k := fs.Int("k", 5, "answers to print")
+	k := fs.Int("k", 5, fmt.Sprintf("answers to print (1..%d)", pack.MaxLabels))
 	modelPath := fs.String("model", "", "model file (default: the shipped model)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if *packDir == "" || fs.NArg() != 1 {
 		fs.Usage()
-		return errors.New("want -pack DIR and exactly one IMAGE")
+		return nil, errors.New("want -pack DIR and exactly one IMAGE")
 	}
-	if *k < 1 {
-		return fmt.Errorf("-k %d: want >= 1", *k)
+	if *k < 1 || *k > pack.MaxLabels {
+		return nil, fmt.Errorf("-k %d: want 1..%d", *k, pack.MaxLabels)
 	}
-	m, err := loadModel(*modelPath)
-	if err != nil {
-		return err
-	}
-	p, err := pack.Open(os.DirFS(*packDir), pack.OpenOptions{ModelSHA256: m.Info().SHA256})
-	if err != nil {
-		return fmt.Errorf("%s: %w", *packDir, err)
-	}
+	a := &identifyArgs{pack: *packDir, model: *modelPath, image: fs.Arg(0), k: *k, json: *asJSON}
 	if *atFlag != "" && *boxFlag != "" {
-		return errors.New("give -box or -at, not both")
+		return nil, errors.New("give -box or -at, not both")
 	}
-	img, err := loadImageFor(fs.Arg(0), *atFlag != "")
-	if err != nil {
-		return err
+	if *boxFlag != "" {
+		box, err := parseBox(*boxFlag)
+		if err != nil {
+			return nil, err
+		}
+		a.box = &box
 	}
 	if *atFlag != "" {
+		x, y, err := parsePoint(*atFlag)
+		if err != nil {
+			return nil, fmt.Errorf("-at %w", err)
+		}
+		a.at = &[2]float64{x, y}
+	}
+	return a, nil
+}
+
+func runIdentify(args []string, stdout, stderr io.Writer) error {
+	a, err := parseIdentify(args, stderr)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(a.model)
+	if err != nil {
+		return err
+	}
+	p, err := pack.Open(os.DirFS(a.pack), pack.OpenOptions{ModelSHA256: m.Info().SHA256})
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.pack, err)
+	}
+	img, err := loadImageFor(a.image, a.at != nil)
+	if err != nil {
+		return err
+	}
+	if a.at != nil {
 		mt, err := pack.NewMatcher(p)
 		if err != nil {
 			return err
 		}
-		return identifyAt(stdout, bridge.New(m, bridge.PackMatcher(mt), bridge.DefaultSearch()), img, *atFlag, *k, *asJSON)
+		return identifyAt(stdout, bridge.New(m, bridge.PackMatcher(mt), bridge.DefaultSearch()), img, a.at[0], a.at[1], a.k, a.json)
 	}
 	box := img.Bounds()
-	if *boxFlag != "" {
-		if box, err = parseBox(*boxFlag); err != nil {
-			return err
-		}
+	if a.box != nil {
+		box = *a.box
 	}
 	v, err := m.EmbedImage(img, box)
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		return fmt.Errorf("%s: %w", a.image, err)
 	}
 	mt, err := pack.NewMatcher(p)
 	if err != nil {
 		return err
 	}
-	res, err := mt.Match(v, *k)
+	res, err := mt.Match(v, a.k)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if a.json {
 		return printJSON(stdout, res)
 	}
 	if res.Unknown {
@@ -116,11 +146,7 @@ func loadImageFor(name string, forBridge bool) (image.Image, error) {
 
 // identifyAt runs the browser's click search (wasm/bridge) on the whole image, with the image's
 // shorter side as the search unit, as the demo page does.
-func identifyAt(stdout io.Writer, b *bridge.Bridge, img image.Image, at string, k int, asJSON bool) error {
-	var x, y float64
-	if n, err := fmt.Sscanf(at, "%g,%g", &x, &y); n != 2 || err != nil {
-		return fmt.Errorf("-at %q: want x,y", at)
-	}
+func identifyAt(stdout io.Writer, b *bridge.Bridge, img image.Image, x, y float64, k int, asJSON bool) error {
 	r := img.Bounds()
 	rgba, ok := img.(*image.RGBA) // what eval.DecodeImage returns: no second copy
 	if !ok || rgba.Rect.Min != (image.Point{}) || rgba.Stride != 4*r.Dx() {

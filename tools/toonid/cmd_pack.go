@@ -17,20 +17,40 @@ import (
 )
 
 func runPack(args []string, stdout, stderr io.Writer) error {
+	return packSub(args, stderr, func(sub string, rest []string) error {
+		if sub == "build" {
+			return runPackBuild(rest, stdout, stderr)
+		}
+		return runPackInspect(rest, stdout, stderr)
+	})
+}
+
+// parsePack parses and checks a pack subcommand's arguments only.
+func parsePack(args []string, stderr io.Writer) error {
+	return packSub(args, stderr, func(sub string, rest []string) error {
+		if sub == "build" {
+			_, err := parsePackBuild(rest, stderr)
+			return err
+		}
+		_, _, err := parsePackInspect(rest, stderr)
+		return err
+	})
+}
+
+// packSub picks the pack subcommand and hands it the rest of the arguments.
+func packSub(args []string, stderr io.Writer, do func(sub string, rest []string) error) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: toonid pack build|inspect [flags]")
 		return errors.New("missing subcommand: build or inspect")
 	}
 	switch args[0] {
-	case "build":
-		return runPackBuild(args[1:], stdout, stderr)
-	case "inspect":
-		return runPackInspect(args[1:], stdout, stderr)
+	case "build", "inspect":
+		return do(args[0], args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(stderr, "usage: toonid pack build|inspect [flags]; 'toonid pack build -h' for flags")
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q: want build or inspect", args[0])
+	return fmt.Errorf("unknown subcommand %q: want build or inspect", clipArg(args[0]))
 }
 
 // progress prints "label done/total" to w at most every 200 ms, and at the end.
@@ -47,38 +67,71 @@ func progress(w io.Writer, label string) func(done, total int) {
 	}
 }
 
-func runPackBuild(args []string, stdout, stderr io.Writer) error {
+// packBuildArgs are pack build's checked arguments.
+type packBuildArgs struct {
+	gallery, out, calib, model, name string
+	far, threshold                   float64
+	split                            bool
+	ivf, nprobe, shardRows           int
+}
+
+func parsePackBuild(args []string, stderr io.Writer) (*packBuildArgs, error) {
 	fs := newFlags("pack build", "pack build -gallery GALLERY.tsv -o DIR [-calib CALIB.tsv -far 0.01] [-model FILE]\n\n"+
 		"GALLERY.tsv: header `path identity [name] [series] [credit]`, paths relative to the TSV.\n"+
 		"CALIB.tsv: same format, identities NOT in the gallery; calibrates the unknown threshold at -far.", stderr)
-	gallery := fs.String("gallery", "", "gallery TSV (required)")
-	out := fs.String("o", "", "output directory (required)")
-	calib := fs.String("calib", "", "calibration TSV of identities outside the gallery")
-	far := fs.Float64("far", 0.01, "false-accept rate to calibrate the threshold at (with -calib)")
-	modelPath := fs.String("model", "", "model file (default: the shipped model)")
-	name := fs.String("name", "", "pack name (default: the output directory's base name)")
-	threshold := fs.Float64("threshold", 0.5, "unknown threshold when not calibrating")
-	split := fs.Bool("split-series", false, "put each series in its own shards")
-	ivf := fs.Int("ivf", 0, "add a coarse IVF level with this many lists (for 100k+ characters)")
-	nprobe := fs.Int("nprobe", 0, "lists a query scans by default (with -ivf; default lists/16)")
-	shardRows := fs.Int("shard-rows", 8192, "maximum rows per shard")
+	var a packBuildArgs
+	fs.StringVar(&a.gallery, "gallery", "", "gallery TSV (required)")
+	fs.StringVar(&a.out, "o", "", "output directory (required)")
+	fs.StringVar(&a.calib, "calib", "", "calibration TSV of identities outside the gallery")
+	fs.Float64Var(&a.far, "far", 0.01, "false-accept rate to calibrate the threshold at (with -calib), strictly between 0 and 1")
+	fs.StringVar(&a.model, "model", "", "model file (default: the shipped model)")
+	fs.StringVar(&a.name, "name", "", "pack name (default: the output directory's base name)")
+	fs.Float64Var(&a.threshold, "threshold", 0.5, "unknown threshold when not calibrating (-1..1)")
+	fs.BoolVar(&a.split, "split-series", false, "put each series in its own shards")
+	fs.IntVar(&a.ivf, "ivf", 0, fmt.Sprintf("add a coarse IVF level with this many lists (for 100k+ characters; at most %d)", pack.MaxLists))
+	fs.IntVar(&a.nprobe, "nprobe", 0, "lists a query scans by default (with -ivf; default lists/16)")
+	fs.IntVar(&a.shardRows, "shard-rows", 8192, "maximum rows per shard")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if a.gallery == "" || a.out == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return nil, errors.New("-gallery and -o are required")
+	}
+	if !(a.far > 0 && a.far < 1) {
+		return nil, fmt.Errorf("-far %v: want a false-accept rate strictly between 0 and 1", a.far)
+	}
+	for _, err := range []error{
+		floatIn("threshold", a.threshold, -1, 1),
+		intIn("ivf", a.ivf, 0, pack.MaxLists),
+		intIn("nprobe", a.nprobe, 0, pack.MaxLists),
+		intIn("shard-rows", a.shardRows, 1, maxShardRows),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if a.name == "" {
+		a.name = filepath.Base(filepath.Clean(a.out))
+	}
+	return &a, nil
+}
+
+// maxShardRows bounds -shard-rows: rows of the smallest (dim 1) that fit in one shard file.
+const maxShardRows = pack.MaxShardBytes / 9
+
+func runPackBuild(args []string, stdout, stderr io.Writer) error {
+	a, err := parsePackBuild(args, stderr)
+	if err != nil {
 		return err
 	}
-	if *gallery == "" || *out == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errors.New("-gallery and -o are required")
-	}
-	if *name == "" {
-		*name = filepath.Base(filepath.Clean(*out))
-	}
-	rows, err := eval.ReadGallery(*gallery)
+	rows, err := eval.ReadGallery(a.gallery)
 	if err != nil {
 		return err
 	}
 	var crows []eval.GalleryRow
-	if *calib != "" {
-		if crows, err = eval.ReadGallery(*calib); err != nil {
+	if a.calib != "" {
+		if crows, err = eval.ReadGallery(a.calib); err != nil {
 			return err
 		}
 		in := map[string]bool{}
@@ -87,11 +140,11 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 		}
 		for _, r := range crows {
 			if in[r.Label.ID] {
-				return fmt.Errorf("%s: identity %q is in the gallery; calibration needs identities outside it", *calib, r.Label.ID)
+				return fmt.Errorf("%s: identity %q is in the gallery; calibration needs identities outside it", a.calib, r.Label.ID)
 			}
 		}
 	}
-	m, err := loadModel(*modelPath)
+	m, err := loadModel(a.model)
 	if err != nil {
 		return err
 	}
@@ -109,7 +162,7 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 		items[i] = pack.Item{Label: r.Label, Embedding: embs[i]}
 	}
 	p, err := pack.BuildItems(items, pack.BuildOptions{
-		Name: *name, ModelSHA256: m.Info().SHA256, Threshold: float32(*threshold), IVFLists: *ivf, NProbe: *nprobe,
+		Name: a.name, ModelSHA256: m.Info().SHA256, Threshold: float32(a.threshold), IVFLists: a.ivf, NProbe: a.nprobe,
 	})
 	if err != nil {
 		return err
@@ -123,11 +176,11 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := p.Calibrate(cembs, *far); err != nil {
+		if err := p.Calibrate(cembs, a.far); err != nil {
 			return err
 		}
 	}
-	man, err := p.WriteDir(*out, pack.EncodeOptions{ShardRows: *shardRows, SplitSeries: *split})
+	man, err := p.WriteDir(a.out, pack.EncodeOptions{ShardRows: a.shardRows, SplitSeries: a.split})
 	if err != nil {
 		return err
 	}
@@ -136,21 +189,28 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 		cal = fmt.Sprintf("calibrated at FAR %g on %d images", man.ThresholdFAR, len(crows))
 	}
 	fmt.Fprintf(stderr, "pack %q: %d characters, %d sub-centres from %d images in %d shards; threshold %.4f (%s); %.1fs -> %s\n",
-		man.Name, len(man.Labels), p.Rows(), len(rows), len(man.Shards), man.Threshold, cal, time.Since(start).Seconds(), *out)
+		man.Name, len(man.Labels), p.Rows(), len(rows), len(man.Shards), man.Threshold, cal, time.Since(start).Seconds(), a.out)
 	return nil
 }
 
-func runPackInspect(args []string, stdout, stderr io.Writer) error {
+func parsePackInspect(args []string, stderr io.Writer) (dir string, asJSON bool, err error) {
 	fs := newFlags("pack inspect", "pack inspect [-json] DIR\n\nVerifies every shard and prints the pack's manifest and label table.", stderr)
-	asJSON := fs.Bool("json", false, "print the manifest as JSON")
+	j := fs.Bool("json", false, "print the manifest as JSON")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return "", false, err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return errors.New("want exactly one pack directory")
+		return "", false, errors.New("want exactly one pack directory")
 	}
-	dir := fs.Arg(0)
+	return fs.Arg(0), *j, nil
+}
+
+func runPackInspect(args []string, stdout, stderr io.Writer) error {
+	dir, asJSON, err := parsePackInspect(args, stderr)
+	if err != nil {
+		return err
+	}
 	fsys := os.DirFS(dir)
 	man, err := pack.ReadManifest(fsys)
 	if err != nil {
@@ -161,7 +221,7 @@ func runPackInspect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
-	if *asJSON {
+	if asJSON {
 		b, err := pack.MarshalManifest(man)
 		if err != nil {
 			return err

@@ -16,26 +16,41 @@ import (
 	"github.com/toonid/toonid/serve"
 )
 
-func runPublish(args []string, stdout, stderr io.Writer) error {
+// publishArgs are publish's checked arguments.
+type publishArgs struct {
+	storeDir, bucket, persist, config, wrangler string
+	local, dryRun                               bool
+}
+
+func parsePublish(args []string, stderr io.Writer) (*publishArgs, error) {
 	fl := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	storeDir := fl.String("store", "build/store", "store directory to publish (models/, packs/)")
-	bucket := fl.String("bucket", "toonid-store", "R2 bucket name (wrangler.toml's bucket_name)")
-	local := fl.Bool("local", false, "put into wrangler's local R2 simulator instead of Cloudflare")
-	persist := fl.String("persist-to", "", "with -local: wrangler state directory (as given to wrangler dev --persist-to)")
-	config := fl.String("config", "", "wrangler.toml to use (default: wrangler's own lookup)")
-	wrangler := fl.String("wrangler", "", "wrangler command (default: node_modules/.bin/wrangler if present, else npx wrangler)")
-	dryRun := fl.Bool("n", false, "print the wrangler commands instead of running them")
+	var a publishArgs
+	fl.StringVar(&a.storeDir, "store", "build/store", "store directory to publish (models/, packs/)")
+	fl.StringVar(&a.bucket, "bucket", "toonid-store", "R2 bucket name (wrangler.toml's bucket_name)")
+	fl.BoolVar(&a.local, "local", false, "put into wrangler's local R2 simulator instead of Cloudflare")
+	fl.StringVar(&a.persist, "persist-to", "", "with -local: wrangler state directory (as given to wrangler dev --persist-to)")
+	fl.StringVar(&a.config, "config", "", "wrangler.toml to use (default: wrangler's own lookup)")
+	fl.StringVar(&a.wrangler, "wrangler", "", "wrangler command (default: node_modules/.bin/wrangler if present, else npx wrangler)")
+	fl.BoolVar(&a.dryRun, "n", false, "print the wrangler commands instead of running them")
 	if err := fl.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fl.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fl.Args())
+		return nil, fmt.Errorf("unexpected arguments %q", fl.Args())
 	}
-	if *persist != "" && !*local {
-		return fmt.Errorf("-persist-to needs -local")
+	if a.persist != "" && !a.local {
+		return nil, fmt.Errorf("-persist-to needs -local")
 	}
-	root, err := os.OpenRoot(*storeDir)
+	return &a, nil
+}
+
+func runPublish(args []string, stdout, stderr io.Writer) error {
+	a, err := parsePublish(args, stderr)
+	if err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(a.storeDir)
 	if err != nil {
 		return fmt.Errorf("open store: %w (build it with: make default-pack)", err)
 	}
@@ -47,7 +62,7 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "toonid publish: skipping %s (not a served key)\n", s)
 	}
-	cmdline := wranglerCommand(*wrangler)
+	cmdline := wranglerCommand(a.wrangler)
 	tmp, err := os.MkdirTemp("", "toonid-publish-")
 	if err != nil {
 		return err
@@ -56,27 +71,27 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 	var total int64
 	start := time.Now()
 	for i, u := range plan {
-		file := filepath.Join(*storeDir, filepath.FromSlash(u.Key))
+		file := filepath.Join(a.storeDir, filepath.FromSlash(u.Key))
 		if u.Data != nil {
 			file = filepath.Join(tmp, fmt.Sprintf("generated-%d", i))
 			if err := os.WriteFile(file, u.Data, 0o644); err != nil {
 				return err
 			}
 		}
-		argv := append(append([]string{}, cmdline...), "r2", "object", "put", *bucket+"/"+u.Key, "--file="+file,
+		argv := append(append([]string{}, cmdline...), "r2", "object", "put", a.bucket+"/"+u.Key, "--file="+file,
 			"--content-type="+u.ContentType, "--cache-control="+u.CacheControl)
-		if *local {
+		if a.local {
 			argv = append(argv, "--local")
-			if *persist != "" {
-				argv = append(argv, "--persist-to="+*persist)
+			if a.persist != "" {
+				argv = append(argv, "--persist-to="+a.persist)
 			}
 		} else {
 			argv = append(argv, "--remote")
 		}
-		if *config != "" {
-			argv = append(argv, "--config="+*config)
+		if a.config != "" {
+			argv = append(argv, "--config="+a.config)
 		}
-		if *dryRun {
+		if a.dryRun {
 			fmt.Fprintln(stdout, shellJoin(argv))
 			continue
 		}
@@ -87,10 +102,10 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 		total += u.Size
 		fmt.Fprintf(stdout, "put %s (%d bytes)\n", u.Key, u.Size)
 	}
-	if !*dryRun {
-		where := "R2 bucket " + *bucket
-		if *local {
-			where = "local R2 bucket " + *bucket
+	if !a.dryRun {
+		where := "R2 bucket " + a.bucket
+		if a.local {
+			where = "local R2 bucket " + a.bucket
 		}
 		fmt.Fprintf(stdout, "published %d objects, %d bytes, to %s in %.1fs\n", len(plan), total, where,
 			time.Since(start).Seconds())

@@ -6,10 +6,10 @@ import (
 	"image"
 	"image/draw"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/toonid/toonid/model"
@@ -17,20 +17,31 @@ import (
 	"github.com/toonid/toonid/tools/eval"
 )
 
-// runQuantize converts a float ONNX model into a toonid model file and reports how far the
-// int8 weights move the embeddings on the calibration images.
-func runQuantize(args []string, stdout, stderr io.Writer) error {
+// quantizeArgs are quantize's checked arguments.
+type quantizeArgs struct {
+	onnx, calib, out      string
+	mean, std             [3]float32
+	f32, f32Dense, mirror bool
+	limit                 int
+	minCos                float64
+}
+
+// maxCalibImages bounds -n.
+const maxCalibImages = 1_000_000
+
+func parseQuantize(args []string, stderr io.Writer) (*quantizeArgs, error) {
 	fs := flag.NewFlagSet("quantize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	calib := fs.String("calib", "", "`dir` of images (png/jpeg/gif, searched recursively) to measure int8 vs float agreement on")
-	out := fs.String("o", "", "output model `file` (.tmdl)")
+	var a quantizeArgs
+	fs.StringVar(&a.calib, "calib", "", "`dir` of images (png/jpeg/gif, searched recursively) to measure int8 vs float agreement on")
+	fs.StringVar(&a.out, "o", "", "output model `file` (.tmdl)")
 	meanS := fs.String("mean", "0.5,0.5,0.5", "per-channel input `mean` (RGB in [0,1])")
-	stdS := fs.String("std", "0.5,0.5,0.5", "per-channel input `std`")
-	f32 := fs.Bool("f32", false, "store float32 weights instead of int8")
-	f32Dense := fs.Bool("f32-dense", false, "keep fully connected (embedding projection) weights float32, convolutions int8")
-	mirror := fs.Bool("mirror", false, "mark the file mirror-averaged: every Embed runs the network on the crop and on its left-right mirror (two passes) and averages the normalised outputs")
-	limit := fs.Int("n", 512, "use at most `n` calibration images")
-	minCos := fs.Float64("min-cos", 0.99, "fail when the smallest int8-vs-float cosine is below this")
+	stdS := fs.String("std", "0.5,0.5,0.5", "per-channel input `std` (above 0)")
+	fs.BoolVar(&a.f32, "f32", false, "store float32 weights instead of int8")
+	fs.BoolVar(&a.f32Dense, "f32-dense", false, "keep fully connected (embedding projection) weights float32, convolutions int8")
+	fs.BoolVar(&a.mirror, "mirror", false, "mark the file mirror-averaged: every Embed runs the network on the crop and on its left-right mirror (two passes) and averages the normalised outputs")
+	fs.IntVar(&a.limit, "n", 512, fmt.Sprintf("use at most `n` calibration images (1..%d)", maxCalibImages))
+	fs.Float64Var(&a.minCos, "min-cos", 0.99, "fail when the smallest int8-vs-float cosine is below this (-1..1)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32 | -f32-dense] [-mirror]")
 		fs.PrintDefaults()
@@ -39,7 +50,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	var pos []string
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
-			return err
+			return nil, err
 		}
 		args = fs.Args()
 		if len(args) > 0 {
@@ -47,18 +58,35 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 			args = args[1:]
 		}
 	}
-	if len(pos) != 1 || *out == "" || *calib == "" {
+	if len(pos) != 1 || a.out == "" || a.calib == "" {
 		fs.Usage()
-		return fmt.Errorf("need one model.onnx, -calib DIR and -o FILE")
+		return nil, fmt.Errorf("need one model.onnx, -calib DIR and -o FILE")
 	}
-	mean, err := parseTriple(*meanS)
+	a.onnx = pos[0]
+	var err error
+	if a.mean, err = parseTriple(*meanS, 0, 1); err != nil {
+		return nil, fmt.Errorf("-mean: %w", err)
+	}
+	if a.std, err = parseTriple(*stdS, smallestPositive, math.MaxFloat32); err != nil {
+		return nil, fmt.Errorf("-std: %w", err)
+	}
+	if err := intIn("n", a.limit, 1, maxCalibImages); err != nil {
+		return nil, err
+	}
+	if err := floatIn("min-cos", a.minCos, -1, 1); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// runQuantize converts a float ONNX model into a toonid model file and reports how far the
+// int8 weights move the embeddings on the calibration images.
+func runQuantize(args []string, stdout, stderr io.Writer) error {
+	a, err := parseQuantize(args, stderr)
 	if err != nil {
-		return fmt.Errorf("-mean: %w", err)
+		return err
 	}
-	std, err := parseTriple(*stdS)
-	if err != nil {
-		return fmt.Errorf("-std: %w", err)
-	}
+	pos, mean, std := []string{a.onnx}, a.mean, a.std
 	src, err := os.ReadFile(pos[0])
 	if err != nil {
 		return err
@@ -72,7 +100,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	imgs, err := loadCalib(*calib, *limit)
+	imgs, err := loadCalib(a.calib, a.limit)
 	if err != nil {
 		return err
 	}
@@ -84,7 +112,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		inputs = append(inputs, in)
 	}
-	file, err := model.Encode(g, model.EncodeOptions{Int8: !*f32, F32Dense: *f32Dense, Mirror: *mirror})
+	file, err := model.Encode(g, model.EncodeOptions{Int8: !a.f32, F32Dense: a.f32Dense, Mirror: a.mirror})
 	if err != nil {
 		return err
 	}
@@ -100,16 +128,16 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	}
 	info := q.Info()
 	kind := "int8 weights, float32 activations"
-	if *f32 {
+	if a.f32 {
 		kind = "float32 weights"
-	} else if *f32Dense {
+	} else if a.f32Dense {
 		kind = "int8 conv weights, float32 dense weights and activations"
 	}
 	if info.Mirror {
 		kind += ", mirror-averaged embeddings (2 passes per embedding)"
 	}
 	fmt.Fprintf(stdout, "model %s: %dx%d input, %d-d embedding, %d ops, %.1f MMAC, %s, %d bytes, sha256 %s\n",
-		*out, info.InputW, info.InputH, info.EmbedDim, info.Ops, float64(info.MACs)/1e6, kind, len(file), info.SHA256)
+		a.out, info.InputW, info.InputH, info.EmbedDim, info.Ops, float64(info.MACs)/1e6, kind, len(file), info.SHA256)
 	fmt.Fprintf(stdout, "cosine vs float model over %d calibration images: min %.5f mean %.5f\n", agree.N, agree.MinCos, agree.MeanCos)
 	if len(inputs) >= 2 {
 		// What int8 activations would add (not implemented: no speed gain, see model/README.md),
@@ -126,26 +154,10 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "simulated int8 activations on top (not written): cosine over %d held-out images: min %.5f mean %.5f\n", sim.N, sim.MinCos, sim.MeanCos)
 		}
 	}
-	if agree.MinCos < *minCos {
-		return fmt.Errorf("min cosine %.5f below -min-cos %.3f; not writing %s", agree.MinCos, *minCos, *out)
+	if agree.MinCos < a.minCos {
+		return fmt.Errorf("min cosine %.5f below -min-cos %.3f; not writing %s", agree.MinCos, a.minCos, a.out)
 	}
-	return os.WriteFile(*out, file, 0o644)
-}
-
-func parseTriple(s string) ([3]float32, error) {
-	var v [3]float32
-	parts := strings.Split(s, ",")
-	if len(parts) != 3 {
-		return v, fmt.Errorf("want three comma-separated numbers, got %q", s)
-	}
-	for i, p := range parts {
-		f, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
-		if err != nil {
-			return v, err
-		}
-		v[i] = float32(f)
-	}
-	return v, nil
+	return os.WriteFile(a.out, file, 0o644)
 }
 
 func loadCalib(dir string, limit int) ([]string, error) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,7 +19,7 @@ import (
 	"github.com/toonid/toonid/serve"
 )
 
-func runServe(args []string, stdout, stderr io.Writer) error {
+func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	var cfg serveConfig
@@ -27,15 +28,30 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fl.StringVar(&cfg.site, "site", "build/site", "static site directory served at / (skipped if missing)")
 	origins := fl.String("origins", "", "comma-separated extra CORS origins, e.g. chrome-extension://<id> (the server's own origin is always allowed)")
 	if err := fl.Parse(args); err != nil {
-		return err
+		return cfg, err
 	}
 	if fl.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fl.Args())
+		return cfg, fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	if _, port, err := net.SplitHostPort(cfg.addr); err != nil {
+		return cfg, fmt.Errorf("-addr %q: %w", clipArg(cfg.addr), err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		if _, lerr := net.LookupPort("tcp", port); lerr != nil {
+			return cfg, fmt.Errorf("-addr %q: port %q: want 0..65535 or a service name", clipArg(cfg.addr), clipArg(port))
+		}
 	}
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.origins = append(cfg.origins, o)
 		}
+	}
+	return cfg, nil
+}
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, stderr)
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -11,23 +11,33 @@ import (
 	"os"
 )
 
-// A command is one subcommand. Its run function parses its own flags from args.
+// A command is one subcommand. Its run function parses its own flags from args (with parse,
+// which checks them and does nothing else: FuzzArgs calls it alone), then does the work.
 type command struct {
 	name    string
 	summary string
 	run     func(args []string, stdout, stderr io.Writer) error
+	parse   func(args []string, stderr io.Writer) error
 }
 
 func commands() []command {
 	return []command{
-		{"quantize", "convert a float ONNX model into an int8 toonid model file", runQuantize},
-		{"embed", "print embeddings of images", runEmbed},
-		{"pack", "build or inspect a centroid pack (pack build | pack inspect)", runPack},
-		{"identify", "name the character in an image using a pack", runIdentify},
-		{"eval", "evaluate a model on a manifest (iCartoonFace protocol + open-set metrics)", runEval},
-		{"collect", "machine proposes, people verify: folder -> reviewed gallery (collect propose | apply)", runCollect},
-		{"serve", "serve the demo site, model and packs on localhost", runServe},
-		{"publish", "put model, pack shards and manifest into an R2 bucket with wrangler", runPublish},
+		{"quantize", "convert a float ONNX model into an int8 toonid model file", runQuantize, parseOnly(parseQuantize)},
+		{"embed", "print embeddings of images", runEmbed, parseOnly(parseEmbed)},
+		{"pack", "build or inspect a centroid pack (pack build | pack inspect)", runPack, parsePack},
+		{"identify", "name the character in an image using a pack", runIdentify, parseOnly(parseIdentify)},
+		{"eval", "evaluate a model on a manifest (iCartoonFace protocol + open-set metrics)", runEval, parseOnly(parseEval)},
+		{"collect", "machine proposes, people verify: folder -> reviewed gallery (collect propose | apply)", runCollect, parseCollect},
+		{"serve", "serve the demo site, model and packs on localhost", runServe, parseOnly(parseServe)},
+		{"publish", "put model, pack shards and manifest into an R2 bucket with wrangler", runPublish, parseOnly(parsePublish)},
+	}
+}
+
+// parseOnly drops a parse function's result, keeping its error.
+func parseOnly[T any](parse func([]string, io.Writer) (T, error)) func([]string, io.Writer) error {
+	return func(args []string, stderr io.Writer) error {
+		_, err := parse(args, stderr)
+		return err
 	}
 }
 
