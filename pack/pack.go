@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -193,6 +194,8 @@ type EncodeOptions struct {
 	ShardRows int
 	// SplitSeries puts each series in its own shards so clients can load only some series.
 	SplitSeries bool
+	// Overwrite lets WriteDir replace a manifest.json that is not a toonid pack's (CheckDir).
+	Overwrite bool
 }
 
 // Encode returns the manifest and the shard files (file name -> bytes) of p.
@@ -276,8 +279,14 @@ func MarshalManifest(m *Manifest) ([]byte, error) {
 }
 
 // WriteDir writes p into dir (created if needed): shards first, manifest.json last, so a reader never
-// sees a manifest naming missing shards. Stale shards from an earlier build are left alone.
+// sees a manifest naming missing shards. Stale shards from an earlier build are left alone. A dir
+// holding a manifest.json that is not a toonid pack's is refused (CheckDir) unless opts.Overwrite.
 func (p *Pack) WriteDir(dir string, opts EncodeOptions) (*Manifest, error) {
+	if !opts.Overwrite {
+		if err := CheckDir(dir); err != nil {
+			return nil, err
+		}
+	}
 	m, files, err := p.Encode(opts)
 	if err != nil {
 		return nil, err
@@ -298,6 +307,38 @@ func (p *Pack) WriteDir(dir string, opts EncodeOptions) (*Manifest, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// ErrNotAPack is returned (wrapped) by CheckDir for a directory whose manifest.json is something else's.
+var ErrNotAPack = errors.New("manifest.json is not a toonid pack's")
+
+// CheckDir reports whether WriteDir may write into dir: it may when dir does not exist, holds no
+// manifest.json, or holds one whose "format" is "toonid-pack" (any version: a pack this tool
+// wrote). Anything else there (another program's manifest.json, a folder in its place, an
+// unreadable file) is refused, so a build never replaces a file it did not write.
+func CheckDir(dir string) error {
+	name := filepath.Join(dir, ManifestFile)
+	st, err := os.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pack: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("pack: %s: %w (it is not a regular file)", name, ErrNotAPack)
+	}
+	b, err := readLimited(os.DirFS(dir), ManifestFile, MaxManifestSize)
+	if err != nil {
+		return fmt.Errorf("pack: %s: %w (%v)", name, ErrNotAPack, err)
+	}
+	var head struct {
+		Format string `json:"format"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil || head.Format != FormatName {
+		return fmt.Errorf("pack: %s: %w (no \"format\": %q in it); not overwriting it", name, ErrNotAPack, FormatName)
+	}
+	return nil
 }
 
 func writeFileAtomic(name string, b []byte) error {

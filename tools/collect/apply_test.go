@@ -206,11 +206,18 @@ func TestApplyChecksSources(t *testing.T) {
 	if _, err := Apply(context.Background(), p, l, labels, t.TempDir(), ApplyOptions{Root: moved}); err == nil || !strings.Contains(err.Error(), "changed since propose") {
 		t.Errorf("changed image: error %v", err)
 	}
-	// A crops folder apply did not write is left alone.
+	// A file apply did not write where it would write is refused, before any image is read
+	// (the changed image above is not what the error is about), and nothing is touched.
 	notOurs := t.TempDir()
 	writeFile(t, filepath.Join(notOurs, CropDir, "mine.png"), []byte("keep"))
+	writeFile(t, filepath.Join(notOurs, CropDir, l.Rows[0].Proposal+".png"), []byte("hand-made"))
 	if _, err := Apply(context.Background(), p, l, labels, notOurs, ApplyOptions{Root: moved}); err == nil || !strings.Contains(err.Error(), "not overwriting") {
-		t.Errorf("someone else's crops folder: error %v", err)
+		t.Errorf("someone else's crop: error %v", err)
+	}
+	for name, want := range map[string]string{"mine.png": "keep", l.Rows[0].Proposal + ".png": "hand-made"} {
+		if b, _ := os.ReadFile(filepath.Join(notOurs, CropDir, name)); string(b) != want {
+			t.Errorf("%s: %q, want it untouched", name, b)
+		}
 	}
 	// Labels are checked before anything is written.
 	bad := filepath.Join(t.TempDir(), "bad.tsv")

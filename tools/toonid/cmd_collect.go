@@ -234,6 +234,9 @@ func runCollectApply(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, k := range res.Kept {
+		fmt.Fprintf(stderr, "kept %s: an earlier apply wrote it, but it changed since (no longer listed in %s)\n", filepath.Join(a.out, k), collect.RecordFile)
+	}
 	fmt.Fprintf(stderr, "%d crops of %d characters -> %s\nnext: toonid pack build -gallery %s -o PACKDIR\n",
 		res.Crops, res.Identities, a.out, res.Gallery)
 	fmt.Fprintln(stdout, res.Gallery)

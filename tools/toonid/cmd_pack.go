@@ -71,7 +71,7 @@ func progress(w io.Writer, label string) func(done, total int) {
 type packBuildArgs struct {
 	gallery, out, calib, model, name string
 	far, threshold                   float64
-	split                            bool
+	split, force                     bool
 	ivf, nprobe, shardRows           int
 }
 
@@ -91,6 +91,7 @@ func parsePackBuild(args []string, stderr io.Writer) (*packBuildArgs, error) {
 	fs.IntVar(&a.ivf, "ivf", 0, fmt.Sprintf("add a coarse IVF level with this many lists (for 100k+ characters; at most %d)", pack.MaxLists))
 	fs.IntVar(&a.nprobe, "nprobe", 0, "lists a query scans by default (with -ivf; default lists/16)")
 	fs.IntVar(&a.shardRows, "shard-rows", 8192, "maximum rows per shard")
+	fs.BoolVar(&a.force, "force", false, "write into -o even when its manifest.json is not a toonid pack's (replacing it)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -124,6 +125,12 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 	a, err := parsePackBuild(args, stderr)
 	if err != nil {
 		return err
+	}
+	// Before minutes of embedding: -o must not hold another program's manifest.json.
+	if !a.force {
+		if err := pack.CheckDir(a.out); err != nil {
+			return fmt.Errorf("-o %s: %w (pass -force to replace it)", a.out, err)
+		}
 	}
 	rows, err := eval.ReadGallery(a.gallery)
 	if err != nil {
@@ -180,7 +187,7 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	man, err := p.WriteDir(a.out, pack.EncodeOptions{ShardRows: a.shardRows, SplitSeries: a.split})
+	man, err := p.WriteDir(a.out, pack.EncodeOptions{ShardRows: a.shardRows, SplitSeries: a.split, Overwrite: a.force})
 	if err != nil {
 		return err
 	}

@@ -87,3 +87,54 @@ func TestPackBuildRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestPackBuildRefusesForeignManifest: -o over a folder holding another program's
+// manifest.json replaced it (a web app's, say). Now the build refuses before embedding, unless
+// -force; a toonid pack there is rebuilt as before.
+func TestPackBuildRefusesForeignManifest(t *testing.T) {
+	mdl := tinyModel(t, 1)
+	dir := testSet(t)
+	gal := filepath.Join(dir, "gallery.tsv")
+	out := t.TempDir()
+	foreign := []byte(`{"name": "My App", "start_url": "/", "icons": []}` + "\n")
+	if err := os.WriteFile(filepath.Join(out, "manifest.json"), foreign, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := cli("pack", "build", "-gallery", gal, "-o", out, "-model", mdl)
+	if code == 0 || !strings.Contains(errs, "not a toonid pack") || !strings.Contains(errs, "-force") {
+		t.Fatalf("exit %d, stderr %q: want a refusal naming -force", code, errs)
+	}
+	if strings.Contains(errs, "embedding") {
+		t.Errorf("refused only after embedding: %q", errs)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "manifest.json")); string(b) != string(foreign) {
+		t.Fatalf("the foreign manifest.json was changed:\n%s", b)
+	}
+	if ents, _ := filepath.Glob(filepath.Join(out, "*.tps")); len(ents) > 0 {
+		t.Errorf("shards written next to a foreign manifest: %v", ents)
+	}
+	// The library refuses too.
+	p, err := pack.Build([]pack.Label{{ID: "a"}}, [][][]float32{{{1, 0}}}, pack.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.WriteDir(out, pack.EncodeOptions{}); err == nil {
+		t.Error("WriteDir replaced a foreign manifest.json")
+	}
+	// A directory in manifest.json's place is refused, -force or not by the check.
+	odd := t.TempDir()
+	os.Mkdir(filepath.Join(odd, "manifest.json"), 0o755)
+	if code, _, errs := cli("pack", "build", "-gallery", gal, "-o", odd, "-model", mdl); code == 0 {
+		t.Errorf("a folder named manifest.json: exit 0, %q", errs)
+	}
+	// -force replaces it; rebuilding over our own pack needs no -force.
+	if code, _, errs := cli("pack", "build", "-gallery", gal, "-o", out, "-model", mdl, "-force"); code != 0 {
+		t.Fatalf("-force: exit %d, %s", code, errs)
+	}
+	if code, _, errs := cli("pack", "build", "-gallery", gal, "-o", out, "-model", mdl); code != 0 {
+		t.Fatalf("rebuild over a toonid pack: exit %d, %s", code, errs)
+	}
+	if _, err := pack.Open(os.DirFS(out), pack.OpenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
