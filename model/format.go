@@ -52,6 +52,10 @@ type EncodeOptions struct {
 	// embedding projection is a few percent of the weights, but a whitened projection
 	// amplifies low-variance directions, where int8 rounding costs the most cosine.
 	F32Dense bool
+	// F32Depthwise keeps depthwise convolution weights (group = channels, one input channel
+	// per group) float32 even when Int8 is set: they are ~5% of a MobileNetV2's weights, and
+	// nine taps per channel share one int8 scale, so they carry most of its rounding error.
+	F32Depthwise bool
 	// Mirror sets the file's mirror-average flag: Embed then runs the network on the input
 	// and on its horizontal mirror and returns the normalised sum of the two normalised
 	// outputs (flip test-time augmentation). Forward stays one pass.
@@ -81,7 +85,8 @@ func Encode(g *Graph, opt EncodeOptions) ([]byte, error) {
 		return uint32(len(ts) - 1)
 	}
 	addWeight := func(op *Op) uint32 {
-		if !opt.Int8 || (op.Kind != OpConv && op.Kind != OpDense) || (opt.F32Dense && op.Kind == OpDense) {
+		if !opt.Int8 || (op.Kind != OpConv && op.Kind != OpDense) || (opt.F32Dense && op.Kind == OpDense) ||
+			(opt.F32Depthwise && op.Kind == OpConv && op.Group > 1 && len(op.WeightShape) == 4 && op.WeightShape[1] == 1) {
 			return addF32(op.Weight, op.WeightShape)
 		}
 		scales, q := quantizePerChannel(op.Weight, op.WeightShape[0])

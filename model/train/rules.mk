@@ -12,7 +12,7 @@ TRAIN_HOLDOUT ?= croodles,personas,sketch
 TRAIN_IDS ?= 2000
 PROC_IDS ?= 1500
 
-.PHONY: train train-data train-smoke test-train train-eval
+.PHONY: train train-data train-smoke test-train train-eval train-mnv2 train-ablation
 
 $(TRAIN_DATA)/dicebear/train/manifest-0.tsv: $(TRAIN_DIR)/dicebear_gen.mjs | node_modules
 	rm -rf $(TRAIN_DATA)/dicebear && mkdir -p $(TRAIN_DATA)/dicebear/train $(TRAIN_DATA)/dicebear/eval
@@ -68,6 +68,51 @@ train: train-data ## the full training recipe -> model/shipped (see model/train/
 		--out model/shipped/toonid.onnx --eval $(wildcard $(TRAIN_DATA)/eval/*.tsv)
 	$(SIMD) $(GO) run ./tools/toonid quantize -f32-dense -mirror -calib $(TRAIN_DATA)/calib -o model/shipped/toonid.tmdl model/shipped/toonid.onnx
 	$(MAKE) train-eval
+
+# The MobileNetV2 recipe (measured, not shipped: MODEL_CARD.md, "MobileNetV2 student"): the ImageNet MobileNetV2 trunk of npm nsfwjs, converted
+# (tfjs_mnv2.mjs dump + mnv2.py), through block_13_expand_relu at 112 px; stem..block_10 (the Keras
+# ImageNet weights) stay fixed, so their activations on TRAIN_VIEWS augmented views of every
+# training image are computed once (about 27 min for 2 views on 2 cores), then blocks 11-13 and the
+# 576->128 projection train for MNV2_MINUTES with ArcFace + cross-style SupCon, pulled toward the
+# starting trunk (L2-SP) and toward its similarity structure (relational distillation). The held-out
+# styles (TRAIN_HOLDOUT) are never trained on, so their eval manifest is the validation. Every
+# step resumes (the views file is reused when it matches; train.py
+# --resume continues from the run's checkpoint).
+MNV2_MINUTES ?= 20
+TRAIN_VIEWS ?= 2
+MNV2_TFJS := $(TRAIN_DATA)/nsfwjs_mnv2
+TRAIN_COMMON = --data $(TRAIN_SOURCES) --holdout-styles $(TRAIN_HOLDOUT) --cache $(TRAIN_DATA)/cache_holdout.npz \
+	--p 24 --k 4 --supcon 1.0 --lr 1e-3 --arc-per-style --arch mnv2 --tfjs $(MNV2_TFJS)
+TRAIN_TAIL = $(TRAIN_COMMON) --freeze-through 10 --views $(TRAIN_VIEWS) --feature-cache $(TRAIN_DATA)/views_holdout.npy --trunk-lr 0.1
+TRAIN_KEEP = --l2sp 0.01 --rkd 1
+TRAIN_EVALS = tools/gallery/realval/manifest.tsv $(wildcard $(TRAIN_DATA)/eval/*.tsv) tools/gallery/eval.tsv
+TRAIN_QUANT = -mean 0,0,0 -std 1,1,1 -calib $(TRAIN_DATA)/calib
+
+$(MNV2_TFJS)/model.json: $(TRAIN_DIR)/tfjs_mnv2.mjs | node_modules
+	node $(TRAIN_DIR)/tfjs_mnv2.mjs dump --out $(MNV2_TFJS)
+
+MNV2_RUN := $(TRAIN_DIR)/runs/mnv2
+train-mnv2: train-data $(MNV2_TFJS)/model.json ## the MobileNetV2 student (measured, not shipped) into runs/mnv2, int8, scored
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) $(TRAIN_KEEP) --out $(MNV2_RUN) --minutes $(MNV2_MINUTES) --threads 2 --resume
+	$(SIMD) $(GO) run ./tools/toonid quantize $(TRAIN_QUANT) -f32-depthwise -min-cos 0.95 -o $(MNV2_RUN)/toonid.tmdl $(MNV2_RUN)/toonid.onnx
+	$(PYTHON) $(TRAIN_DIR)/evaluate.py --run $(MNV2_RUN) $(TRAIN_EVALS)
+	$(PYTHON) $(TRAIN_DIR)/evaluate.py --zeroshot $(MNV2_TFJS) $(TRAIN_EVALS)
+	for m in $(TRAIN_EVALS); do echo mnv2 $$m; $(GO) run ./tools/toonid eval -manifest $$m -model $(MNV2_RUN)/toonid.tmdl -json || exit 1; done
+
+# Ablations (MODEL_CARD.md), each a pair run at once, one thread each, same seed and batches:
+# the preservation terms on/off (same views), and the starting point: ImageNet vs random init,
+# every layer trained on the fly (no frozen prefix, no views) for the same wall-clock budget.
+TRAIN_ABL_MINUTES ?= 20
+train-ablation: train-data $(MNV2_TFJS)/model.json ## the paired ablations of MODEL_CARD.md (preservation terms; ImageNet vs random init)
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) --out $(TRAIN_DIR)/runs/warmviews --max-steps 1 --threads 2
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) $(TRAIN_KEEP) --out $(TRAIN_DIR)/runs/ab_keep --minutes $(TRAIN_ABL_MINUTES) --threads 1 --resume & \
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) --out $(TRAIN_DIR)/runs/ab_nokeep --minutes $(TRAIN_ABL_MINUTES) --threads 1 --resume & \
+	wait
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_COMMON) --train-bn --out $(TRAIN_DIR)/runs/ab_imagenet --minutes $(TRAIN_ABL_MINUTES) --threads 1 --sizes 96,112 --resume & \
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_COMMON) --tfjs "" --train-bn --out $(TRAIN_DIR)/runs/ab_scratch --minutes $(TRAIN_ABL_MINUTES) --threads 1 --sizes 96,112 --resume & \
+	wait
+	for r in ab_keep ab_nokeep ab_imagenet ab_scratch; do $(PYTHON) $(TRAIN_DIR)/evaluate.py --run $(TRAIN_DIR)/runs/$$r $(TRAIN_EVALS) || exit 1; done
+	$(PYTHON) $(TRAIN_DIR)/evaluate.py --zeroshot $(MNV2_TFJS) $(TRAIN_EVALS)
 
 # Float scores (PyTorch, mirror-averaged as shipped) and int8 scores (toonid eval) on every eval
 # manifest: the validation twin (held-out styles never trained on) and the shipped model.

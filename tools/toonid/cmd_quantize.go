@@ -21,7 +21,7 @@ import (
 type quantizeArgs struct {
 	onnx, calib, out      string
 	mean, std             [3]float32
-	f32, f32Dense, mirror bool
+	f32, f32Dense, f32DW, mirror bool
 	limit                 int
 	minCos                float64
 }
@@ -39,11 +39,12 @@ func parseQuantize(args []string, stderr io.Writer) (*quantizeArgs, error) {
 	stdS := fs.String("std", "0.5,0.5,0.5", "per-channel input `std` (above 0)")
 	fs.BoolVar(&a.f32, "f32", false, "store float32 weights instead of int8")
 	fs.BoolVar(&a.f32Dense, "f32-dense", false, "keep fully connected (embedding projection) weights float32, convolutions int8")
+	fs.BoolVar(&a.f32DW, "f32-depthwise", false, "keep depthwise convolution weights float32, other convolutions int8")
 	fs.BoolVar(&a.mirror, "mirror", false, "mark the file mirror-averaged: every Embed runs the network on the crop and on its left-right mirror (two passes) and averages the normalised outputs")
 	fs.IntVar(&a.limit, "n", 512, fmt.Sprintf("use at most `n` calibration images (1..%d)", maxCalibImages))
 	fs.Float64Var(&a.minCos, "min-cos", 0.99, "fail when the smallest int8-vs-float cosine is below this (-1..1)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32 | -f32-dense] [-mirror]")
+		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32 | -f32-dense] [-f32-depthwise] [-mirror]")
 		fs.PrintDefaults()
 	}
 	// Accept the ONNX path before or after the flags.
@@ -112,7 +113,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		inputs = append(inputs, in)
 	}
-	file, err := model.Encode(g, model.EncodeOptions{Int8: !a.f32, F32Dense: a.f32Dense, Mirror: a.mirror})
+	file, err := model.Encode(g, model.EncodeOptions{Int8: !a.f32, F32Dense: a.f32Dense, F32Depthwise: a.f32DW, Mirror: a.mirror})
 	if err != nil {
 		return err
 	}
@@ -130,8 +131,15 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	kind := "int8 weights, float32 activations"
 	if a.f32 {
 		kind = "float32 weights"
-	} else if a.f32Dense {
-		kind = "int8 conv weights, float32 dense weights and activations"
+	} else if a.f32Dense || a.f32DW {
+		kind = "int8 weights except float32"
+		if a.f32DW {
+			kind += " depthwise"
+		}
+		if a.f32Dense {
+			kind += " dense"
+		}
+		kind += " weights, float32 activations"
 	}
 	if info.Mirror {
 		kind += ", mirror-averaged embeddings (2 passes per embedding)"
