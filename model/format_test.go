@@ -302,3 +302,43 @@ func TestEncodeF32Dense(t *testing.T) {
 		t.Errorf("F32Dense file %d bytes, all-int8 %d: want larger", len(file), len(all))
 	}
 }
+
+// F32Depthwise keeps exactly the depthwise convolutions' weights (group = channels, one input
+// channel per group) float32; grouped non-depthwise and ordinary convolutions stay int8.
+func TestEncodeF32Depthwise(t *testing.T) {
+	g := testGraph(1, 32)
+	file, err := Encode(g, EncodeOptions{Int8: true, F32Depthwise: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Graph()
+	var dw, other int
+	for i := range g.Ops {
+		a, b := &g.Ops[i], &got.Ops[i]
+		if a.Kind != OpConv {
+			continue
+		}
+		exact := true
+		for j := range a.Weight {
+			if a.Weight[j] != b.Weight[j] {
+				exact = false
+			}
+		}
+		depthwise := a.Group > 1 && a.WeightShape[1] == 1
+		if depthwise {
+			dw++
+		} else {
+			other++
+		}
+		if exact != depthwise {
+			t.Errorf("op %d (group %d, weight %v): stored exactly = %v, want %v", i, a.Group, a.WeightShape, exact, depthwise)
+		}
+	}
+	if dw == 0 || other == 0 {
+		t.Fatalf("test graph has %d depthwise and %d other convs; want both", dw, other)
+	}
+}
