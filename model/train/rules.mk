@@ -12,7 +12,7 @@ TRAIN_HOLDOUT ?= croodles,personas,sketch
 TRAIN_IDS ?= 2000
 PROC_IDS ?= 1500
 
-.PHONY: train train-data train-smoke test-train train-eval train-mnv2 train-ablation
+.PHONY: train train-data train-smoke test-train train-eval train-mnv2 train-mnv2-head train-ablation
 
 $(TRAIN_DATA)/dicebear/train/manifest-0.tsv: $(TRAIN_DIR)/dicebear_gen.mjs | node_modules
 	rm -rf $(TRAIN_DATA)/dicebear && mkdir -p $(TRAIN_DATA)/dicebear/train $(TRAIN_DATA)/dicebear/eval
@@ -98,6 +98,17 @@ train-mnv2: train-data $(MNV2_TFJS)/model.json ## the MobileNetV2 student (measu
 	$(PYTHON) $(TRAIN_DIR)/evaluate.py --run $(MNV2_RUN) $(TRAIN_EVALS)
 	$(PYTHON) $(TRAIN_DIR)/evaluate.py --zeroshot $(MNV2_TFJS) $(TRAIN_EVALS)
 	for m in $(TRAIN_EVALS); do echo mnv2 $$m; $(GO) run ./tools/toonid eval -manifest $$m -model $(MNV2_RUN)/toonid.tmdl -json || exit 1; done
+
+# The PCA-started linear head on the unchanged trunk (MODEL_CARD.md, "A head alone"): the views
+# as train-mnv2 makes them, then pca_head.py (about 2 min), int8 with float32 depthwise and head.
+MNV2_HEAD := $(TRAIN_DIR)/runs/mnv2head
+train-mnv2-head: train-data $(MNV2_TFJS)/model.json ## the PCA-started head on the fixed trunk (measured, not shipped), int8, scored
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) --out $(TRAIN_DIR)/runs/warmviews --max-steps 1 --threads 2
+	mkdir -p $(MNV2_HEAD)
+	nice -n 5 $(PYTHON) $(TRAIN_DIR)/pca_head.py --tfjs $(MNV2_TFJS) --views $(TRAIN_DATA)/views_holdout.npy --data $(TRAIN_SOURCES) \
+		--holdout-styles $(TRAIN_HOLDOUT) --eval $(TRAIN_EVALS) --out $(MNV2_HEAD)/toonid.onnx
+	$(SIMD) $(GO) run ./tools/toonid quantize $(TRAIN_QUANT) -f32-depthwise -f32-dense -min-cos 0.98 -o $(MNV2_HEAD)/toonid.tmdl $(MNV2_HEAD)/toonid.onnx
+	for m in $(TRAIN_EVALS); do echo mnv2head $$m; $(GO) run ./tools/toonid eval -manifest $$m -model $(MNV2_HEAD)/toonid.tmdl -json || exit 1; done
 
 # Ablations (MODEL_CARD.md), each a pair run at once, one thread each, same seed and batches:
 # the preservation terms on/off (same views), and the starting point: ImageNet vs random init,
