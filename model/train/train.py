@@ -10,6 +10,7 @@ usage: python3 train.py --data DIR[,DIR...] --out RUN --minutes M [--holdout-sty
 """
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
@@ -378,7 +379,7 @@ def prefix_views(model, imgs, paths, a, path, bs=128):
     per view instead of once per step: on 2 CPU cores it is most of the network's time (the
     high-resolution blocks), so the tail then trains several times faster. Kept in `path` with
     a JSON sidecar; reused only when the sidecar matches (same images, prefix, views, seed)."""
-    meta = {"paths_sha256": __import__("hashlib").sha256("\n".join(paths).encode()).hexdigest(),
+    meta = {"paths_sha256": hashlib.sha256("\n".join(paths).encode()).hexdigest(),
             "freeze_through": a.freeze_through, "views": a.views, "size": model.input_size, "seed": a.seed,
             "colour_drop": not a.no_colour_drop, "init": a.init or a.tfjs}
     side = path + ".json"
