@@ -8,22 +8,16 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/toonid/toonid/internal/memtest"
 )
 
-// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc, every goroutine: the
-// bounds below leave room for noise, and the failures they catch are hundreds of MB).
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
+// allocated is memtest.Allocated: the bytes f allocates.
+var allocated = memtest.Allocated
 
 // bomb is a manifest whose key array holds n empty objects: 3 bytes of JSON each, about 80
 // decoded (a Label) before any count check used to run.

@@ -12,21 +12,17 @@ import (
 	"image/jpeg"
 	"image/png"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/toonid/toonid/internal/memtest"
 )
 
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
+// allocated is memtest.Allocated: the bytes f allocates.
+var allocated = memtest.Allocated
 
 // pngHeader is a 1x1 RGBA PNG whose IHDR (CRC fixed) claims w x h, the bit depth, colour type
 // and interlace given: its IDAT holds one pixel, so a decoder that trusts the header allocates

@@ -8,10 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/toonid/toonid/internal/memtest"
 	"github.com/toonid/toonid/model"
 )
 
@@ -120,11 +120,5 @@ func cli(args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc).
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
+// allocated is memtest.Allocated: the bytes f allocates.
+var allocated = memtest.Allocated

@@ -19,11 +19,11 @@ import (
 
 // quantizeArgs are quantize's checked arguments.
 type quantizeArgs struct {
-	onnx, calib, out      string
-	mean, std             [3]float32
+	onnx, calib, out             string
+	mean, std                    [3]float32
 	f32, f32Dense, f32DW, mirror bool
-	limit                 int
-	minCos                float64
+	limit                        int
+	minCos                       float64
 }
 
 // maxCalibImages bounds -n.
