@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -272,12 +273,7 @@ func TestEncodeF32Dense(t *testing.T) {
 	var dense, conv int
 	for i := range g.Ops {
 		a, b := &g.Ops[i], &got.Ops[i]
-		exact := true
-		for j := range a.Weight {
-			if a.Weight[j] != b.Weight[j] {
-				exact = false
-			}
-		}
+		exact := slices.Equal(a.Weight, b.Weight)
 		switch a.Kind {
 		case OpDense:
 			dense++
@@ -322,12 +318,7 @@ func TestEncodeF32Depthwise(t *testing.T) {
 		if a.Kind != OpConv {
 			continue
 		}
-		exact := true
-		for j := range a.Weight {
-			if a.Weight[j] != b.Weight[j] {
-				exact = false
-			}
-		}
+		exact := slices.Equal(a.Weight, b.Weight)
 		depthwise := a.Group > 1 && a.WeightShape[1] == 1
 		if depthwise {
 			dw++
