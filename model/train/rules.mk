@@ -85,6 +85,8 @@ TRAIN_COMMON = --data $(TRAIN_SOURCES) --holdout-styles $(TRAIN_HOLDOUT) --cache
 	--p 24 --k 4 --supcon 1.0 --lr 1e-3 --arc-per-style --arch mnv2 --tfjs $(MNV2_TFJS)
 TRAIN_TAIL = $(TRAIN_COMMON) --freeze-through 10 --views $(TRAIN_VIEWS) --feature-cache $(TRAIN_DATA)/views_holdout.npy --trunk-lr 0.1
 TRAIN_KEEP = --l2sp 0.01 --rkd 1
+# MNV2_VIEWS makes (or finds, when it matches) the views file on its own: a one-step run on 2 threads.
+MNV2_VIEWS = nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) --out $(TRAIN_DIR)/runs/warmviews --max-steps 1 --threads 2
 TRAIN_EVALS = tools/gallery/realval/manifest.tsv $(wildcard $(TRAIN_DATA)/eval/*.tsv) tools/gallery/eval.tsv
 TRAIN_QUANT = -mean 0,0,0 -std 1,1,1 -calib $(TRAIN_DATA)/calib
 
@@ -103,7 +105,7 @@ train-mnv2: train-data $(MNV2_TFJS)/model.json ## the MobileNetV2 student (measu
 # as train-mnv2 makes them, then pca_head.py (about 2 min), int8 with float32 depthwise and head.
 MNV2_HEAD := $(TRAIN_DIR)/runs/mnv2head
 train-mnv2-head: train-data $(MNV2_TFJS)/model.json ## the PCA-started head on the fixed trunk (measured, not shipped), int8, scored
-	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) --out $(TRAIN_DIR)/runs/warmviews --max-steps 1 --threads 2
+	$(MNV2_VIEWS)
 	mkdir -p $(MNV2_HEAD)
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/pca_head.py --tfjs $(MNV2_TFJS) --views $(TRAIN_DATA)/views_holdout.npy --data $(TRAIN_SOURCES) \
 		--holdout-styles $(TRAIN_HOLDOUT) --eval $(TRAIN_EVALS) --out $(MNV2_HEAD)/toonid.onnx
@@ -115,7 +117,7 @@ train-mnv2-head: train-data $(MNV2_TFJS)/model.json ## the PCA-started head on t
 # every layer trained on the fly (no frozen prefix, no views) for the same wall-clock budget.
 TRAIN_ABL_MINUTES ?= 20
 train-ablation: train-data $(MNV2_TFJS)/model.json ## the paired ablations of MODEL_CARD.md (preservation terms; ImageNet vs random init)
-	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) --out $(TRAIN_DIR)/runs/warmviews --max-steps 1 --threads 2
+	$(MNV2_VIEWS)
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) $(TRAIN_KEEP) --out $(TRAIN_DIR)/runs/ab_keep --minutes $(TRAIN_ABL_MINUTES) --threads 1 --resume & \
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) --out $(TRAIN_DIR)/runs/ab_nokeep --minutes $(TRAIN_ABL_MINUTES) --threads 1 --resume & \
 	wait
