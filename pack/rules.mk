@@ -7,34 +7,29 @@
 #                         (the SIMD wasm run also runs the package tests, including the SIMD scan's)
 .PHONY: default-pack test-pack-smoke bench-pack
 
-PACK_TOOL := $(BUILD)/pack-tool/toonid
 PACK_MODEL := model/shipped/toonid.tmdl
 PACK_STORE := $(BUILD)/store
 GALLERY := tools/gallery
 
-$(PACK_TOOL): $(shell find tools/toonid tools/eval model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-	@mkdir -p $(dir $@)
-	$(SIMD) $(GO) build -o $@ ./tools/toonid
-
-$(PACK_STORE)/packs/default/manifest.json: $(PACK_TOOL) $(PACK_MODEL) $(GALLERY)/gallery.tsv $(GALLERY)/calib.tsv $(shell find $(GALLERY)/img $(GALLERY)/calib -type f 2>/dev/null)
+$(PACK_STORE)/packs/default/manifest.json: $(TOONID) $(PACK_MODEL) $(GALLERY)/gallery.tsv $(GALLERY)/calib.tsv $(shell find $(GALLERY)/img $(GALLERY)/calib -type f 2>/dev/null)
 	rm -rf $(PACK_STORE)/packs/default.tmp && mkdir -p $(PACK_STORE)/models $(PACK_STORE)/packs
-	$(PACK_TOOL) pack build -model $(PACK_MODEL) -gallery $(GALLERY)/gallery.tsv -calib $(GALLERY)/calib.tsv -far 0.01 \
+	$(TOONID) pack build -model $(PACK_MODEL) -gallery $(GALLERY)/gallery.tsv -calib $(GALLERY)/calib.tsv -far 0.01 \
 		-name default -o $(PACK_STORE)/packs/default.tmp
 	sha=$$($(PYTHON) -c "import json,sys; print(json.load(open(sys.argv[1]))['model_sha256'])" $(PACK_STORE)/packs/default.tmp/manifest.json) && \
 		cp $(PACK_MODEL) $(PACK_STORE)/models/$$sha.tmdl
 	rm -rf $(PACK_STORE)/packs/default && mv $(PACK_STORE)/packs/default.tmp $(PACK_STORE)/packs/default
-	$(PACK_TOOL) pack inspect $(PACK_STORE)/packs/default | head -8
+	$(TOONID) pack inspect $(PACK_STORE)/packs/default | head -8
 
 default-pack: $(PACK_STORE)/packs/default/manifest.json ## the default pack from tools/gallery with the shipped model, into build/store
 
 DEMO_DEPS += default-pack
 
-test-pack-smoke: $(PACK_TOOL) default-pack ## toonid eval on the demo gallery + identify on the held-out test images
+test-pack-smoke: $(TOONID) default-pack ## toonid eval on the demo gallery + identify on the held-out test images
 	@mkdir -p $(BUILD)/pack-smoke
-	$(PACK_TOOL) eval -model $(PACK_MODEL) -manifest $(GALLERY)/eval.tsv -json -embeddings $(BUILD)/pack-smoke/embeddings.tsv > $(BUILD)/pack-smoke/eval.json
+	$(TOONID) eval -model $(PACK_MODEL) -manifest $(GALLERY)/eval.tsv -json -embeddings $(BUILD)/pack-smoke/embeddings.tsv > $(BUILD)/pack-smoke/eval.json
 	rm -f $(BUILD)/pack-smoke/identify-*.json
 	tail -n +2 $(GALLERY)/testimages/faces.tsv | while IFS='	' read -r img id x y w h note; do \
-		$(PACK_TOOL) identify -model $(PACK_MODEL) -pack $(PACK_STORE)/packs/default -json -at $$((x + w / 2)),$$((y + h / 2)) \
+		$(TOONID) identify -model $(PACK_MODEL) -pack $(PACK_STORE)/packs/default -json -at $$((x + w / 2)),$$((y + h / 2)) \
 			$(GALLERY)/testimages/$$img > $(BUILD)/pack-smoke/identify-$$id.json || exit 1; done
 	$(PYTHON) pack/smoke_check.py $(GALLERY)/eval.tsv $(BUILD)/pack-smoke/eval.json $(BUILD)/pack-smoke/embeddings.tsv \
 		$(PACK_STORE)/packs/default/manifest.json $(BUILD)/pack-smoke/identify-*.json

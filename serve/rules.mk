@@ -6,18 +6,12 @@
 .PHONY: demo demo-build fuzz-serve
 
 DEMO_PORT ?= 8080
-SERVE_TOONID := $(BUILD)/serve/toonid
-
-$(SERVE_TOONID): $(shell find tools/toonid tools/eval serve model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-	@mkdir -p $(dir $@)
-	$(SIMD) $(GO) build -o $@ ./tools/toonid
-
 # DEMO_DEPS is expanded in the recipe, after every rules.mk has added to it.
-demo-build: $(SERVE_TOONID) ## build the wasm, the site and the default pack (what make demo serves)
+demo-build: $(TOONID) ## build the wasm, the site and the default pack (what make demo serves)
 	$(MAKE) $(DEMO_DEPS)
 
 demo: demo-build ## serve the demo on http://127.0.0.1:8080/
-	$(SERVE_TOONID) serve -addr 127.0.0.1:$(DEMO_PORT) -store $(BUILD)/store -site $(BUILD)/site
+	$(TOONID) serve -addr 127.0.0.1:$(DEMO_PORT) -store $(BUILD)/store -site $(BUILD)/site
 
 fuzz-serve: ## fuzz the route and Range parsers (15 s each)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRoute$$' -fuzztime 15s ./serve

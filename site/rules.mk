@@ -26,10 +26,6 @@ $(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(a
 	else echo "tools/gallery/CREDITS.md is missing from this build." > $(SITE_OUT)/CREDITS.md; fi
 	node site/tools/build.mjs $(SITE_OUT)
 
-$(BUILD)/site-test/toonid: $(shell find tools/toonid serve model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-	@mkdir -p $(BUILD)
-	$(GO) build -o $@ ./tools/toonid
-
 # The dev store: a random-weight model and a pack of drawn characters (site/test/devstore), so the
 # whole browser path is tested even where the shipped model or the default pack is missing.
 DEVSTORE := $(BUILD)/devstore
@@ -39,17 +35,17 @@ $(DEVSTORE)/scene.json: site/test/devstore/main.go $(shell find model pack -name
 
 # test-browser-dev needs no shipped model; test-browser then repeats the run on the default pack
 # with the Sintel test image.
-test-browser-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules ## headless Chromium e2e on the dev store
+test-browser-dev: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## headless Chromium e2e on the dev store
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/e2e.mjs
 
 test-browser: test-browser-dev default-pack ## headless Chromium e2e on the dev store and the default pack
 	nice node site/test/e2e.mjs
 
-bench-site: site default-pack $(BUILD)/site-test/toonid node_modules ## page-load and click-to-answer timings in headless Chromium (default pack)
+bench-site: site default-pack $(TOONID) node_modules ## page-load and click-to-answer timings in headless Chromium (default pack)
 	nice node site/test/bench.mjs
 
 # bench-site on the dev store (no shipped model needed).
-bench-site-dev: site $(BUILD)/site-test/toonid $(DEVSTORE)/scene.json node_modules ## the same timings on the dev store
+bench-site-dev: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## the same timings on the dev store
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/bench.mjs
 
 DEMO_DEPS += site

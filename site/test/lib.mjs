@@ -14,7 +14,7 @@ export const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu',
 
 // serve starts the local server and resolves with {url, stop}.
 export function serve({ store = process.env.TOONID_STORE || join(BUILD, 'store'), site = join(BUILD, 'site') } = {}) {
-  const bin = process.env.TOONID_BIN || join(BUILD, 'site-test', 'toonid');
+  const bin = process.env.TOONID_BIN || join(BUILD, 'bin', 'toonid');
   const p = spawn(bin, ['serve', '-addr', '127.0.0.1:0', '-store', store, '-site', site], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   p.stderr.on('data', (d) => { log += d; });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { ROOT, BUILD, browser, steps } from './lib.mjs';
 
-const bin = process.env.TOONID_BIN || join(BUILD, 'site-test', 'toonid');
+const bin = process.env.TOONID_BIN || join(BUILD, 'bin', 'toonid');
 const work = mkdtempSync(join(tmpdir(), 'toonid-review-'));
 const frames = join(work, 'frames');
 const review = join(work, 'review');
