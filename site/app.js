@@ -1,5 +1,6 @@
 // The demo page: open/drop/paste an image or a video, click a face, read the card, teach a name.
 import * as toonid from './toonid.js';
+import { verdict, distinct, percent } from './verdict.js';
 
 const $ = (id) => document.getElementById(id);
 const stage = $('stage'), media = $('media'), box = $('box'), cross = $('crosshair');
@@ -42,6 +43,7 @@ demo.ready = (async () => {
   const i = id.loadInfo.info;
   setStatus(`Ready: ${i.pack.characters} characters, ${id.loadInfo.simd ? 'SIMD' : 'scalar'} wasm${id.loadInfo.offline ? ', offline' : ''}.`);
   fillAbout(id.loadInfo);
+  fillNames();
   if ('serviceWorker' in navigator) {
     // Registered once the first load's downloads are stored, so its precache finds them there.
     id.cached.then(() => navigator.serviceWorker.register('sw.js')).catch((e) => console.warn('toonid: service worker:', e));
@@ -166,34 +168,48 @@ async function identifyAt(p) {
   showCard(r, src);
 }
 
+// showCard draws the answer: the verdict worded by margin (verdict.js), the match percentage,
+// the distinct top 5 with bars, and "Wrong? It's …" with the other candidates as one-click fixes.
 function showCard(r, src) {
   $('card').hidden = false;
   const c = $('crop'), g = c.getContext('2d');
   g.clearRect(0, 0, c.width, c.height);
   g.drawImage(src, r.box[0], r.box[1], r.box[2], r.box[3], 0, 0, c.width, c.height);
-  const best = r.answers[0];
-  $('verdict').textContent = r.unknown || !best ? 'Unknown character' : best.name;
-  const list = $('answers');
-  list.replaceChildren(...r.answers.slice(0, 5).map((a) => {
+  const v = verdict(r);
+  $('card').dataset.kind = v.kind;
+  $('verdict').textContent = v.text;
+  $('match').textContent = v.best ? `${v.percent}% match${v.kind === 'known' ? '' : ` (${v.need}% needed to be sure)`}` : '';
+  const answers = distinct(r.answers).slice(0, 5);
+  $('answers').replaceChildren(...answers.map((a) => {
     const li = document.createElement('li');
     if (a.score < r.threshold) li.className = 'below';
     const name = Object.assign(document.createElement('span'), { className: 'name', textContent: a.name });
+    const pc = Object.assign(document.createElement('span'), { className: 'pc', textContent: ` ${percent(a.score)}%` });
     const series = Object.assign(document.createElement('span'), { className: 'series', textContent: a.series ? ` — ${a.series}` : '' });
     const bar = document.createElement('div');
     bar.className = 'bar';
     bar.setAttribute('role', 'meter');
     bar.setAttribute('aria-valuemin', '0');
-    bar.setAttribute('aria-valuemax', '1');
-    bar.setAttribute('aria-valuenow', a.score.toFixed(3));
-    bar.setAttribute('aria-label', `${a.name}: score ${a.score.toFixed(2)}`);
+    bar.setAttribute('aria-valuemax', '100');
+    bar.setAttribute('aria-valuenow', String(percent(a.score)));
+    bar.setAttribute('aria-label', `${a.name}: ${percent(a.score)}% match`);
     const fill = document.createElement('span');
-    fill.style.width = `${Math.max(0, Math.min(1, a.score)) * 100}%`;
+    fill.style.width = `${percent(a.score)}%`;
     bar.append(fill);
-    li.append(name, series, bar);
+    li.append(name, pc, series, bar);
     return li;
   }));
-  $('timing').textContent = `score ${r.score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), ` +
-    `${r.candidates} crops, ${r.ms.toFixed(0)} ms`;
+  $('timing').textContent = `score ${r.score.toFixed(3)}, threshold ${r.threshold.toFixed(3)} (margin ${v.rule.margin.toFixed(3)}), ` +
+    `${r.candidates} crop${r.candidates === 1 ? '' : 's'}, ${r.ms.toFixed(0)} ms`;
+  // The fixes offered: when the name was given, the runners-up; otherwise the best few as well.
+  const alts = (v.kind === 'known' ? answers.slice(1) : answers).slice(0, 3);
+  $('teach-title').textContent = v.kind === 'known' ? `Wrong? It's …` : v.kind === 'unknown' ? 'Who is it? It\'s …' : 'Which is it? It\'s …';
+  $('alts').replaceChildren(...alts.map((a) => {
+    const b = Object.assign(document.createElement('button'), { type: 'button', className: 'alt', textContent: a.name });
+    b.setAttribute('aria-label', `It's ${a.name}: teach this crop as ${a.name}`);
+    b.addEventListener('click', () => teach(a.name));
+    return b;
+  }));
   $('teach-status').textContent = '';
 }
 
@@ -213,19 +229,37 @@ function teachViews([x, y, w, h], W, H, { shift, refineScale }) {
   }).filter((v) => !seen.has(String(v)) && seen.add(String(v)));
 }
 
-$('teach').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const name = $('teach-name').value.trim();
+// teach stores the crop on the card (and its neighbours) under name — a pack character's name adds
+// examples to it — then names the same box again, so the card shows what was learned.
+async function teach(name) {
+  name = name.trim();
   if (!name || !last) return;
+  const { source, box: b } = last;
+  $('teach-status').textContent = `Teaching "${name}"…`;
   try {
-    const c = await id.enroll(name, teachViews(last.box, last.source.width, last.source.height, id.search).map((box) => ({ source: last.source, box })));
-    $('teach-status').textContent = `Learned "${c.name}". Click the character again.`;
+    const c = await id.enroll(name, teachViews(b, source.width, source.height, id.search).map((box) => ({ source, box })));
     $('teach-name').value = '';
-    demo.taught = c;
+    fillNames();
+    const r = await id.identify(source, { box: b, k: 5 });
+    demo.answers.push({ ...r, at: performance.now(), relabel: true });
+    showCard(r, source);
+    last = { source, box: b };
+    $('teach-status').textContent = `Learned: this is ${c.name} (${c.examples} example${c.examples === 1 ? '' : 's'}${c.pack ? ' added to the pack character' : ''}). Click it again anywhere.`;
+    demo.taught = c; // last, so a test that waits for it also has the relabelled card
   } catch (err) {
     $('teach-status').textContent = `Could not teach: ${err.message}`;
   }
-});
+}
+
+$('teach').addEventListener('submit', (e) => { e.preventDefault(); teach($('teach-name').value); });
+
+// fillNames offers the pack's and the taught characters' names for "…or type a name".
+async function fillNames() {
+  if (!id) return;
+  const names = new Set((id.loadInfo.credits || []).map((c) => c.name));
+  try { for (const t of (await id.packs()).taught) names.add(t.name); } catch { /* the pack names still help */ }
+  $('known-names').replaceChildren(...[...names].sort((a, b) => a.localeCompare(b)).map((n) => Object.assign(document.createElement('option'), { value: n })));
+}
 
 // --- about / credits ---
 
@@ -244,8 +278,8 @@ async function listTaught() {
     const li = document.createElement('li');
     const b = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Forget' });
     b.setAttribute('aria-label', `Forget ${c.name}`);
-    b.addEventListener('click', async () => { await id.forget(c.id); listTaught(); });
-    li.append(`${c.name} (${c.examples} example${c.examples === 1 ? '' : 's'}) `, b);
+    b.addEventListener('click', async () => { await id.forget(c.id); listTaught(); fillNames(); });
+    li.append(`${c.name} (${c.examples} example${c.examples === 1 ? '' : 's'}${c.pack ? ', added to the pack character' : ''}) `, b);
     return li;
   }));
 }

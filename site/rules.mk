@@ -1,9 +1,9 @@
 # site/ + wasm/: the browser demo. `make site` builds $(BUILD)/site; `make test-browser` runs the
 # headless-Chromium tests; `make bench-site` measures the browser figures.
-.PHONY: site test-browser test-browser-dev bench-site bench-site-dev
+.PHONY: site test-browser test-browser-dev test-browser-product bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
-SITE_FILES := index.html app.js toonid.js worker.js assets.js sw.js style.css overlay.js
+SITE_FILES := index.html app.js verdict.js toonid.js worker.js assets.js sw.js style.css overlay.js
 WASM_SRC := $(shell find wasm model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 
@@ -40,6 +40,11 @@ test-browser-dev: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## headless
 
 test-browser: test-browser-dev default-pack ## headless Chromium e2e on the dev store and the default pack
 	nice node site/test/e2e.mjs
+
+# The demo as a product (issue 15): wording, fixes, stale state, first screen, inputs, crops,
+# overlay; screenshots in test-artifacts/product/. ONLY=2,5 runs those items' steps.
+test-browser-product: site $(TOONID) default-pack node_modules ## headless Chromium: the demo as a person meets it (screenshots in test-artifacts/product)
+	nice node site/test/product.mjs
 
 bench-site: site default-pack $(TOONID) node_modules ## page-load and click-to-answer timings in headless Chromium (default pack)
 	nice node site/test/bench.mjs

@@ -143,7 +143,31 @@ function call(reply) {
 function identify({ pix, w, h, click, box, k }) {
   if (!state) throw new Error('toonid: not loaded');
   const px = new Uint8Array(pix);
-  return call(state.bridge.identify(px, w, h, JSON.stringify({ click, box, k: k || 5 })));
+  k = k || 5;
+  // Twice k, so that after examples taught for a pack character are folded into it, k remain.
+  const r = call(state.bridge.identify(px, w, h, JSON.stringify({ click, box, k: 2 * k })));
+  r.answers = foldTaught(r.answers).slice(0, k);
+  return r;
+}
+
+// Examples taught under a pack character's name are stored as the taught character
+// "user:pack:<label id>" (the bridge only takes taught ids under "user:", so they can never shadow
+// a pack row); here they count as that pack character: one answer with its id, name and series,
+// scored by the better of the two. The best score is unchanged, so `unknown` still holds.
+const PACK_PREFIX = 'user:pack:';
+function foldTaught(answers) {
+  const labels = new Map((state.manifest.labels || []).map((l) => [l.id, l]));
+  const byId = new Map();
+  for (const a of answers) {
+    let b = a;
+    if (a.id.startsWith(PACK_PREFIX) && labels.has(a.id.slice(PACK_PREFIX.length))) {
+      const l = labels.get(a.id.slice(PACK_PREFIX.length));
+      b = { id: l.id, name: l.name, series: l.series || '', score: a.score };
+    }
+    const had = byId.get(b.id);
+    if (!had || had.score < b.score) byId.set(b.id, b);
+  }
+  return [...byId.values()].sort((x, y) => y.score - x.score);
 }
 
 // packs describes the loaded pack and lists the characters taught in this browser.
@@ -153,7 +177,8 @@ async function packs() {
   const db = await openDB();
   try {
     const all = await tx(db, 'readonly', (s) => s.getAll());
-    info.taught = all.map(({ id, name, series, created, crops }) => ({ id, name, series, created, examples: crops.length }));
+    info.taught = all.map(({ id, name, series, created, crops }) => ({ id, name, series, created, examples: crops.length,
+      pack: id.startsWith(PACK_PREFIX) ? id.slice(PACK_PREFIX.length) : null }));
   } finally { db.close(); }
   return info;
 }
@@ -218,18 +243,24 @@ async function enroll({ name, crops }) {
     // Teaching a name again adds examples to that character instead of making a twin.
     const all = await tx(db, 'readonly', (s) => s.getAll());
     rec = all.find((r) => r.name.toLowerCase() === name.toLowerCase());
+    // A pack character's name adds examples to that character (folded into it by identify).
+    const label = (state.manifest.labels || []).find((l) => String(l.name).toLowerCase() === name.toLowerCase());
+    if (label && (!rec || rec.id !== PACK_PREFIX + label.id)) rec = all.find((r) => r.id === PACK_PREFIX + label.id);
     const embeddings = crops.map(embedCrop);
     // loadUser re-embedded every record for this model at load, so old and new embeddings agree.
     if (rec) {
       rec.crops = [...rec.crops, ...crops].slice(-32);
       rec.embeddings = [...rec.embeddings, ...embeddings].slice(-32);
     } else {
-      rec = { id: `user:${crypto.randomUUID()}`, name, series: 'taught in this browser', created: Date.now(), crops, modelSha: state.modelSha, embeddings };
+      rec = label
+        ? { id: PACK_PREFIX + label.id, name: label.name, series: label.series || '', created: Date.now(), crops, modelSha: state.modelSha, embeddings }
+        : { id: `user:${crypto.randomUUID()}`, name, series: 'taught in this browser', created: Date.now(), crops, modelSha: state.modelSha, embeddings };
     }
     await tx(db, 'readwrite', (s) => s.put(rec));
   } finally { db.close(); }
   await loadUser();
-  return { id: rec.id, name: rec.name, series: rec.series, examples: rec.crops.length };
+  const pack = rec.id.startsWith(PACK_PREFIX) ? rec.id.slice(PACK_PREFIX.length) : null;
+  return { id: pack || rec.id, record: rec.id, pack, name: rec.name, series: rec.series, examples: rec.crops.length };
 }
 
 async function forget({ id }) {

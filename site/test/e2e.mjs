@@ -9,6 +9,7 @@ import { createAvatar } from '@dicebear/core';
 import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
 import { ROOT, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
+import { verdict } from '../verdict.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -64,7 +65,7 @@ try {
     await page.locator('#card').screenshot({ path: join(ARTIFACTS, 'answer-card.png') });
     await page.screenshot({ path: join(ARTIFACTS, 'page.png') });
     console.log(`     ${r.answers[0].name} ${r.answers[0].score.toFixed(3)} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops, ${r.ms.toFixed(0)} ms`);
-    assert.equal(await page.textContent('#verdict'), r.unknown ? 'Unknown character' : r.answers[0].name);
+    assert.equal(await page.textContent('#verdict'), verdict(r).text); // the wording rule: site/verdict.js
     assert.equal(await page.locator('#answers li').count(), Math.min(5, r.answers.length));
     // The returned crop must contain the click.
     const [x, y, w, h] = r.box;
@@ -92,7 +93,7 @@ try {
       console.log(`     ${r.answers.slice(0, 3).map((a) => `${a.name} ${a.score.toFixed(3)}`).join(', ')} (threshold ${r.threshold.toFixed(3)}), box ${r.box}, ${r.candidates} crops`);
       await page.locator('#card').screenshot({ path: join(ARTIFACTS, `answer-card-${o.id}.png`) });
       assert.equal(r.unknown, r.answers[0].score < r.threshold, `verdict ${r.unknown} vs score ${r.answers[0].score} and threshold ${r.threshold}`);
-      assert.equal(await page.textContent('#verdict'), r.unknown ? 'Unknown character' : r.answers[0].name);
+      assert.equal(await page.textContent('#verdict'), verdict(r).text); // the wording rule: site/verdict.js
       assert.ok(r.answers.slice(0, 5).some((a) => a.id === o.id), `want ${o.id} in the top 5, got ${JSON.stringify(r.answers.slice(0, 5))}`);
     });
   }
