@@ -4,7 +4,7 @@
 #                         build/store/packs/default/{manifest.json,<sha256>.tps}
 #   make test-pack-smoke  toonid eval on tools/gallery/eval.tsv + identify on the Sintel test frame
 #   make bench-pack       matcher benchmarks, native and js/wasm (node), scalar and SIMD wasm
-#                         (the SIMD wasm run also runs the package tests, including the SIMD scan's)
+#                         (the package's js/wasm tests, SIMD scan included, are make test-wasm)
 .PHONY: default-pack test-pack-smoke bench-pack
 
 PACK_MODEL := model/shipped/toonid.tmdl
@@ -40,6 +40,6 @@ TEST_TARGETS += test-pack-smoke
 bench-pack: ## matcher benchmarks, native and js/wasm (scalar, SIMD)
 	$(SIMD) $(GO) test ./pack -run '^$$' -bench Match -benchtime 200x
 	GOOS=js GOARCH=wasm $(GO) test ./pack -run '^$$' -bench Match -benchtime 50x -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
-	$(SIMD) GOOS=js GOARCH=wasm $(GO) test ./pack -bench Match -benchtime 50x -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
+	$(SIMD) GOOS=js GOARCH=wasm $(GO) test ./pack -run '^$$' -bench Match -benchtime 50x -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
 
 BENCH_TARGETS += bench-pack

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"testing/fstest"
 
 	"github.com/toonid/toonid/pack"
 )
@@ -30,15 +29,7 @@ func (p packMatcher) Match(q []float32, k int) (Match, error) {
 // OpenPack decodes a pack from the manifest and shard bytes the worker fetched and verified;
 // the pack decoder checks every shard's size and sha256 again, and refuses another model's pack.
 func OpenPack(manifest []byte, files map[string][]byte, modelSHA256 string) (*pack.Pack, error) {
-	m, err := pack.DecodeManifest(manifest)
-	if err != nil {
-		return nil, err
-	}
-	fsys := fstest.MapFS{}
-	for name, b := range files {
-		fsys[name] = &fstest.MapFile{Data: b}
-	}
-	return pack.OpenManifest(m, fsys, pack.OpenOptions{ModelSHA256: modelSHA256})
+	return pack.OpenBytes(manifest, files, pack.OpenOptions{ModelSHA256: modelSHA256})
 }
 
 // A UserChar is a character taught in the browser (stored in IndexedDB by the worker).
