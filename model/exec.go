@@ -150,6 +150,12 @@ func runOp(p *plan, a *arena, i int) {
 		}
 	case OpFlatten:
 		copy(dst, src)
+	case OpConcat:
+		// CHW: the channels of the first input, then those of the second, are contiguous.
+		n := copy(dst, src)
+		copy(dst[n:], a.vals[op.In[1]])
+	case OpL2Norm:
+		l2NormChannels(dst, src, ins[0], ins[1]*ins[2])
 	}
 	if op.Act.Kind != ActNone {
 		activate(&op.Act, dst, outs[1]*outs[2])
@@ -587,6 +593,38 @@ func activate(a *Act, x []float32, hw int) {
 	case ActHardSwish:
 		for i, v := range x {
 			x[i] = v * max(0, min(1, v/6+0.5))
+		}
+	case ActSqrt:
+		// One generic loop for every build (scalar, SIMD, wasm): it runs on embedding-sized
+		// vectors after a global pool, far from the convolutions' cost.
+		for i, v := range x {
+			x[i] = float32(math.Sqrt(float64(max(v, 0))))
+		}
+	}
+}
+
+// l2NormChannels writes src, c channels of hw pixels (CHW), with each pixel's channel
+// vector divided by its L2 norm; a zero vector stays zero (ONNX LpNormalization would
+// divide by zero). Sums and quotients run in float64. One generic implementation for
+// every build: OpL2Norm normalises embedding-sized vectors ([C,1,1]), where a vector kernel
+// would save nothing measurable; on feature maps the strided reads are still O(c*hw).
+func l2NormChannels(dst, src []float32, c, hw int) {
+	for p := 0; p < hw; p++ {
+		var s float64
+		for ch := 0; ch < c; ch++ {
+			v := float64(src[ch*hw+p])
+			s += v * v
+		}
+		if s == 0 {
+			for ch := 0; ch < c; ch++ {
+				dst[ch*hw+p] = 0
+			}
+			continue
+		}
+		// Divide in float64: 1/norm of a vector of subnormals overflows float32.
+		norm := math.Sqrt(s)
+		for ch := 0; ch < c; ch++ {
+			dst[ch*hw+p] = float32(float64(src[ch*hw+p]) / norm)
 		}
 	}
 }

@@ -139,6 +139,75 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	}
 }
 
+// The checks on op kinds 10 (Concat), 11 (L2Norm) and activation 6 (Sqrt), in FORMAT.md's
+// order, each rejection on an otherwise valid file of branchGraph (every new op and act):
+// kinds and acts past the known ones, a Concat without its second input, an L2Norm with
+// one, Concat inputs of different heights and widths, weights on either.
+func TestLoadRejectsBadNewOps(t *testing.T) {
+	g := branchGraph(1, 16)
+	good, err := Encode(g, EncodeOptions{Int8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(good); err != nil {
+		t.Fatal(err)
+	}
+	find := func(kind OpKind, ok func(op *Op) bool) int {
+		for i := range g.Ops {
+			if g.Ops[i].Kind == kind && ok(&g.Ops[i]) {
+				return i
+			}
+		}
+		t.Fatalf("branchGraph has no such %v", kind)
+		return -1
+	}
+	first := func(*Op) bool { return true }
+	mapConcat := find(OpConcat, first) // two [8,8,8] feature maps
+	l2 := find(OpL2Norm, first)
+	scale := find(OpMul, func(op *Op) bool { return op.In[0] != 0 && op.Weight != nil }) // the 0.8 on branch B's vector
+	mapVal := g.Ops[mapConcat].In[0]
+	rec := func(i int) int { return headerSize + opRecSize*i }
+	le := binary.LittleEndian
+	mut := func(f func(b []byte)) []byte {
+		b := append([]byte(nil), good...)
+		f(b)
+		return reseal(b)
+	}
+	setIn := func(b []byte, i, j, v int) { le.PutUint32(b[rec(i)+4+4*j:], uint32(int32(v))) }
+	cases := []struct {
+		name, want string
+		file       []byte
+	}{
+		{"op kind 12", "unknown kind 12", mut(func(b []byte) { b[rec(l2)] = 12 })},
+		{"activation 7", "activation 7", mut(func(b []byte) { b[rec(l2)+1] = 7 })},
+		{"concat second input from the future", "second input", mut(func(b []byte) { setIn(b, mapConcat, 1, mapConcat+1) })},
+		{"concat without second input", "(Concat): needs a second input", mut(func(b []byte) { setIn(b, mapConcat, 1, -1) })},
+		{"l2norm with a second input", "(L2Norm): takes one input", mut(func(b []byte) { setIn(b, l2, 1, 0) })},
+		{"concat of different heights", "(Concat): inputs [8 8 8] and [3 16 16] differ in height or width", mut(func(b []byte) { setIn(b, mapConcat, 1, 0) })},
+		{"concat of a vector and a map", "(Concat): inputs [12 1 1] and [8 8 8] differ in height or width", mut(func(b []byte) { setIn(b, len(g.Ops)-1, 1, mapVal) })},
+		{"weights on l2norm", "(L2Norm): unexpected weights", mut(func(b []byte) { b[rec(scale)] = byte(OpL2Norm) })},
+		{"weights on concat", "(Concat): unexpected weights", mut(func(b []byte) {
+			b[rec(scale)] = byte(OpConcat)
+			setIn(b, scale, 1, g.Ops[scale].In[0])
+		})},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(c.file)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Load: %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+	// The same checks guard Encode, which validates the graph before writing it.
+	bad := *g
+	bad.Ops = slices.Clone(g.Ops)
+	bad.Ops[mapConcat].In[1] = -1
+	if _, err := Encode(&bad, EncodeOptions{}); err == nil || !strings.Contains(err.Error(), "needs a second input") {
+		t.Fatalf("Encode of a Concat without a second input: %v", err)
+	}
+}
+
 // Version-1 files (the frozen seeds written by the version-1 writer, and today's files
 // rewritten in the v1 layout) load with Mirror false; version-2 files keep the flag through
 // a round trip; the two layouts of one graph load to the same network.

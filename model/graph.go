@@ -17,11 +17,13 @@ const (
 	OpMaxPool       OpKind = 6
 	OpAvgPool       OpKind = 7
 	OpGlobalAvgPool OpKind = 8
-	OpFlatten       OpKind = 9 // [C,H,W] -> [C*H*W,1,1]; the data does not move
-	maxOpKind              = 9
+	OpFlatten       OpKind = 9  // [C,H,W] -> [C*H*W,1,1]; the data does not move
+	OpConcat        OpKind = 10 // channels of In[0] then of In[1]: [C1,H,W] + [C2,H,W] -> [C1+C2,H,W]
+	OpL2Norm        OpKind = 11 // each pixel's channel vector divided by its L2 norm; a zero vector stays zero
+	maxOpKind              = 11
 )
 
-var opNames = [...]string{"", "Conv", "Dense", "Add", "Mul", "Act", "MaxPool", "AvgPool", "GlobalAvgPool", "Flatten"}
+var opNames = [...]string{"", "Conv", "Dense", "Add", "Mul", "Act", "MaxPool", "AvgPool", "GlobalAvgPool", "Flatten", "Concat", "L2Norm"}
 
 func (k OpKind) String() string {
 	if int(k) < len(opNames) && k != 0 {
@@ -40,7 +42,8 @@ const (
 	ActPRelu       ActKind = 3 // x < 0 ? Slope[c]*x : x; Slope has 1 or C entries
 	ActHardSigmoid ActKind = 4 // max(0, min(1, A*x+B))
 	ActHardSwish   ActKind = 5 // x * max(0, min(1, x/6+0.5))
-	maxActKind             = 5
+	ActSqrt        ActKind = 6 // sqrt(max(x, 0)): ONNX Sqrt for x >= 0, 0 (not NaN) below
+	maxActKind             = 6
 )
 
 // Act is an activation with its parameters.
@@ -50,7 +53,8 @@ type Act struct {
 	Slope []float32
 }
 
-// Op is one step of a Graph. Op i reads values In[0] (and In[1] when >= 0) and writes value
+// Op is one step of a Graph. Op i reads values In[0] (and In[1] when >= 0: the second
+// operand of OpAdd/OpMul, the second half of OpConcat) and writes value
 // i+1; value 0 is the network input. Values are [C, H, W] tensors in CHW order.
 type Op struct {
 	Kind             OpKind
@@ -152,11 +156,16 @@ func opShape(op *Op, shapes []Shape) (Shape, int, error) {
 	if op.In[1] < -1 || op.In[1] >= n {
 		return Shape{}, 0, fmt.Errorf("second input %d out of range", op.In[1])
 	}
-	if op.Kind == OpAdd || op.Kind == OpMul {
+	switch {
+	case op.Kind == OpAdd || op.Kind == OpMul:
 		if op.In[1] < 0 && op.Weight == nil {
 			return Shape{}, 0, fmt.Errorf("needs a second input or a constant")
 		}
-	} else if op.In[1] != -1 {
+	case op.Kind == OpConcat:
+		if op.In[1] < 0 {
+			return Shape{}, 0, fmt.Errorf("needs a second input")
+		}
+	case op.In[1] != -1:
 		return Shape{}, 0, fmt.Errorf("takes one input")
 	}
 	if (op.Weight != nil || op.WeightShape != nil) && (len(op.WeightShape) > 4 || prod(op.WeightShape) != len(op.Weight)) {
@@ -227,15 +236,21 @@ func opShape(op *Op, shapes []Shape) (Shape, int, error) {
 		if op.Bias != nil {
 			return Shape{}, 0, fmt.Errorf("unexpected bias")
 		}
-	case OpAct, OpGlobalAvgPool, OpFlatten:
+	case OpAct, OpGlobalAvgPool, OpFlatten, OpConcat, OpL2Norm:
 		if op.Weight != nil || op.Bias != nil {
 			return Shape{}, 0, fmt.Errorf("unexpected weights")
 		}
 		switch op.Kind {
-		case OpAct:
+		case OpAct, OpL2Norm:
 			out = in
 		case OpGlobalAvgPool:
 			out = Shape{c, 1, 1}
+		case OpConcat:
+			in2 := shapes[op.In[1]]
+			if in2[1] != h || in2[2] != w {
+				return Shape{}, 0, fmt.Errorf("inputs %v and %v differ in height or width", in, in2)
+			}
+			out = Shape{c + in2[0], h, w}
 		default:
 			out = Shape{in.Size(), 1, 1}
 		}

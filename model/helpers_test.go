@@ -46,6 +46,36 @@ func testGraph(seed int64, side int) *Graph {
 	return g
 }
 
+// branchGraph is an embedder of two branches that both read the network input, each ending
+// in a normalised vector, concatenated (the shape of a two-teacher student): a scalar Mul
+// and Add directly on the input, Sqrt fused into a depthwise and an ordinary 3x3
+// convolution and standalone after a pool, Concat of feature maps and of vectors, L2Norm
+// per pixel and of vectors.
+func branchGraph(seed int64, side int) *Graph {
+	r := rand.New(rand.NewSource(seed))
+	g := &Graph{InputC: 3, InputH: side, InputW: side, Mean: [3]float32{.5, .5, .5}, Std: [3]float32{.5, .5, .5}}
+	add := func(op Op) int { g.Ops = append(g.Ops, op); return len(g.Ops) }
+	sqrt := Act{Kind: ActSqrt}
+	x := add(Op{Kind: OpMul, In: [2]int{0, -1}, Weight: []float32{0.5}, WeightShape: []int{1}})
+	x = add(Op{Kind: OpAdd, In: [2]int{x, -1}, Weight: []float32{0.5}, WeightShape: []int{1}})
+	a := add(convOp(r, x, 3, 8, 3, 2, 1, [4]int{0, 0, 1, 1}, Act{Kind: ActClip, A: 0, B: 6}))
+	a = add(convOp(r, a, 8, 8, 3, 1, 8, [4]int{1, 1, 1, 1}, sqrt))
+	a2 := add(convOp(r, a, 8, 8, 3, 1, 1, [4]int{1, 1, 1, 1}, sqrt))
+	a = add(Op{Kind: OpConcat, In: [2]int{a, a2}})
+	a = add(Op{Kind: OpL2Norm, In: [2]int{a, -1}})
+	a = add(Op{Kind: OpGlobalAvgPool, In: [2]int{a, -1}})
+	a = add(Op{Kind: OpAct, In: [2]int{a, -1}, Act: sqrt})
+	a = add(Op{Kind: OpFlatten, In: [2]int{a, -1}})
+	a = add(Op{Kind: OpDense, In: [2]int{a, -1}, Weight: randSlice(r, 12*16, 0.5), WeightShape: []int{12, 16}, Bias: randSlice(r, 12, 0.1)})
+	a = add(Op{Kind: OpL2Norm, In: [2]int{a, -1}})
+	b := add(convOp(r, 0, 3, 6, 3, 2, 1, [4]int{1, 1, 1, 1}, Act{Kind: ActRelu}))
+	b = add(Op{Kind: OpGlobalAvgPool, In: [2]int{b, -1}})
+	b = add(Op{Kind: OpL2Norm, In: [2]int{b, -1}})
+	b = add(Op{Kind: OpMul, In: [2]int{b, -1}, Weight: []float32{0.8}, WeightShape: []int{1}})
+	add(Op{Kind: OpConcat, In: [2]int{a, b}})
+	return g
+}
+
 func testInput(seed int64, n int) []float32 {
 	return randSlice(rand.New(rand.NewSource(seed)), n, 1)
 }

@@ -68,6 +68,8 @@ func TestMirrorEmbed(t *testing.T) {
 		{"int8 32px", testGraph(32, 32), EncodeOptions{Int8: true}},
 		{"int8 f32-dense 17px", testGraph(33, 17), EncodeOptions{Int8: true, F32Dense: true}},
 		{"f32 32x24", nonSquare(34), EncodeOptions{}},
+		{"f32 two branches 16px", branchGraph(36, 16), EncodeOptions{}},
+		{"int8 two branches 21px", branchGraph(37, 21), EncodeOptions{Int8: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,11 +1,13 @@
 package model
 
 import (
+	"encoding/binary"
 	"image"
 	"image/color"
 	"math"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -40,7 +42,7 @@ func TestEmbedIsNormalisedAndDeterministic(t *testing.T) {
 // The network computed op by op with plain loops (no im2col, no packing, no SIMD) agrees
 // with the plan.
 func TestPlanMatchesNaive(t *testing.T) {
-	for _, g := range []*Graph{testGraph(4, 24), testGraph(5, 31), benchGraph()} {
+	for _, g := range []*Graph{testGraph(4, 24), testGraph(5, 31), benchGraph(), branchGraph(6, 16), branchGraph(7, 23)} {
 		m, err := FromGraph(g)
 		if err != nil {
 			t.Fatal(err)
@@ -100,6 +102,21 @@ func naiveForward(g *Graph, in []float32) []float32 {
 				}
 				dst[j] = s
 			}
+		case OpConcat:
+			dst = append(append(dst[:0], src...), vals[op.In[1]]...)
+		case OpL2Norm:
+			hw := ins[1] * ins[2]
+			for p := 0; p < hw; p++ {
+				var n float64
+				for c := 0; c < ins[0]; c++ {
+					n = math.Hypot(n, float64(src[c*hw+p]))
+				}
+				for c := 0; c < ins[0]; c++ {
+					if n > 0 {
+						dst[c*hw+p] = float32(float64(src[c*hw+p]) / n)
+					}
+				}
+			}
 		default:
 			// Elementwise and pooling ops share the plan's simple loops: run a one-op plan.
 			cp := *op
@@ -150,29 +167,81 @@ func TestEmbedBatchMatchesEmbed(t *testing.T) {
 	}
 }
 
+// The two-branch embedder exported from torch (testdata/gen.py branches; its model files
+// are made by the onnximport tests) agrees with onnxruntime in every build, wasm included:
+// Mul/Add on the input, Sqrt, three L2Norms and three Concats.
+func TestBranchesFileMatchesOnnxruntime(t *testing.T) {
+	readF32 := func(name string) []float32 {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := make([]float32, len(b)/4)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		return v
+	}
+	in, want := readF32("branches.in.f32"), readF32("branches.ort.f32")
+	for _, c := range []struct {
+		file   string
+		minCos float64
+		maxAbs float64
+	}{
+		{"branches_f32.tmdl", 1 - 1e-9, 1e-5},
+		{"branches_int8.tmdl", 0.999, 0.02},
+	} {
+		b, err := os.ReadFile(filepath.Join("testdata", c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		got, err := m.Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d outputs, onnxruntime %d", c.file, len(got), len(want))
+		}
+		var worst float64
+		for i := range got {
+			worst = max(worst, math.Abs(float64(got[i]-want[i])))
+		}
+		cos := Cosine(got, want)
+		t.Logf("%s vs onnxruntime: cosine %.7f, max abs diff %.3g", c.file, cos, worst)
+		if cos < c.minCos || worst > c.maxAbs {
+			t.Errorf("%s: cosine %v, max abs diff %v", c.file, cos, worst)
+		}
+	}
+}
+
 // int8 weights keep the embedding within cosine 0.99 of the float model.
 func TestInt8CloseToFloat(t *testing.T) {
-	g := testGraph(7, 32)
-	f, _ := FromGraph(g)
-	file, err := Encode(g, EncodeOptions{Int8: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ins [][]float32
-	for i := 0; i < 16; i++ {
-		ins = append(ins, testInput(int64(100+i), f.InputLen()))
-	}
-	a, err := Compare(f, q, ins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("int8 vs float: min cos %.5f mean %.5f", a.MinCos, a.MeanCos)
-	if a.MinCos < 0.99 {
-		t.Fatalf("min cosine %v < 0.99", a.MinCos)
+	for name, g := range map[string]*Graph{"testGraph": testGraph(7, 32), "branchGraph": branchGraph(8, 32)} {
+		f, _ := FromGraph(g)
+		file, err := Encode(g, EncodeOptions{Int8: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ins [][]float32
+		for i := 0; i < 16; i++ {
+			ins = append(ins, testInput(int64(100+i), f.InputLen()))
+		}
+		a, err := Compare(f, q, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s int8 vs float: min cos %.5f mean %.5f", name, a.MinCos, a.MeanCos)
+		if a.MinCos < 0.99 {
+			t.Fatalf("%s: min cosine %v < 0.99", name, a.MinCos)
+		}
 	}
 }
 
@@ -280,7 +349,13 @@ func TestConvShapesMatchNaive(t *testing.T) {
 }
 
 func TestSimulateInt8Activations(t *testing.T) {
-	m, err := FromGraph(testGraph(12, 32))
+	for _, g := range []*Graph{testGraph(12, 32), branchGraph(13, 32)} {
+		simulateInt8Activations(t, g)
+	}
+}
+
+func simulateInt8Activations(t *testing.T, g *Graph) {
+	m, err := FromGraph(g)
 	if err != nil {
 		t.Fatal(err)
 	}

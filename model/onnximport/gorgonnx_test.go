@@ -105,6 +105,14 @@ func TestImportErrors(t *testing.T) {
 	if _, err = Import(b); err == nil || !contains(err.Error(), "int8") {
 		t.Fatalf("Import(int8init.onnx): %v, want onnx-go's int8 refusal", err)
 	}
+	// A Reshape of the 48 input values to [1, 47] (flatten once dropped this error).
+	b, err = os.ReadFile(filepath.Join("..", "testdata", "badreshape.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = Import(b); err == nil || !contains(err.Error(), "does not match the input's 48 values") {
+		t.Fatalf("Import(badreshape.onnx): %v, want the size mismatch", err)
+	}
 }
 
 func contains(s, sub string) bool {

@@ -237,7 +237,7 @@ func (t *translator) apply(a appliedOp) error {
 		return t.conv(ins, out, at)
 	case "BatchNormalization":
 		return t.batchNorm(ins, out, at)
-	case "Relu", "Clip", "PRelu", "HardSigmoid", "HardSwish":
+	case "Relu", "Clip", "PRelu", "HardSigmoid", "HardSwish", "Sqrt":
 		return t.activation(a.op.Name, ins, out, at)
 	case "Add", "Mul":
 		return t.binary(a.op.Name, ins, out)
@@ -256,6 +256,10 @@ func (t *translator) apply(a appliedOp) error {
 		return t.dense(a.op.Name, ins, out, at)
 	case "Pad":
 		return t.pad(ins, out, at)
+	case "Concat":
+		return t.concat(ins, out, at)
+	case "LpNormalization":
+		return t.lpNorm(ins, out, at)
 	}
 	return fmt.Errorf("unsupported op %s", a.op.Name)
 }
@@ -421,6 +425,9 @@ func (t *translator) activation(name string, ins []*node, out *node, at map[stri
 		act.Kind, act.A, act.B = model.ActHardSigmoid, a, b
 	case "HardSwish":
 		act.Kind = model.ActHardSwish
+	case "Sqrt":
+		// sqrt(max(x, 0)): ONNX Sqrt wherever it is defined (x >= 0).
+		act.Kind = model.ActSqrt
 	}
 	if op := t.fusable(ins[0], x); op != nil &&
 		(op.Kind == model.OpConv || op.Kind == model.OpDense || op.Kind == model.OpAdd || op.Kind == model.OpMul) {
@@ -573,14 +580,13 @@ func (t *translator) flatten(name string, ins []*node, out *node, at map[string]
 			return fmt.Errorf("reshape to %v unsupported (only flattening to [1, N])", s)
 		}
 		if s[1] != -1 {
-			defer func() {
-				if err == nil {
-					sh, e := t.g.Shapes()
-					if e == nil && float64(sh[len(sh)-1].Size()) != s[1] {
-						err = fmt.Errorf("reshape to %v does not match %v", s, sh[len(sh)-1])
-					}
-				}
-			}()
+			xs, err := t.shape(x)
+			if err != nil {
+				return err
+			}
+			if float64(xs.Size()) != s[1] {
+				return fmt.Errorf("reshape to %v does not match the input's %d values (%v)", s, xs.Size(), xs)
+			}
 		}
 	}
 	if x.rank == 2 {
@@ -588,7 +594,96 @@ func (t *translator) flatten(name string, ins []*node, out *node, at map[string]
 		return nil
 	}
 	t.emit(out, model.Op{Kind: model.OpFlatten, In: [2]int{x.id, -1}}, 2)
-	return err
+	return nil
+}
+
+// shape returns the [C, H, W] shape of a value of the graph built so far.
+func (t *translator) shape(v value) (model.Shape, error) {
+	if v.id == 0 {
+		return model.Shape{t.g.InputC, t.g.InputH, t.g.InputW}, nil
+	}
+	sh, err := t.g.Shapes()
+	if err != nil {
+		return model.Shape{}, err
+	}
+	return sh[v.id], nil
+}
+
+// axis1 checks that an axis attribute (default def, negative counting from the end of a
+// rank-r tensor) names axis 1, the channels: of [N, C, H, W] feature maps and of [N, C]
+// vectors, which the runtime holds as [C, 1, 1].
+func axis1(at map[string]interface{}, def int64, rank int) error {
+	axis, err := attrInt(at, "axis", def)
+	if err != nil {
+		return err
+	}
+	if axis < 0 {
+		axis += int64(rank)
+	}
+	if axis != 1 {
+		return fmt.Errorf("axis %d of a rank-%d tensor unsupported (only 1, the channels)", axis, rank)
+	}
+	return nil
+}
+
+// concat maps a channel Concat of n >= 2 values onto n-1 two-input Concat ops, each
+// appending the next input to the result so far (channel concatenation is associative).
+func (t *translator) concat(ins []*node, out *node, at map[string]interface{}) error {
+	if len(ins) < 2 {
+		return fmt.Errorf("want at least 2 inputs, got %d", len(ins))
+	}
+	vs := make([]value, len(ins))
+	for i, n := range ins {
+		v, err := t.val(n)
+		if err != nil {
+			return err
+		}
+		if v.rank != vs[0].rank && i > 0 {
+			return fmt.Errorf("inputs of rank %d and %d", vs[0].rank, v.rank)
+		}
+		vs[i] = v
+	}
+	if err := axis1(at, 0, vs[0].rank); err != nil {
+		return err
+	}
+	acc := vs[0]
+	for _, v := range vs[1:] {
+		a, err := t.shape(acc)
+		if err != nil {
+			return err
+		}
+		b, err := t.shape(v)
+		if err != nil {
+			return err
+		}
+		if a[1] != b[1] || a[2] != b[2] {
+			return fmt.Errorf("inputs %v and %v differ in height or width", a, b)
+		}
+		t.emit(out, model.Op{Kind: model.OpConcat, In: [2]int{acc.id, v.id}}, acc.rank)
+		acc = t.vals[out.id]
+	}
+	return nil
+}
+
+// lpNorm maps LpNormalization with p = 2 along the channels (ONNX's default axis is -1,
+// which is the channels of an [N, C] tensor) onto OpL2Norm.
+func (t *translator) lpNorm(ins []*node, out *node, at map[string]interface{}) error {
+	x, err := t.val(ins[0])
+	if err != nil {
+		return err
+	}
+	p, err := attrInt(at, "p", 2)
+	if err != nil {
+		return err
+	}
+	if p != 2 {
+		return fmt.Errorf("p=%d unsupported (only 2, the L2 norm)", p)
+	}
+	if err := axis1(at, -1, x.rank); err != nil {
+		return err
+	}
+	t.emit(out, model.Op{Kind: model.OpL2Norm, In: [2]int{x.id, -1}}, x.rank)
+	return nil
 }
 
 func (t *translator) dense(name string, ins []*node, out *node, at map[string]interface{}) error {

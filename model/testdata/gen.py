@@ -8,6 +8,11 @@ Run with Debian's torch 1.13 (/usr/bin/python3 gen.py) from this folder. It writ
   mnv2.onnx      a small MobileNetV2-like net (gen.py mnv2 writes only it): Keras-style
                  bottom/right zero Pad before stride-2 convs, depthwise 3x3 s1/s2, ReLU6
                  both as Clip(0, 6) and as Relu then Clip(max 6), residual Add, GAP, MatMul
+  branches.onnx  two branches from the one input, their L2-normalised embeddings
+                 concatenated (gen.py branches writes only it, opset 9): Mul/Add by
+                 scalars on the input, Sqrt, LpNormalization on vectors and per pixel,
+                 Concat of two and of three feature maps and of two vectors
+  badreshape.onnx  a Reshape to the wrong element count (gen.py extra), refused on import
   *.in.f32       fixed inputs (little-endian float32, CHW, batch of 1)
 Reference outputs come from onnxruntime-node: node ort_ref.cjs (writes *.ort.f32).
 Weights are random but fixed (seeded); BatchNorm gets random running stats so
@@ -184,6 +189,53 @@ class MNV2Net(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class L2Norm(torch.autograd.Function):
+    """F.normalize along the channels, exported as one ONNX LpNormalization (torch 1.13
+    has no symbolic for normalize at opset 9)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.nn.functional.normalize(x, dim=1)
+
+    @staticmethod
+    def symbolic(g, x):
+        return g.op("LpNormalization", x, axis_i=1, p_i=2)
+
+
+class BranchNet(nn.Module):
+    """16 px input. Branch A: x*0.5+0.5, bottom/right Pad, conv 3x3/2 + BN + ReLU6,
+    conv 3x3/2 + ReLU6, GAP, Sqrt, Flatten, MatMul + Add, LpNormalization (12-d). Branch B
+    reads the raw input: conv 3x3/2 + Relu (c1), conv 3x3 (c2), Concat(c1, c2, c1) (a
+    three-input Concat with one input twice), LpNormalization per pixel, GAP, Flatten,
+    LpNormalization, Mul 0.8 (22-d). Output: Concat axis 1 of the two vectors (34-d)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(3, 8, 3, 2, 0), nn.BatchNorm2d(8), nn.ReLU6(),
+                               nn.Conv2d(8, 16, 3, 2, 1), nn.ReLU6())
+        self.wa = nn.Parameter(torch.randn(16, 12) * 0.5)
+        self.ba = nn.Parameter(torch.randn(12) * 0.1)
+        self.b1 = nn.Conv2d(3, 8, 3, 2, 1)
+        self.b2 = nn.Conv2d(8, 6, 3, 1, 1)
+
+    def forward(self, x):
+        a = self.a(x * 0.5 + 0.5)
+        a = torch.sqrt(nn.functional.adaptive_avg_pool2d(a, 1))
+        a = L2Norm.apply(torch.flatten(a, 1) @ self.wa + self.ba)
+        c1 = torch.relu(self.b1(x))
+        b = L2Norm.apply(torch.cat([c1, self.b2(c1), c1], 1))
+        b = torch.flatten(nn.functional.adaptive_avg_pool2d(b, 1), 1)
+        b = L2Norm.apply(b) * 0.8
+        return torch.cat([a, b], 1)
+
+
+def branches():
+    g = torch.Generator().manual_seed(13)
+    torch.manual_seed(13)
+    x = export(BranchNet(), 16, "branches.onnx", 9, g)
+    write_f32("branches.in.f32", x)
+
+
 def mnv2():
     g = torch.Generator().manual_seed(11)
     torch.manual_seed(11)
@@ -232,12 +284,14 @@ def main():
     write_f32("gorgonnx.in.f32", x)
     extra()
     mnv2()
+    branches()
 
 
 
 
 def extra():
-    """unsupported.onnx (a Sigmoid) and int8init.onnx (an int8 initializer onnx-go refuses)."""
+    """unsupported.onnx (a Sigmoid), int8init.onnx (an int8 initializer onnx-go refuses) and
+    badreshape.onnx (a Reshape to the wrong size)."""
     from onnx import TensorProto, helper
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 4, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])
@@ -246,6 +300,11 @@ def extra():
     w = helper.make_tensor("w", TensorProto.INT8, [3, 3, 1, 1], [1] * 9)
     g = helper.make_graph([helper.make_node("Conv", ["input", "w"], ["y"])], "int8init", [x], [y], [w])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "int8init.onnx")
+    # 48 values reshaped as [1, 47]: onnxruntime would fail at run time; Import must refuse it.
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1, 47])
+    z = helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 47])
+    g = helper.make_graph([helper.make_node("Reshape", ["input", "shape"], ["z"])], "badreshape", [x], [z], [shape])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "badreshape.onnx")
 
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "extra":
@@ -253,6 +312,9 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "extra":
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "mnv2":
     mnv2()
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "branches":
+    branches()
 
 # Last, so that main() finds extra() and mnv2() defined.
 if __name__ == "__main__" and (len(sys.argv) == 1 or sys.argv[1] == "bench"):

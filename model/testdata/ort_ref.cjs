@@ -7,7 +7,7 @@ const path = require('path');
 const ort = require(path.join(__dirname, '../../node_modules/onnxruntime-node'));
 
 async function main() {
-  const names = process.argv.length > 2 ? process.argv.slice(2) : ['ops', 'hswish', 'gorgonnx', 'mnv2'];
+  const names = process.argv.length > 2 ? process.argv.slice(2) : ['ops', 'hswish', 'gorgonnx', 'mnv2', 'branches'];
   for (const name of names) {
     const sess = await ort.InferenceSession.create(`${name}.onnx`);
     const buf = fs.readFileSync(`${name}.in.f32`);
