@@ -8,16 +8,38 @@ const statusEl = $('status'), statusText = $('status-text'), progress = $('progr
 
 let id = null;          // the loaded toonid API
 let current = null;     // the <img> or <video> being shown
-let last = null;        // {source snapshot, box} of the last answer, for "Teach"
+let last = null;        // {source snapshot, box} of the answer on the card: "Teach" uses only this
+let gen = 0;            // bumped whenever what is on screen changes; an answer for an older state is dropped
+let readyText = '';     // the status line once loaded, put back when an error is over
 let point = null;       // keyboard crosshair, in source pixels
 let objectURL = null;
 
 // window.toonidDemo lets the browser tests and the figures script see what the page did.
 const demo = window.toonidDemo = { ready: null, answers: [], loadInfo: null, error: null };
+// The crop "Teach" would store now (null when there is no card), for the tests.
+Object.defineProperty(demo, 'crop', { get: () => last && { box: last.box, w: last.source.width, h: last.source.height } });
 
 function setStatus(text, isError = false) {
   statusText.textContent = text;
   statusEl.classList.toggle('error', isError);
+}
+
+// clearError puts the ready line back after a success, so an old red error never sits above a
+// good answer.
+function clearError() {
+  if (statusEl.classList.contains('error')) setStatus(readyText || '');
+}
+
+// clearAnswer removes the box and the card and forgets their crop: after a seek, play, another
+// file or an error they would describe a picture that is no longer on screen (and "Teach" would
+// store the wrong pixels). In-flight answers are dropped through gen.
+function clearAnswer() {
+  gen++;
+  last = null;
+  box.hidden = true;
+  $('card').hidden = true;
+  $('teach-status').textContent = '';
+  demo.cleared = (demo.cleared || 0) + 1;
 }
 
 demo.ready = (async () => {
@@ -41,7 +63,8 @@ demo.ready = (async () => {
   demo.loadInfo = { ...id.loadInfo, pageMs: performance.now() - t0, readyAt: performance.now() };
   progress.hidden = true;
   const i = id.loadInfo.info;
-  setStatus(`Ready: ${i.pack.characters} characters, ${id.loadInfo.simd ? 'SIMD' : 'scalar'} wasm${id.loadInfo.offline ? ', offline' : ''}.`);
+  readyText = `Ready: ${i.pack.characters} characters, ${id.loadInfo.simd ? 'SIMD' : 'scalar'} wasm${id.loadInfo.offline ? ', offline' : ''}.`;
+  setStatus(readyText);
   fillAbout(id.loadInfo);
   fillNames();
   if ('serviceWorker' in navigator) {
@@ -55,22 +78,41 @@ demo.ready = (async () => {
 
 function show(file) {
   if (!file) return;
+  clearAnswer();
   const isVideo = file.type.startsWith('video/');
-  if (!isVideo && !file.type.startsWith('image/')) { setStatus(`Not an image or video: ${file.name}`, true); return; }
+  if (!isVideo && !file.type.startsWith('image/')) { failOpen(`Not an image or video: ${file.name}`); return; }
   if (objectURL) URL.revokeObjectURL(objectURL);
   objectURL = URL.createObjectURL(file);
   const el = document.createElement(isVideo ? 'video' : 'img');
   if (isVideo) { el.controls = true; el.playsInline = true; el.muted = true; } else { el.alt = `Picture: ${file.name}`; }
   el.src = objectURL;
   el.addEventListener(isVideo ? 'loadeddata' : 'load', () => {
+    if (current !== el) return;
     $('stage-empty').hidden = true;
-    point = null; cross.hidden = true; box.hidden = true;
+    point = null; cross.hidden = true;
+    clearError();
     demo.mediaReady = true;
   }, { once: true });
-  el.addEventListener('error', () => setStatus(`Could not open ${file.name}`, true), { once: true });
+  el.addEventListener('error', () => { if (current === el) failOpen(`Could not open ${file.name}: not a picture this browser can decode`); }, { once: true });
+  if (isVideo) {
+    // A new frame is on screen: the box and the card no longer describe it.
+    for (const t of ['seeking', 'play', 'emptied']) el.addEventListener(t, clearAnswer);
+  }
   demo.mediaReady = false;
   media.replaceChildren(el);
   current = el;
+}
+
+// failOpen shows why a file could not be opened and leaves nothing of the previous picture:
+// old results under a new error would read as the answer for the broken file.
+function failOpen(msg) {
+  clearAnswer();
+  media.replaceChildren();
+  current = null;
+  point = null; cross.hidden = true;
+  $('stage-empty').hidden = false;
+  demo.mediaReady = false;
+  setStatus(msg, true);
 }
 
 $('file').addEventListener('change', (e) => show(e.target.files[0]));
@@ -152,16 +194,22 @@ async function snapshot(el) {
   return createImageBitmap(el, 0, 0, W, H);
 }
 
-async function identifyAt(p) {
+async function identifyAt(p, { box: b } = {}) {
   if (!id) { setStatus('Still loading the model…'); await demo.ready; }
+  if (!current) return;
+  const my = ++gen;
   const src = await snapshot(current);
   let r;
   try {
-    r = await id.identify(src, { x: p.x, y: p.y, k: 5 });
+    r = await id.identify(src, b ? { box: b, k: 5 } : { x: p.x, y: p.y, k: 5 });
   } catch (err) {
+    if (my !== gen) return;
+    clearAnswer();
     setStatus(`Could not identify: ${err.message}`, true);
     return;
   }
+  if (my !== gen) return; // the picture changed (seek, play, another file) while this ran
+  clearError();
   last = { source: src, box: r.box };
   demo.answers.push({ ...r, at: performance.now() });
   drawBox(r.box);
@@ -235,12 +283,15 @@ async function teach(name) {
   name = name.trim();
   if (!name || !last) return;
   const { source, box: b } = last;
+  const my = gen;
   $('teach-status').textContent = `Teaching "${name}"…`;
   try {
     const c = await id.enroll(name, teachViews(b, source.width, source.height, id.search).map((box) => ({ source, box })));
     $('teach-name').value = '';
     fillNames();
     const r = await id.identify(source, { box: b, k: 5 });
+    if (my !== gen) { setStatus(`Learned ${c.name}.`); demo.taught = c; return; } // the card was cleared meanwhile
+    clearError();
     demo.answers.push({ ...r, at: performance.now(), relabel: true });
     showCard(r, source);
     last = { source, box: b };

@@ -19,13 +19,38 @@ const shot = (name) => join(ART, `${name}.png`);
 const only = process.env.ONLY ? new Set(process.env.ONLY.split(',')) : null;
 
 const { step: runStep, results, failures } = steps();
-const step = (item, name, fn, opts) => (only && !only.has(String(item)) ? null : runStep(`${item}: ${name}`, fn, opts));
+const step = (item, name, fn, opts) => (only && item !== 0 && !only.has(String(item)) ? null : runStep(`${item}: ${name}`, fn, opts));
 
 function strangerPNG(seed = 'toonid-product-stranger') {
   const svg = createAvatar(bottts, { seed, size: 320, backgroundColor: ['f0e6d2'] }).toString();
   const file = join(tmpdir(), `${seed}.png`);
   writeFileSync(file, new Resvg(svg).render().asPng());
   return file;
+}
+
+// recordClip records a 2 s WebM of an image in the page (MediaRecorder) and returns its bytes.
+async function recordClip(page, dataURL) {
+  const b64 = await page.evaluate(async (src) => {
+    const img = new Image();
+    img.src = src;
+    await img.decode();
+    const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
+    const g = c.getContext('2d');
+    const rec = new MediaRecorder(c.captureStream(15), { mimeType: 'video/webm' });
+    const parts = [];
+    rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
+    const done = new Promise((r) => { rec.onstop = r; });
+    rec.start(250);
+    const t0 = performance.now();
+    await new Promise((res) => { const f = () => { g.drawImage(img, 0, 0); g.fillStyle = `rgb(${Math.floor(performance.now()) % 256},0,0)`; g.fillRect(0, 0, 1, 1); if (performance.now() - t0 < 2000) requestAnimationFrame(f); else res(); }; f(); });
+    rec.stop();
+    await done;
+    const b = new Uint8Array(await new Blob(parts).arrayBuffer());
+    let s = '';
+    for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+    return btoa(s);
+  }, dataURL);
+  return Buffer.from(b64, 'base64');
 }
 
 const sc = scene();
@@ -126,6 +151,81 @@ try {
     const after = await card();
     assert.equal(after.verdict, 'Product Robot');
     await page.locator('#card').screenshot({ path: shot('2-card-taught') });
+  });
+
+  // --- item 5: no stale state ---
+  const cardShown = () => page.evaluate(() => ({ card: !document.getElementById('card').hidden, box: !document.getElementById('box').hidden, crop: window.toonidDemo.crop }));
+  await step(5, 'another file clears the box and the card; Teach then has nothing to store', async () => {
+    await openImage(page, sc.image);
+    await clickImage(page, face.x, face.y);
+    assert.deepEqual(Object.values(await cardShown()).map(Boolean), [true, true, true]);
+    await openImage(page, other ? other.image : strangerPNG());
+    await page.screenshot({ path: shot('5-new-file-cleared') });
+    const s = await cardShown();
+    assert.equal(s.card, false, 'the card stayed after opening another file');
+    assert.equal(s.box, false, 'the box stayed after opening another file');
+    assert.equal(s.crop, null, 'Teach would still store the previous picture');
+    // The next click's card teaches the new picture's crop.
+    const r = await clickImage(page, other ? other.x : 160, other ? other.y : 160);
+    const c = await page.evaluate(() => window.toonidDemo.crop);
+    assert.deepEqual(c.box, r.box);
+    const [W, H] = await page.evaluate(() => { const i = document.querySelector('#media img'); return [i.naturalWidth, i.naturalHeight]; });
+    assert.deepEqual([c.w, c.h], [W, H], 'the crop comes from the picture on screen');
+  });
+
+  await step(5, 'a broken file clears the old results and shows an error; the next success clears the error', async () => {
+    await page.setInputFiles('#file', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not a JPEG at all, only text') });
+    await page.waitForFunction(() => document.getElementById('status').classList.contains('error'), null, { timeout: 5000 });
+    await page.screenshot({ path: shot('5-broken-file') });
+    const s = await cardShown();
+    assert.equal(s.card || s.box, false, 'old results stayed up under the error');
+    assert.equal(await page.locator('#media img, #media video').count(), 0, 'the old picture stayed up');
+    console.log(`     status: ${await page.textContent('#status-text')}`);
+    await openImage(page, sc.image);
+    await clickImage(page, face.x, face.y);
+    assert.equal(await page.evaluate(() => document.getElementById('status').classList.contains('error')), false, 'the error stayed after a success');
+  });
+
+  await step(5, 'a video: play and seek clear the box and the card; a click on the paused frame brings them back', async () => {
+    const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
+    await page.setInputFiles('#file', { name: 'clip.webm', mimeType: 'video/webm', buffer: await recordClip(page, dataURL) });
+    await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 15000 });
+    await clickImage(page, face.x, face.y);
+    assert.equal((await cardShown()).card, true);
+    await page.evaluate(() => document.querySelector('#media video').play());
+    await page.waitForFunction(() => document.getElementById('card').hidden, null, { timeout: 3000 });
+    assert.equal((await cardShown()).box, false, 'the box stayed while the video plays');
+    await clickImage(page, face.x, face.y);
+    assert.equal(await page.evaluate(() => document.querySelector('#media video').paused), true);
+    await page.screenshot({ path: shot('5-video-paused-answer') });
+    await page.evaluate(() => { const v = document.querySelector('#media video'); v.currentTime = Math.max(0, v.currentTime - 0.5); });
+    await page.waitForFunction(() => document.getElementById('card').hidden, null, { timeout: 3000 });
+    assert.equal((await cardShown()).crop, null);
+    await page.screenshot({ path: shot('5-video-seeked-cleared') });
+  });
+
+  await step(5, "teaching a pack character's name twice adds examples to it: one row, one entry in About", async () => {
+    await openImage(page, sc.image);
+    await clickImage(page, face.x, face.y);
+    const pname = await page.evaluate(() => window.toonidDemo.answers.at(-1).answers[0].name);
+    await page.fill('#teach-name', pname.toUpperCase());
+    await page.click('#teach button[type=submit]');
+    const t1 = await waitTaught();
+    await clickImage(page, face.x + 8, face.y + 8);
+    await page.fill('#teach-name', pname);
+    await page.click('#teach button[type=submit]');
+    const t2 = await waitTaught();
+    assert.equal(t1.pack, t2.pack);
+    assert.ok(t1.pack, JSON.stringify(t1));
+    assert.ok(t2.examples > t1.examples, `${t1.examples} -> ${t2.examples}`);
+    const c = await card();
+    assert.equal(c.rows.filter((n) => n.toLowerCase() === pname.toLowerCase()).length, 1, c.rows.join(', '));
+    await page.click('#about-open');
+    await page.waitForSelector('#taught li button');
+    const entries = await page.$$eval('#taught li', (l) => l.map((x) => x.textContent));
+    await page.screenshot({ path: shot('5-about-taught') });
+    await page.keyboard.press('Escape');
+    assert.equal(entries.filter((e) => e.toLowerCase().startsWith(pname.toLowerCase() + ' (')).length, 1, entries.join(' | '));
   });
 
   if (failures.length) {
