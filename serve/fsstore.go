@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 )
@@ -34,7 +33,7 @@ func (s FSStore) Stat(ctx context.Context, key string) (Info, error) {
 	if !fi.Mode().IsRegular() {
 		return Info{}, fmt.Errorf("serve: %s is not a regular file: %w", key, fs.ErrNotExist)
 	}
-	return Info{Size: fi.Size()}, nil
+	return Info{Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
 // Read implements Store.
@@ -73,7 +72,16 @@ func (s FSStore) Read(ctx context.Context, key string, off, n int64) (io.ReadClo
 
 type readCloser struct {
 	io.Reader
-	io.Closer
+	io.Closer // the fs.File
+}
+
+// Stat reports on the open file, so the handler can tell the version it is about to send
+// from the one it saw in Store.Stat.
+func (rc readCloser) Stat() (fs.FileInfo, error) {
+	if f, ok := rc.Closer.(fs.File); ok {
+		return f.Stat()
+	}
+	return nil, errors.ErrUnsupported
 }
 
 // WriteTo hands the bare reader to a destination that can read from it (net/http's
@@ -110,15 +118,16 @@ func (s FSStore) ListPacks(ctx context.Context) ([]string, error) {
 }
 
 // DirStore is an FSStore over a directory opened as an os.Root, so no key, symlink or
-// race can reach outside it.
+// race can reach outside it. It follows the path (Root): a store folder replaced while
+// served is served from the new folder, not from the deleted one.
 type DirStore struct {
 	FSStore
-	root *os.Root
+	root *Root
 }
 
 // Dir opens the directory store at path.
 func Dir(path string) (*DirStore, error) {
-	root, err := os.OpenRoot(path)
+	root, err := OpenRoot(path)
 	if err != nil {
 		return nil, fmt.Errorf("serve: open store: %w", err)
 	}

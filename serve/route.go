@@ -23,6 +23,32 @@ type route struct {
 	sha256    string // lower-case hex, when addressed
 }
 
+// headerList returns every field line of a header as one comma-separated list. Hosts hand
+// headers over differently: net/http keeps each field line as sent, workerd joins repeated
+// lines with ", " and syumai/workers then splits every value on ",". Reading only the first
+// value (Header.Get) would see "bytes=0-1" of "bytes=0-1,2-3" in the Worker and the whole list
+// locally; joining every value reads both alike (RFC 9110 5.3 allows the recombination).
+func headerList(h http.Header, name string) string {
+	v := h.Values(name)
+	if len(v) == 1 {
+		return v[0]
+	}
+	return strings.Join(v, ", ")
+}
+
+// requestPath is the path to route, as it was sent where the host lets us see that. A
+// backslash is read as "/", which is what the WHATWG URL parser in front of the Worker
+// (workerd, and Cloudflare's edge before it) does to it before any Go code runs: refusing
+// it here could never be matched there, so both hosts read it the same way and the
+// resulting path then meets the same grammar ("..\" is still "..", refused).
+func requestPath(r *http.Request) string {
+	p := r.URL.RawPath
+	if p == "" {
+		p = r.URL.EscapedPath()
+	}
+	return strings.ReplaceAll(p, `\`, "/")
+}
+
 // parseRoute maps the escaped request path to a store key. Only a fixed grammar of
 // plain names is accepted, so no key can contain "..", a separator or an escape.
 func parseRoute(p string) (route, error) {
@@ -143,7 +169,7 @@ func contentType(ext string) string {
 
 // notModified reports whether If-None-Match matches etag (weak comparison, RFC 9110 13.1.2).
 func notModified(r *http.Request, etag string) bool {
-	inm := r.Header.Get("If-None-Match")
+	inm := headerList(r.Header, "If-None-Match")
 	if inm == "" || etag == "" {
 		return false
 	}
@@ -159,7 +185,7 @@ func notModified(r *http.Request, etag string) bool {
 // ifRangeHolds reports whether a Range header may be honoured given If-Range: an entity
 // tag must match strongly; a date never matches because no Last-Modified is sent.
 func ifRangeHolds(r *http.Request, etag string) bool {
-	ir := strings.TrimSpace(r.Header.Get("If-Range"))
+	ir := strings.TrimSpace(headerList(r.Header, "If-Range"))
 	if ir == "" {
 		return true
 	}

@@ -39,6 +39,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Store holds the served files under slash-separated keys such as
@@ -56,9 +57,13 @@ type Store interface {
 // Info describes one stored object.
 type Info struct {
 	Size int64
-	// ETag is the store's own validator (quoted, e.g. R2's httpEtag), used only for
-	// mutable files too large to hash per request. It may be empty.
+	// ETag is the store's own validator (quoted, e.g. R2's httpEtag). It is sent only for
+	// mutable files too large to hash; for the others it is part of their version. It may
+	// be empty.
 	ETag string
+	// ModTime is when the object last changed, if the store knows (zero otherwise). With
+	// Size and ETag it tells the handler that a file it hashed before is unchanged.
+	ModTime time.Time
 }
 
 // PackLister is implemented by stores that can list their packs; the handler uses it to
@@ -93,11 +98,13 @@ type handler struct {
 	anyOrig bool
 	maxHash int64
 	log     *slog.Logger
+	etags   *etagCache
 }
 
 // New returns the handler serving store under /v1/.
 func New(store Store, opts Options) http.Handler {
-	h := &handler{store: store, origins: map[string]bool{}, maxHash: opts.MaxHashedSize, log: opts.Log}
+	h := &handler{store: store, origins: map[string]bool{}, maxHash: opts.MaxHashedSize, log: opts.Log,
+		etags: newETagCache()}
 	for _, o := range opts.AllowedOrigins {
 		if o == "*" {
 			h.anyOrig = true
@@ -129,7 +136,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	rt, err := parseRoute(r.URL.EscapedPath())
+	rt, err := parseRoute(requestPath(r))
 	if err != nil {
 		if errors.Is(err, errBadPath) {
 			writeError(w, http.StatusBadRequest, "invalid path")
@@ -149,7 +156,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) cors(w http.ResponseWriter, r *http.Request) bool {
 	hdr := w.Header()
 	hdr.Add("Vary", "Origin")
-	origin := r.Header.Get("Origin")
+	origin := headerList(r.Header, "Origin")
 	if origin == "" || !(h.anyOrig || h.origins[origin]) {
 		return false
 	}
@@ -170,8 +177,8 @@ var allowedRequestHeaders = map[string]bool{
 func (h *handler) options(w http.ResponseWriter, r *http.Request, allowed bool) {
 	hdr := w.Header()
 	hdr.Set("Allow", "GET, HEAD, OPTIONS")
-	reqMethod := r.Header.Get("Access-Control-Request-Method")
-	if r.Header.Get("Origin") == "" || reqMethod == "" {
+	reqMethod := headerList(r.Header, "Access-Control-Request-Method")
+	if headerList(r.Header, "Origin") == "" || reqMethod == "" {
 		// Not a CORS preflight: just say what is allowed.
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -184,7 +191,7 @@ func (h *handler) options(w http.ResponseWriter, r *http.Request, allowed bool) 
 		writeError(w, http.StatusForbidden, "method not allowed")
 		return
 	}
-	for _, f := range strings.Split(r.Header.Get("Access-Control-Request-Headers"), ",") {
+	for _, f := range strings.Split(headerList(r.Header, "Access-Control-Request-Headers"), ",") {
 		f = strings.ToLower(strings.TrimSpace(f))
 		if f != "" && !allowedRequestHeaders[f] {
 			writeError(w, http.StatusForbidden, "request header not allowed")
@@ -218,8 +225,10 @@ func (h *handler) serveAddressed(w http.ResponseWriter, r *http.Request, rt rout
 	h.sendStored(w, r, rt, info.Size, etag)
 }
 
-// serveMutable serves a file that may change under the same name (manifest, index): it
-// is read whole so the ETag is the sha256 of exactly the bytes sent.
+// serveMutable serves a file that may change under the same name (manifest, index). Its
+// ETag is the sha256 of its bytes, remembered by version (size, mtime or the store's ETag):
+// a file is read whole and hashed once per version, and every other request streams it, or
+// answers 304 without reading it at all.
 func (h *handler) serveMutable(w http.ResponseWriter, r *http.Request, rt route) {
 	info, err := h.store.Stat(r.Context(), rt.key)
 	if errors.Is(err, fs.ErrNotExist) && rt.key == indexKey {
@@ -236,10 +245,71 @@ func (h *handler) serveMutable(w http.ResponseWriter, r *http.Request, rt route)
 		h.serveLargeMutable(w, r, rt, info)
 		return
 	}
+	v := infoVersion(info)
+	if h.serveKnown(w, r, rt, v) {
+		return
+	}
+	for !h.etags.lead(rt.key) {
+		// Another request read this key meanwhile; its result is most likely ours.
+		if h.serveKnown(w, r, rt, v) {
+			return
+		}
+	}
+	defer h.etags.done(rt.key)
+	h.serveWhole(w, r, rt, v)
+}
+
+// serveKnown answers from a remembered ETag and reports whether it did: 304 at no read,
+// else the planned bytes streamed from the store. It gives up (false, nothing written) when
+// the file the store opens is not the version the ETag belongs to.
+func (h *handler) serveKnown(w http.ResponseWriter, r *http.Request, rt route, v version) bool {
+	etag, ok := h.etags.get(rt.key, v)
+	if !ok {
+		return false
+	}
+	hdr := w.Header()
+	if notModified(r, etag) {
+		hdr.Set("ETag", etag)
+		hdr.Set("Cache-Control", cacheRevalidate)
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	off, n, status := h.planQuiet(r, v.size, etag)
+	if status >= 400 || n == 0 || r.Method == http.MethodHead {
+		hdr.Set("ETag", etag)
+		hdr.Set("Cache-Control", cacheRevalidate)
+		h.sendStored(w, r, rt, v.size, etag)
+		return true
+	}
+	rc, err := h.store.Read(r.Context(), rt.key, off, n)
+	if err != nil {
+		h.storeError(w, rt.key, err)
+		return true
+	}
+	defer rc.Close()
+	if fv, ok := fileVersion(rc, v.etag); ok && !fv.equal(v) {
+		return false // replaced between Stat and open: read the new one whole
+	}
+	hdr.Set("ETag", etag)
+	hdr.Set("Cache-Control", cacheRevalidate)
+	h.plan(w, r, v.size, etag)
+	hdr.Set("Content-Type", rt.ctype)
+	hdr.Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(status)
+	h.copyBody(w, rc, rt.key, n)
+	return true
+}
+
+// serveWhole reads a small mutable file whole, hashes it, remembers the ETag for version v
+// and sends the bytes it hashed.
+func (h *handler) serveWhole(w http.ResponseWriter, r *http.Request, rt route, v version) {
 	rc, err := h.store.Read(r.Context(), rt.key, 0, -1)
 	if err != nil {
 		h.storeError(w, rt.key, err)
 		return
+	}
+	if fv, ok := fileVersion(rc, v.etag); ok {
+		v = fv // the version of exactly the bytes read
 	}
 	b, err := io.ReadAll(io.LimitReader(rc, h.maxHash+1))
 	rc.Close()
@@ -252,13 +322,20 @@ func (h *handler) serveMutable(w http.ResponseWriter, r *http.Request, rt route)
 		h.storeError(w, rt.key, fmt.Errorf("serve: %s grew past %d bytes while read", rt.key, h.maxHash))
 		return
 	}
+	if int64(len(b)) == v.size {
+		h.etags.put(rt.key, v, strongETag(b))
+	}
 	h.serveBytes(w, r, b, rt.ctype)
+}
+
+func strongETag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:]) + `"`
 }
 
 func (h *handler) serveBytes(w http.ResponseWriter, r *http.Request, b []byte, ctype string) {
 	hdr := w.Header()
-	sum := sha256.Sum256(b)
-	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	etag := strongETag(b)
 	hdr.Set("ETag", etag)
 	hdr.Set("Cache-Control", cacheRevalidate)
 	if notModified(r, etag) {
@@ -353,7 +430,7 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request, l PackListe
 func (h *handler) plan(w http.ResponseWriter, r *http.Request, size int64, etag string) (off, n int64, status int) {
 	hdr := w.Header()
 	hdr.Set("Accept-Ranges", "bytes")
-	spec := r.Header.Get("Range")
+	spec := headerList(r.Header, "Range")
 	if spec == "" || !ifRangeHolds(r, etag) {
 		return 0, size, http.StatusOK
 	}
@@ -368,6 +445,22 @@ func (h *handler) plan(w http.ResponseWriter, r *http.Request, size int64, etag 
 		return 0, 0, http.StatusRequestedRangeNotSatisfiable
 	}
 	hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rg.start, rg.start+rg.length-1, size))
+	return rg.start, rg.length, http.StatusPartialContent
+}
+
+// planQuiet is plan's decision without writing anything.
+func (h *handler) planQuiet(r *http.Request, size int64, etag string) (off, n int64, status int) {
+	spec := headerList(r.Header, "Range")
+	if spec == "" || !ifRangeHolds(r, etag) {
+		return 0, size, http.StatusOK
+	}
+	rg, err := parseRange(spec, size)
+	switch {
+	case errors.Is(err, errIgnoreRange):
+		return 0, size, http.StatusOK
+	case err != nil:
+		return 0, 0, http.StatusRequestedRangeNotSatisfiable
+	}
 	return rg.start, rg.length, http.StatusPartialContent
 }
 

@@ -645,6 +645,8 @@ func FuzzHandler(f *testing.F) {
 	f.Add("HEAD", "/v1/models/"+fx.modelSum+".tmdl", "bytes=-3", `"`+fx.modelSum+`"`, "")
 	f.Add("OPTIONS", "/v1/packs/index.json", "", "", "chrome-extension://abcdefghijklmnop")
 	f.Add("GET", "/v1/packs/../models/x", "bytes=0-0,1-1", "*", "")
+	f.Add("GET", "/v1/packs/default/"+fx.shardSum+".bin", "bytes=0-1, 2-3", `"x", "`+fx.shardSum+`"`, "http://127.0.0.1:8080")
+	f.Add("GET", `/v1/packs\default\manifest.json`, "", "", "")
 	f.Fuzz(func(t *testing.T, method, p, rng, inm, origin string) {
 		r := &http.Request{Method: method, URL: &url.URL{Path: p}, Header: http.Header{}}
 		r = r.WithContext(context.Background())
@@ -655,13 +657,22 @@ func FuzzHandler(f *testing.F) {
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
+		// The Worker gets the same headers split on ","; it must answer the same.
+		rw := r.Clone(r.Context())
+		rw.Header = workerSplit(r.Header)
+		ww := httptest.NewRecorder()
+		h.ServeHTTP(ww, rw)
+		if ww.Code != w.Code || !bytes.Equal(ww.Body.Bytes(), w.Body.Bytes()) ||
+			ww.Header().Get("Content-Range") != w.Header().Get("Content-Range") {
+			t.Fatalf("%s %q %q %q %q: local %d, split as in the Worker %d", method, p, rng, inm, origin, w.Code, ww.Code)
+		}
 		switch w.Code {
 		case 200, 204, 206, 304, 400, 403, 404, 405, 416:
 		default:
 			t.Fatalf("%s %q: status %d", method, p, w.Code)
 		}
 		if (w.Code == 200 || w.Code == 206) && method == "GET" {
-			rt, err := parseRoute(r.URL.EscapedPath())
+			rt, err := parseRoute(requestPath(r))
 			if err != nil {
 				t.Fatalf("%q served %d but does not route: %v", p, w.Code, err)
 			}

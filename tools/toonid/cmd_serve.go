@@ -63,6 +63,29 @@ type serveConfig struct {
 	origins           []string
 }
 
+// Server timeouts: a client gets 10 s to send its headers and 2 minutes to take a
+// response (the largest file, a wasm of ~5 MB, takes ~25 s at a slow-4G 1.6 Mbit/s), so a
+// client that stops reading holds a connection for a bounded time; an idle keep-alive
+// connection is closed after a minute.
+const (
+	serveReadHeaderTimeout = 10 * time.Second
+	serveReadTimeout       = 30 * time.Second
+	serveWriteTimeout      = 2 * time.Minute
+	serveIdleTimeout       = time.Minute
+)
+
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: serveReadHeaderTimeout,
+		ReadTimeout:       serveReadTimeout,
+		WriteTimeout:      serveWriteTimeout,
+		IdleTimeout:       serveIdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
 // serveMain listens, prints the URL and serves until ctx ends.
 func serveMain(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
 	store, err := serve.Dir(cfg.store)
@@ -83,19 +106,15 @@ func serveMain(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) e
 	api := serve.New(store, serve.Options{AllowedOrigins: origins, Log: logger})
 
 	var h http.Handler = api
-	if root, err := os.OpenRoot(cfg.site); err == nil {
+	// serve.OpenRoot, not os.OpenRoot: a site folder rebuilt from scratch while served is
+	// served from the new folder.
+	if root, err := serve.OpenRoot(cfg.site); err == nil {
 		defer root.Close()
-		h = serve.WithSite(api, serve.Site(root.FS()))
+		h = serve.WithSite(api, serve.Site(root.FS(), serve.SiteOptions{Log: logger}))
 	} else {
 		fmt.Fprintf(stderr, "toonid serve: no site at %s (%v); serving only /v1/\n", cfg.site, err)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(h, logger)
 	fmt.Fprintf(stdout, "toonid serve: %s/ (store %s)\n", url, cfg.store)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
