@@ -1,6 +1,7 @@
 // The demo page: open/drop/paste an image or a video, click a face, read the card, teach a name.
 import * as toonid from './toonid.js';
 import { verdict, distinct, percent } from './verdict.js';
+import { render as renderMarkdown } from './md.js';
 
 const $ = (id) => document.getElementById(id);
 const stage = $('stage'), media = $('media'), box = $('box'), cross = $('crosshair');
@@ -67,6 +68,7 @@ demo.ready = (async () => {
   setStatus(readyText);
   fillAbout(id.loadInfo);
   fillNames();
+  fillCatalogue(id.loadInfo.credits || []);
   if ('serviceWorker' in navigator) {
     // Registered once the first load's downloads are stored, so its precache finds them there.
     id.cached.then(() => navigator.serviceWorker.register('sw.js')).catch((e) => console.warn('toonid: service worker:', e));
@@ -115,7 +117,38 @@ function failOpen(msg) {
   setStatus(msg, true);
 }
 
-$('file').addEventListener('change', (e) => show(e.target.files[0]));
+$('file').addEventListener('change', (e) => { show(e.target.files[0]); e.target.value = ''; /* the same file again still opens */ });
+
+// "Try an example": the bundled open art, opened like a chosen file.
+for (const b of document.querySelectorAll('#examples .example')) {
+  b.addEventListener('click', async () => {
+    try {
+      const res = await fetch(b.dataset.src);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const blob = await res.blob();
+      show(new File([blob], b.dataset.name, { type: blob.type }));
+    } catch (err) {
+      failOpen(`Could not load the example ${b.dataset.name}: ${err.message}`);
+    }
+  });
+}
+
+// fillCatalogue lists the pack's characters by series (names only: the pack's labels carry no
+// thumbnails yet; pack/FORMAT.md's optional "thumbnail" is empty in the default pack).
+function fillCatalogue(labels) {
+  const bySeries = new Map();
+  for (const l of labels) {
+    const k = l.series || 'Other';
+    if (!bySeries.has(k)) bySeries.set(k, []);
+    bySeries.get(k).push(l.name);
+  }
+  $('catalogue').querySelector('summary').textContent = `Who it knows (${labels.length})`;
+  $('catalogue-list').replaceChildren(...[...bySeries].map(([series, names]) => {
+    const d = document.createElement('div');
+    d.append(Object.assign(document.createElement('strong'), { textContent: `${series}: ` }), names.join(', '));
+    return d;
+  }));
+}
 stage.addEventListener('dragover', (e) => { e.preventDefault(); stage.classList.add('drag'); });
 stage.addEventListener('dragleave', () => stage.classList.remove('drag'));
 stage.addEventListener('drop', (e) => {
@@ -261,22 +294,6 @@ function showCard(r, src) {
   $('teach-status').textContent = '';
 }
 
-// teachViews is the answered crop plus the neighbours the click search's refine pass would try
-// next time (the bridge's Search: shift and rescale, from the session info): one crop alone is
-// matched again only when the next click lands on nearly the same box (measured: a click 14 px away
-// scored 0.794 against a threshold of 0.813 with the shipped model). Like the search, a view is
-// moved (not cut) to lie inside the image, so it stays square.
-function teachViews([x, y, w, h], W, H, { shift, refineScale }) {
-  const d = shift * w, views = [[x, y, w, h]];
-  for (const [dx, dy] of [[-d, 0], [d, 0], [0, -d], [0, d]]) views.push([x + dx, y + dy, w, h]);
-  for (const f of [1 / refineScale, refineScale]) views.push([x + w * (1 - f) / 2, y + h * (1 - f) / 2, w * f, h * f]);
-  const seen = new Set();
-  return views.map(([vx, vy, vw, vh]) => {
-    vw = Math.round(Math.min(vw, W)); vh = Math.round(Math.min(vh, H));
-    return [Math.round(Math.max(0, Math.min(vx, W - vw))), Math.round(Math.max(0, Math.min(vy, H - vh))), vw, vh];
-  }).filter((v) => !seen.has(String(v)) && seen.add(String(v)));
-}
-
 // teach stores the crop on the card (and its neighbours) under name — a pack character's name adds
 // examples to it — then names the same box again, so the card shows what was learned.
 async function teach(name) {
@@ -286,7 +303,11 @@ async function teach(name) {
   const my = gen;
   $('teach-status').textContent = `Teaching "${name}"…`;
   try {
-    const c = await id.enroll(name, teachViews(b, source.width, source.height, id.search).map((box) => ({ source, box })));
+    // The crop and the neighbours the click search tries around it (Go's identify.Search.Views): one
+    // crop alone is matched again only when the next click lands on nearly the same box (measured: a
+    // click 14 px away scored 0.794 against a threshold of 0.813 with the shipped model).
+    const views = await id.views(b, source.width, source.height);
+    const c = await id.enroll(name, views.map((box) => ({ source, box })));
     $('teach-name').value = '';
     fillNames();
     const r = await id.identify(source, { box: b, k: 5 });
@@ -315,14 +336,21 @@ async function fillNames() {
 // --- about / credits ---
 
 const about = $('about');
-$('about-open').addEventListener('click', () => { listTaught(); about.showModal(); });
+$('about-open').addEventListener('click', () => {
+  listTaught();
+  about.showModal();
+  // Open at the top: focus goes to the Close button up there (autofocus), and the scroll is reset
+  // in case a previous visit left it at the credits.
+  about.scrollTop = 0;
+  $('about-close').focus();
+});
 
 async function listTaught() {
   const ul = $('taught');
   if (!id) { ul.replaceChildren(); return; }
   const { taught } = await id.packs();
   if (!taught.length) {
-    ul.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'None yet: click a face, type a name under "Teach this character".' }));
+    ul.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'None yet: click a face, then pick or type its name under "Wrong? It\'s …" / "Who is it?".' }));
     return;
   }
   ul.replaceChildren(...taught.map((c) => {
@@ -348,7 +376,8 @@ async function fillAbout(li) {
   }));
   try {
     const res = await fetch('CREDITS.md');
-    $('credits-file').textContent = res.ok ? await res.text() : `CREDITS.md: HTTP ${res.status}`;
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    $('credits-file').replaceChildren(renderMarkdown(await res.text()));
   } catch (err) {
     $('credits-file').textContent = `CREDITS.md: ${err.message}`;
   }

@@ -3,9 +3,11 @@
 .PHONY: site test-browser test-browser-dev test-browser-product bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
-SITE_FILES := index.html app.js verdict.js toonid.js worker.js assets.js sw.js style.css overlay.js
-WASM_SRC := $(shell find wasm model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+SITE_FILES := index.html app.js verdict.js md.js favicon.svg toonid.js worker.js assets.js sw.js style.css overlay.js
+WASM_SRC := $(shell find wasm identify model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
+# "Try an example" on the first screen: the open art in tools/gallery/testimages (credited in CREDITS.md).
+EXAMPLES := $(wildcard tools/gallery/testimages/*.jpg)
 
 site: $(SITE_OUT)/build.json ## build the demo site (wasm, JS, build.json) into build/site
 
@@ -18,18 +20,19 @@ $(SITE_OUT)/toonid.wasm: $(WASM_SRC)
 	@mkdir -p $(SITE_OUT)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $@ ./wasm
 
-$(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(addprefix site/,$(SITE_FILES)) site/tools/build.mjs $(GALLERY_CREDITS)
+$(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(addprefix site/,$(SITE_FILES)) site/tools/build.mjs $(GALLERY_CREDITS) $(EXAMPLES)
 	@mkdir -p $(SITE_OUT)
 	cp $(addprefix site/,$(SITE_FILES)) $(SITE_OUT)/
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(SITE_OUT)/wasm_exec.js
 	if [ -f tools/gallery/CREDITS.md ]; then cp tools/gallery/CREDITS.md $(SITE_OUT)/CREDITS.md; \
 	else echo "tools/gallery/CREDITS.md is missing from this build." > $(SITE_OUT)/CREDITS.md; fi
+	mkdir -p $(SITE_OUT)/examples && cp $(EXAMPLES) $(SITE_OUT)/examples/
 	node site/tools/build.mjs $(SITE_OUT)
 
 # The dev store: a random-weight model and a pack of drawn characters (site/test/devstore), so the
 # whole browser path is tested even where the shipped model or the default pack is missing.
 DEVSTORE := $(BUILD)/devstore
-$(DEVSTORE)/scene.json: site/test/devstore/main.go $(shell find model pack -name '*.go' -not -name '*_test.go' 2>/dev/null)
+$(DEVSTORE)/scene.json: site/test/devstore/main.go $(shell find model pack internal/devmodel -name '*.go' -not -name '*_test.go' 2>/dev/null)
 	rm -rf $(DEVSTORE)
 	$(GO) run ./site/test/devstore -out $(DEVSTORE)
 

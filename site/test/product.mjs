@@ -76,11 +76,68 @@ try {
     return page.evaluate(() => { const t = window.toonidDemo.taught; window.toonidDemo.taught = null; return t; });
   };
 
+  const bad = [];
+  page.on('response', (res) => { if (res.status() >= 400) bad.push(`${res.status()} ${res.url()}`); });
   await step(0, 'the page loads', async () => {
     await page.goto(srv.url);
     const info = await ready(page);
     assert.ok(!info.error, `load failed: ${info.error}\n${logs.join('\n')}`);
   }, { fatal: true });
+
+  // --- item 1: the first screen ---
+  await step(1, 'first screen: examples, a clickable drop zone, a favicon, no 404', async () => {
+    await page.screenshot({ path: shot('1-first-screen') });
+    assert.deepEqual(bad, [], 'HTTP errors while loading (favicon.ico?)');
+    const icon = await page.evaluate(async () => { const l = document.querySelector('link[rel=icon]'); return l && (await fetch(l.href)).status; });
+    assert.equal(icon, 200, 'no favicon');
+    const ex = await page.$$eval('#examples .example', (b) => b.map((x) => [x.textContent.trim(), x.querySelector('img').naturalWidth]));
+    assert.ok(ex.length >= 2 && ex.every(([, w]) => w > 0), `example thumbnails: ${JSON.stringify(ex)}`);
+    assert.ok(await page.isVisible('#stage-empty'));
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 5000 }), page.click('#stage-empty')]);
+    assert.ok(chooser, 'a click on the drop zone opens the file chooser');
+    await chooser.setFiles([]);
+    const cat = await page.textContent('#catalogue summary');
+    assert.match(cat, /Who it knows \(\d+\)/);
+  });
+
+  await step(1, 'an example opens with one click and its face is named', async () => {
+    await page.click('#examples .example >> nth=0');
+    await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+    const name = await page.evaluate(() => document.querySelector('#media img').alt);
+    assert.match(name, /sintel_trailer_048/);
+    if (face.id === 'sintel') {
+      const r = await clickImage(page, face.x, face.y);
+      assert.equal(r.answers[0].id, 'sintel');
+    }
+    await page.click('#catalogue summary');
+    await page.screenshot({ path: shot('1-example-opened') });
+    await page.click('#catalogue summary');
+  });
+
+  await step(1, 'About opens at its top; CREDITS.md is rendered as HTML, never as markup from the text', async () => {
+    await page.click('#about-open');
+    await page.waitForFunction(() => document.querySelector('#credits-file table'), null, { timeout: 5000 });
+    const st = await page.evaluate(() => ({ top: document.getElementById('about').scrollTop, focus: document.activeElement.id,
+      raw: /\|---|^# /m.test(document.getElementById('credits-file').textContent), h: document.querySelector('#credits-file h4')?.textContent }));
+    await page.screenshot({ path: shot('1-about-top') });
+    assert.equal(st.top, 0, 'About opened scrolled down');
+    assert.equal(st.focus, 'about-close');
+    assert.equal(st.raw, false, 'raw markdown shown');
+    assert.ok(st.h, 'no heading rendered');
+    await page.evaluate(() => { const d = document.getElementById('about'); d.scrollTop = d.scrollHeight; });
+    await page.screenshot({ path: shot('1-about-credits') });
+    await page.keyboard.press('Escape');
+    // Hostile text stays text.
+    const nodes = await page.evaluate(async () => {
+      const { render } = await import('./md.js');
+      const d = document.createElement('div');
+      d.append(render('# <img src=x onerror="window.pwned=1">\n| a | <script>window.pwned=2</script> |\n|---|---|\n| [x](javascript:alert(1)) | **<b>b</b>** |'));
+      return { tags: [...d.querySelectorAll('*')].map((e) => e.tagName).join(','), links: d.querySelectorAll('a').length, pwned: window.pwned };
+    });
+    assert.ok(!/IMG|SCRIPT|\bB\b/.test(nodes.tags), nodes.tags);
+    assert.equal(nodes.links, 0, 'a javascript: link was made');
+    assert.equal(nodes.pwned, undefined);
+  });
 
   // --- item 2: answers people read right ---
   await step(2, 'the wording rule (verdict.js): name, probably, not sure, unknown', async () => {

@@ -11,10 +11,10 @@ const sha = (b) => createHash('sha256').update(b).digest('hex');
 const entry = (file) => ({ file, sha256: sha(readFileSync(join(dir, file))), bytes: statSync(join(dir, file)).size });
 
 // BRIDGE must match worker.js and wasm/bridge.Version.
-const build = { bridge: 1, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') } };
+const build = { bridge: 2, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') } };
 writeFileSync(join(dir, 'build.json'), JSON.stringify(build, null, 1) + '\n');
 
-const shell = ['index.html', 'app.js', 'verdict.js', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md']
+const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'favicon.svg', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md']
   .map((f) => sha(readFileSync(join(dir, f)))).join('');
 const sw = readFileSync(join(dir, 'sw.js'), 'utf8').replace('@BUILD@', sha(shell).slice(0, 16));
 writeFileSync(join(dir, 'sw.js'), sw);
