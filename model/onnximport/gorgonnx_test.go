@@ -62,7 +62,7 @@ func TestFloatPathMatchesGorgonnx(t *testing.T) {
 
 // int8 weights on the op-coverage network stay within cosine 0.99 of the float path.
 func TestInt8CloseToFloatOnONNX(t *testing.T) {
-	for _, name := range []string{"ops", "hswish", "gorgonnx", "mnv2"} {
+	for _, name := range []string{"ops", "hswish", "gorgonnx", "mnv2", "branches"} {
 		g := importFile(t, name)
 		f := floatModel(t, g)
 		q := loadModel(t, encodeInt8(t, g))
@@ -125,7 +125,7 @@ func contains(s, sub string) bool {
 }
 
 func FuzzImport(f *testing.F) {
-	for _, name := range []string{"ops", "hswish", "gorgonnx"} {
+	for _, name := range []string{"ops", "hswish", "gorgonnx", "branches"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", name+".onnx"))
 		if err != nil {
 			f.Fatal(err)

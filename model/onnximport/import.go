@@ -638,7 +638,7 @@ func (t *translator) concat(ins []*node, out *node, at map[string]interface{}) e
 		if err != nil {
 			return err
 		}
-		if v.rank != vs[0].rank && i > 0 {
+		if i > 0 && v.rank != vs[0].rank {
 			return fmt.Errorf("inputs of rank %d and %d", vs[0].rank, v.rank)
 		}
 		vs[i] = v

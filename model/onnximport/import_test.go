@@ -7,8 +7,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gorgonia.org/tensor"
 
 	"github.com/toonid/toonid/model"
 )
@@ -384,5 +387,30 @@ func TestImportRefusesNewOps(t *testing.T) {
 	ops := tr.g.Ops[2:]
 	if len(ops) != 2 || ops[0].In != [2]int{2, 2} || ops[1].In != [2]int{3, 2} || tr.vals[104].id != 4 || tr.vals[104].rank != 2 {
 		t.Fatalf("chain %+v, output %+v", ops, tr.vals[104])
+	}
+}
+
+// Mul and Add by a scalar or a per-channel constant import directly on the network input
+// (value 0), as a normalisation x*0.5+0.5 or (x-mean)/std written into the graph does.
+func TestImportConstantOpsOnInput(t *testing.T) {
+	tr := &translator{be: newBackend(), g: &model.Graph{InputC: 3, InputH: 4, InputW: 4},
+		vals: map[int64]value{1: {id: 0, rank: 4}}, pending: map[int64][4]int{}, consumers: map[int64]int{}}
+	in := &node{id: 1, name: "input"}
+	perChannel := &node{id: 2, name: "std", tensor: tensor.New(tensor.WithShape(1, 3, 1, 1), tensor.WithBacking([]float32{2, 3, 4}))}
+	scalar := &node{id: 3, name: "half", tensor: tensor.New(tensor.FromScalar(float32(0.5)))}
+	outs := []*node{{id: 4, name: "mul"}, {id: 5, name: "add"}}
+	if err := tr.binary("Mul", []*node{in, perChannel}, outs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.binary("Add", []*node{scalar, outs[0]}, outs[1]); err != nil {
+		t.Fatal(err)
+	}
+	ops := tr.g.Ops
+	if len(ops) != 2 || ops[0].Kind != model.OpMul || ops[0].In != [2]int{0, -1} || !slices.Equal(ops[0].Weight, []float32{2, 3, 4}) ||
+		ops[1].Kind != model.OpAdd || ops[1].In != [2]int{1, -1} || !slices.Equal(ops[1].Weight, []float32{0.5}) {
+		t.Fatalf("ops %+v", ops)
+	}
+	if _, err := tr.g.Shapes(); err != nil {
+		t.Fatal(err)
 	}
 }
