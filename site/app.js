@@ -2,6 +2,7 @@
 import * as toonid from './toonid.js';
 import { verdict, distinct, percent } from './verdict.js';
 import { render as renderMarkdown } from './md.js';
+import { sniff } from './sniff.js';
 
 const $ = (id) => document.getElementById(id);
 const stage = $('stage'), media = $('media'), box = $('box'), cross = $('crosshair');
@@ -14,6 +15,7 @@ let gen = 0;            // bumped whenever what is on screen changes; an answer 
 let readyText = '';     // the status line once loaded, put back when an error is over
 let point = null;       // keyboard crosshair, in source pixels
 let objectURL = null;
+let opens = 0;          // counts show() calls, so a slow sniff never replaces a later file
 
 // window.toonidDemo lets the browser tests and the figures script see what the page did.
 const demo = window.toonidDemo = { ready: null, answers: [], loadInfo: null, error: null };
@@ -78,24 +80,30 @@ demo.ready = (async () => {
 
 // --- choosing a picture ---
 
-function show(file) {
+// show opens a File or Blob. Its kind comes from its bytes (sniff.js), not its name or MIME type.
+async function show(file) {
   if (!file) return;
   clearAnswer();
-  const isVideo = file.type.startsWith('video/');
-  if (!isVideo && !file.type.startsWith('image/')) { failOpen(`Not an image or video: ${file.name}`); return; }
+  const name = file.name || 'pasted image';
+  const opening = ++opens;
+  const type = await sniff(file);
+  if (opening !== opens) return; // another file was chosen meanwhile
+  if (!type) { failOpen(`Not an image or video this page can open: ${name}${file.type ? ` (${file.type})` : ''}`); return; }
+  const isVideo = type.startsWith('video/');
   if (objectURL) URL.revokeObjectURL(objectURL);
-  objectURL = URL.createObjectURL(file);
+  objectURL = URL.createObjectURL(new Blob([file], { type }));
   const el = document.createElement(isVideo ? 'video' : 'img');
-  if (isVideo) { el.controls = true; el.playsInline = true; el.muted = true; } else { el.alt = `Picture: ${file.name}`; }
+  if (isVideo) { el.controls = true; el.playsInline = true; el.muted = true; } else { el.alt = `Picture: ${name}`; el.draggable = false; }
   el.src = objectURL;
   el.addEventListener(isVideo ? 'loadeddata' : 'load', () => {
     if (current !== el) return;
     $('stage-empty').hidden = true;
     point = null; cross.hidden = true;
+    fitMedia(el);
     clearError();
     demo.mediaReady = true;
   }, { once: true });
-  el.addEventListener('error', () => { if (current === el) failOpen(`Could not open ${file.name}: not a picture this browser can decode`); }, { once: true });
+  el.addEventListener('error', () => { if (current === el) failOpen(`Could not open ${name}: not a picture this browser can decode`); }, { once: true });
   if (isVideo) {
     // A new frame is on screen: the box and the card no longer describe it.
     for (const t of ['seeking', 'play', 'emptied']) el.addEventListener(t, clearAnswer);
@@ -154,12 +162,71 @@ stage.addEventListener('dragleave', () => stage.classList.remove('drag'));
 stage.addEventListener('drop', (e) => {
   e.preventDefault();
   stage.classList.remove('drag');
-  show(e.dataTransfer.files[0]);
+  openTransfer(e.dataTransfer);
 });
 document.addEventListener('paste', (e) => {
-  const f = [...(e.clipboardData?.files || [])].find((f) => f.type.startsWith('image/'));
-  if (f) show(f);
+  if (e.target.closest && e.target.closest('input, textarea, [contenteditable]')) return; // typing a name
+  if (openTransfer(e.clipboardData)) e.preventDefault();
 });
+
+// openTransfer opens what a drop or a paste carries: a file first; else an image dragged from
+// another tab, which arrives as a URL (text/uri-list, or the <img src> in text/html), or a URL
+// pasted as text. Returns whether it found anything to open.
+function openTransfer(dt) {
+  if (!dt) return false;
+  const f = [...(dt.files || [])][0];
+  if (f) { show(f); return true; }
+  const html = dt.getData('text/html');
+  const fromHTML = html && new DOMParser().parseFromString(html, 'text/html').querySelector('img[src], video[src], a[href]');
+  const url = (dt.getData('text/uri-list') || '').split(/\r?\n/).find((l) => l && !l.startsWith('#')) ||
+    (fromHTML && (fromHTML.getAttribute('src') || fromHTML.getAttribute('href'))) ||
+    (/^(https?:|data:image\/)/i.test((dt.getData('text/plain') || '').trim()) ? dt.getData('text/plain').trim() : '');
+  if (!url) return false;
+  openURL(url);
+  return true;
+}
+
+// openURL fetches an image by URL. Another site's image can be read only when that site allows it
+// (CORS); when it does not, the browser refuses and says only "failed to fetch", so the message
+// says what to do instead.
+async function openURL(url) {
+  let u;
+  try { u = new URL(url, document.baseURI); } catch { failOpen(`Not a URL: ${url.slice(0, 200)}`); return; }
+  if (!/^(https?|data|blob):$/.test(u.protocol)) { failOpen(`Cannot open ${u.protocol} URLs`); return; }
+  const name = decodeURIComponent(u.pathname.split('/').pop() || u.hostname || 'image').slice(0, 120) || 'image';
+  setStatus(`Fetching ${u.protocol === 'data:' ? 'the dropped image' : u.href.slice(0, 120)}…`);
+  try {
+    const res = await fetch(u.href, { mode: 'cors', credentials: 'omit' });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const blob = await res.blob();
+    setStatus(readyText || ''); // the "Fetching…" line is over
+    show(new File([blob], name));
+  } catch (err) {
+    const cors = err instanceof TypeError && u.origin !== location.origin && u.protocol.startsWith('http');
+    failOpen(cors
+      ? `${u.host} does not let other pages read its images (no CORS permission). Save the image and open the file, or copy the image itself and paste it here.`
+      : `Could not fetch ${u.href.slice(0, 120)}: ${err.message}`);
+  }
+}
+
+// Very wide or tall pictures: fitting the whole of a 6000x100 strip into the stage would draw it
+// 14 px tall. Below MIN_SIDE on screen, the short side is shown at MIN_SIDE (or its natural size
+// if smaller) and the stage scrolls along the long side.
+const MIN_SIDE = 160;
+function fitMedia(el) {
+  const [W, H] = naturalSize(el);
+  const room = { w: stage.clientWidth - 4, h: window.innerHeight * 0.75 };
+  const fit = Math.min(1, room.w / W, room.h / H);
+  const short = Math.min(W, H) * fit;
+  const big = short < MIN_SIDE && short < Math.min(W, H);
+  stage.classList.toggle('scroll', big);
+  if (big) {
+    const s = Math.min(1, MIN_SIDE / Math.min(W, H));
+    Object.assign(el.style, { width: `${Math.round(W * s)}px`, height: `${Math.round(H * s)}px`, maxWidth: 'none', maxHeight: 'none' });
+  } else {
+    Object.assign(el.style, { width: '', height: '', maxWidth: '', maxHeight: '' });
+  }
+}
 
 // --- clicking ---
 

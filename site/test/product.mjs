@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { createAvatar } from '@dicebear/core';
 import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
+import { createServer } from 'node:http';
 import { ROOT, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
 import { verdict, rule } from '../verdict.js';
 
@@ -283,6 +284,97 @@ try {
     await page.screenshot({ path: shot('5-about-taught') });
     await page.keyboard.press('Escape');
     assert.equal(entries.filter((e) => e.toLowerCase().startsWith(pname.toLowerCase() + ' (')).length, 1, entries.join(' | '));
+  });
+
+  // --- item 6: inputs ---
+  await step(6, 'a JPEG without an extension or type opens (bytes sniffed); text named .png is refused', async () => {
+    await page.setInputFiles('#file', { name: 'frame', mimeType: 'application/octet-stream', buffer: readFileSync(sc.image) });
+    await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+    const r = await clickImage(page, face.x, face.y);
+    assert.ok(r.answers.length);
+    await page.setInputFiles('#file', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('just some words, no pixels') });
+    await page.waitForFunction(() => document.getElementById('status').classList.contains('error'), null, { timeout: 5000 });
+    assert.match(await page.textContent('#status-text'), /Not an image or video this page can open: notes\.png/);
+    const kinds = await page.evaluate(async () => {
+      const { sniffBytes } = await import('./sniff.js');
+      const b = (...x) => new Uint8Array([...x, ...new Array(32).fill(0)]);
+      const t = (s) => new TextEncoder().encode(s);
+      return [sniffBytes(b(0xff, 0xd8, 0xff, 0xe0)), sniffBytes(b(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)), sniffBytes(t('GIF89a......')),
+        sniffBytes(t('RIFF\0\0\0\0WEBPVP8 ')), sniffBytes(b(0x1a, 0x45, 0xdf, 0xa3)), sniffBytes(t('\0\0\0\x18ftypisom')),
+        sniffBytes(t('\0\0\0\x1cftypavif')), sniffBytes(t('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg">')), sniffBytes(t('<html>'))];
+    });
+    assert.deepEqual(kinds, ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'video/webm', 'video/mp4', 'image/avif', 'image/svg+xml', '']);
+  });
+
+  // Another origin for "an image in another tab": one server that allows CORS, one that does not.
+  const jpeg = readFileSync(sc.image);
+  const originServer = (cors) => new Promise((res) => {
+    const h = createServer((req, rsp) => {
+      rsp.writeHead(200, { 'Content-Type': 'image/jpeg', ...(cors ? { 'Access-Control-Allow-Origin': '*' } : {}) });
+      rsp.end(jpeg);
+    }).listen(0, '127.0.0.1', () => res({ url: `http://127.0.0.1:${h.address().port}/pics/frame.jpg`, close: () => h.close() }));
+  });
+  const drop = (items) => page.evaluate((items) => {
+    window.toonidDemo.mediaReady = false;
+    const dt = new DataTransfer();
+    for (const [t, v] of items) dt.setData(t, v);
+    document.getElementById('stage').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, items);
+  await step(6, 'an image dragged from another tab (URL, <img> HTML) opens when its site allows CORS, with a clear message when not', async () => {
+    const [ok, no] = await Promise.all([originServer(true), originServer(false)]);
+    try {
+      await drop([['text/uri-list', ok.url]]);
+      await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+      assert.equal(await page.getAttribute('#media img', 'alt'), 'Picture: frame.jpg');
+      await drop([['text/html', `<meta charset="utf-8"><img src="${ok.url}" alt="x">`]]);
+      await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+      await clickImage(page, face.x, face.y);
+      await drop([['text/uri-list', no.url]]);
+      await page.waitForFunction(() => document.getElementById('status').classList.contains('error'), null, { timeout: 10000 });
+      const msg = await page.textContent('#status-text');
+      console.log(`     refused: ${msg}`);
+      assert.match(msg, /does not let other pages read its images/);
+      assert.equal(await page.isVisible('#card'), false);
+      await page.screenshot({ path: shot('6-cors-refused') });
+    } finally { ok.close(); no.close(); }
+  });
+
+  await step(6, 'paste: an image file, or an image URL as text', async () => {
+    const paste = (how) => page.evaluate(async ([how, src]) => {
+      window.toonidDemo.mediaReady = false;
+      const dt = new DataTransfer();
+      if (how === 'file') dt.items.add(new File([await (await fetch(src)).blob()], 'clipboard.jpg'));
+      else dt.setData('text/plain', new URL(src, location.href).href);
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, [how, 'examples/sintel_trailer_048.jpg']);
+    await paste('file');
+    await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+    assert.equal(await page.getAttribute('#media img', 'alt'), 'Picture: clipboard.jpg');
+    await paste('url');
+    await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+    assert.equal(await page.getAttribute('#media img', 'alt'), 'Picture: sintel_trailer_048.jpg');
+  });
+
+  await step(6, 'a 6000x100 strip and a 100x4000 pole are shown legibly (short side >= 100 px on screen, the stage scrolls)', async () => {
+    for (const [W, H, tag] of [[6000, 100, 'wide'], [100, 4000, 'tall']]) {
+      const png = await page.evaluate(async ([W, H]) => {
+        const c = new OffscreenCanvas(W, H), g = c.getContext('2d');
+        const grd = g.createLinearGradient(0, 0, W, H); grd.addColorStop(0, '#3a7'); grd.addColorStop(1, '#a37');
+        g.fillStyle = grd; g.fillRect(0, 0, W, H);
+        g.fillStyle = '#fff'; g.font = '40px sans-serif';
+        for (let i = 0; i < Math.max(W, H); i += 300) g.fillText(String(i), W > H ? i + 10 : 10, W > H ? 65 : i + 50);
+        const b = new Uint8Array(await (await c.convertToBlob()).arrayBuffer());
+        let s = ''; for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+        return btoa(s);
+      }, [W, H]);
+      await openImage(page, { name: `${tag}.png`, mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+      const m = await page.evaluate(() => { const r = document.querySelector('#media img').getBoundingClientRect(), st = document.getElementById('stage');
+        return { w: r.width, h: r.height, scrollW: st.scrollWidth, clientW: st.clientWidth, scrollH: st.scrollHeight, clientH: st.clientHeight }; });
+      console.log(`     ${tag}: shown ${m.w.toFixed(0)}x${m.h.toFixed(0)}, stage ${m.clientW}x${m.clientH} scrolls to ${m.scrollW}x${m.scrollH}`);
+      await page.screenshot({ path: shot(`6-${tag}-strip`) });
+      assert.ok(Math.min(m.w, m.h) >= 99, `short side ${Math.min(m.w, m.h)} px on screen`);
+      assert.ok(W > H ? m.scrollW > m.clientW : m.scrollH > m.clientH, 'the stage does not scroll to the rest of it');
+    }
   });
 
   if (failures.length) {
