@@ -1,4 +1,4 @@
-package bridge
+package identify
 
 import (
 	"image"
@@ -18,7 +18,7 @@ type Search struct {
 	Confident float32
 }
 
-// DefaultSearch is what the demo uses; site/README.md documents its cost.
+// DefaultSearch is what the demo and `toonid identify -at` use; site/README.md documents its cost.
 func DefaultSearch() Search {
 	return Search{
 		Scales:      []float64{0.22, 0.34, 0.5, 0.72},
@@ -69,6 +69,15 @@ func (s Search) Refine(best image.Rectangle, w, h int) []image.Rectangle {
 		}
 	}
 	return fresh
+}
+
+// Views is best, made square and moved inside the w x h image as every crop is, followed by its
+// Refine neighbours: the crops a later click near the same face may be answered from. Teaching a
+// character in the browser stores all of them (site/app.js), because one crop alone is matched
+// again only when the next click lands on nearly the same box.
+func (s Search) Views(best image.Rectangle, w, h int) []image.Rectangle {
+	c := square(float64(best.Min.X+best.Max.X)/2, float64(best.Min.Y+best.Max.Y)/2, float64(max(best.Dx(), best.Dy())), w, h)
+	return append([]image.Rectangle{c}, s.Refine(c, w, h)...)
 }
 
 // square is the side x side square centred on (cx, cy), moved (not cut) to lie inside the image

@@ -1,8 +1,9 @@
-package bridge
+package identify
 
 import (
 	"image"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -78,5 +79,38 @@ func TestSearchCoarseCentresOnClick(t *testing.T) {
 	}
 	if fine[0] != image.Rect(95, 75, 245, 225) || fine[4].Dx() != 120 || fine[5].Dx() != 188 {
 		t.Errorf("refine: %v", fine)
+	}
+}
+
+// Views is what teaching stores: the answered crop first, then exactly the refine neighbours the
+// next click's search would try, every one square and inside the image.
+func TestSearchViews(t *testing.T) {
+	s := DefaultSearch()
+	for _, tc := range []struct {
+		name  string
+		best  image.Rectangle
+		w, h  int
+		first image.Rectangle
+	}{
+		{"inside", image.Rect(100, 80, 200, 180), 400, 300, image.Rect(100, 80, 200, 180)},
+		{"over the right edge: moved in", image.Rect(350, 80, 450, 180), 400, 300, image.Rect(300, 80, 400, 180)},
+		{"not square: the longer side", image.Rect(100, 80, 200, 160), 400, 300, image.Rect(100, 70, 200, 170)},
+		{"larger than the image: shrunk to fit", image.Rect(0, 0, 500, 500), 400, 300, image.Rect(100, 0, 400, 300)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := s.Views(tc.best, tc.w, tc.h)
+			if len(v) == 0 || v[0] != tc.first {
+				t.Fatalf("views %v, want %v first", v, tc.first)
+			}
+			want := append([]image.Rectangle{v[0]}, s.Refine(v[0], tc.w, tc.h)...)
+			if !slices.Equal(v, want) {
+				t.Errorf("views %v, want the crop and its refine neighbours %v", v, want)
+			}
+			for _, r := range v {
+				if r.Dx() != r.Dy() || !r.In(image.Rect(0, 0, tc.w, tc.h)) {
+					t.Errorf("view %v: not a square inside the %dx%d image", r, tc.w, tc.h)
+				}
+			}
+		})
 	}
 }

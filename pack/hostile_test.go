@@ -71,7 +71,7 @@ func TestHostileNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	mi, _ := NewMatcher(ivf)
-	mi.SetNProbe(math.MaxInt)
+	mi = mi.WithNProbe(math.MaxInt)
 	noPanic(t, "Match with nprobe MaxInt", func() error { _, err := mi.Match(centres[0], 3); return err })
 	man, files, err := ivf.Encode(EncodeOptions{})
 	if err != nil {

@@ -75,11 +75,22 @@ func NewMatcher(packs ...*Pack) (*Matcher, error) {
 // Threshold is the score below which the best answer is "unknown".
 func (m *Matcher) Threshold() float32 { return m.threshold }
 
-// SetThreshold overrides the threshold.
-func (m *Matcher) SetThreshold(t float32) { m.threshold = t }
+// WithThreshold returns a matcher over the same packs with another threshold. m itself does not
+// change (it may be in use by other goroutines); the copy shares the packs and the label table,
+// which nothing changes after NewMatcher.
+func (m *Matcher) WithThreshold(t float32) *Matcher {
+	c := *m
+	c.threshold = t
+	return &c
+}
 
-// SetNProbe overrides the number of IVF lists scanned per query (0: each pack's default).
-func (m *Matcher) SetNProbe(n int) { m.nprobe = n }
+// WithNProbe returns a matcher over the same packs that scans n IVF lists per query (0: each
+// pack's default). m itself does not change.
+func (m *Matcher) WithNProbe(n int) *Matcher {
+	c := *m
+	c.nprobe = n
+	return &c
+}
 
 // Dim is the embedding size.
 func (m *Matcher) Dim() int { return m.dim }

@@ -3,6 +3,7 @@ package pack
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strconv"
 	"testing"
@@ -371,5 +372,55 @@ func TestResidualKeepsRanking(t *testing.T) {
 	t.Logf("top-1 equal to float search: residual %d/200, whole-vector int8 %d/200", agreeR, agreeQ)
 	if agreeR < 196 || agreeQ >= agreeR {
 		t.Errorf("residual rows agree with float search on %d/200 queries, whole-vector int8 on %d", agreeR, agreeQ)
+	}
+}
+
+// A Matcher does not change after NewMatcher (it is shared, e.g. by the CLI's workers): the
+// threshold and nprobe overrides make a new matcher and leave the original answering as before.
+func TestMatcherOverridesLeaveOriginal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	labels, embs, centres := clustered(rng, 200, 1, 32, 0.1)
+	p, err := Build(labels, embs, BuildOptions{ModelSHA256: testModel, IVFLists: 16, NProbe: 1, Threshold: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMatcher(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := m.Match(centres[3], 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		with func(*Matcher) *Matcher
+		want func(t *testing.T, d *Matcher)
+	}{
+		{"threshold", func(m *Matcher) *Matcher { return m.WithThreshold(1.5) }, func(t *testing.T, d *Matcher) {
+			if r, _ := d.Match(centres[3], 5); d.Threshold() != 1.5 || !r.Unknown || r.Threshold != 1.5 {
+				t.Errorf("derived: threshold %v, reply %+v; want 1.5 and unknown", d.Threshold(), r)
+			}
+		}},
+		{"nprobe", func(m *Matcher) *Matcher { return m.WithNProbe(16) }, func(t *testing.T, d *Matcher) {
+			if r, _ := d.Match(centres[3], 5); len(r.Answers) != 5 || r.Answers[0].ID != labels[3].ID {
+				t.Errorf("derived scanning every list: %+v", r.Answers)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tc.with(m)
+			if d == m {
+				t.Fatal("the override returned the original matcher")
+			}
+			tc.want(t, d)
+			after, err := m.Match(centres[3], 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Threshold() != 0.5 || !reflect.DeepEqual(after, before) {
+				t.Errorf("original changed: threshold %v, answers %+v, before %+v", m.Threshold(), after, before)
+			}
+		})
 	}
 }

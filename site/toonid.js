@@ -4,7 +4,7 @@
 //   const id = await toonid.load({ base: '/v1/', pack: 'default', onProgress: (p) => {} });
 //   const r = await id.identify(img, { x: 120, y: 80 });     // or { box: [x, y, w, h] }
 //   // r = { answers: [{ id, name, series, score }], unknown, box: [x, y, w, h], ms, threshold }
-//   await id.enroll('My character', [{ source: img, box: r.box }]);
+//   await id.enroll('My character', (await id.views(r.box, img.width, img.height)).map((box) => ({ source: img, box })));
 //   id.close();
 //
 // All work runs in a Web Worker (worker.js, loaded from its URL beside this module, never a
@@ -118,6 +118,11 @@ class Toonid {
     }
     return this._call('enroll', { name, crops }, transfer);
   }
+
+  // views returns the boxes to teach a character from, for the box of an answer on a source of
+  // W x H pixels: that box and the neighbours the click search tries around it (shifted and
+  // rescaled, moved inside the image), so a later click near the same face matches again.
+  views(box, W, H) { return this._call('views', { box, w: W, h: H }); }
 
   forget(id) { return this._call('forget', { id }); }
 

@@ -7,7 +7,7 @@ importScripts('wasm_exec.js', 'assets.js');
 
 // BRIDGE_VERSION must equal the version the wasm reports (wasm/bridge.Version); a mismatch means
 // a stale cached page or wasm, and we refuse to run rather than mis-read messages.
-const BRIDGE_VERSION = 1;
+const BRIDGE_VERSION = 2;
 const DB_NAME = 'toonid';
 const DB_STORE = 'characters';
 
@@ -20,6 +20,7 @@ self.onmessage = async (ev) => {
     switch (type) {
       case 'load': result = await load(data, id); break;
       case 'identify': result = identify(data); break;
+      case 'views': result = views(data); break;
       case 'enroll': result = await enroll(data); break;
       case 'forget': result = await forget(data); break;
       case 'packs': result = await packs(); break;
@@ -138,6 +139,12 @@ function call(reply) {
   const r = JSON.parse(reply);
   if (r.error) throw new Error(r.error);
   return r;
+}
+
+// views is the crops teaching stores for an answer's box (W x H: the whole source image).
+function views({ box, w, h }) {
+  if (!state) throw new Error('toonid: not loaded');
+  return call(state.bridge.views(JSON.stringify({ box, w, h }))).views;
 }
 
 function identify({ pix, w, h, click, box, k }) {

@@ -58,6 +58,13 @@ func main() {
 			}
 			return s.SetUser([]byte(a[0].String()))
 		}),
+		// views(request string) -> {views}: the crops teaching stores for an answer's box
+		"views": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 1 {
+				return errJSON(errors.New("views: not loaded, or want one JSON request"))
+			}
+			return s.Views([]byte(a[0].String()))
+		}),
 		"packs": fn(func(a []js.Value) []byte {
 			if s == nil {
 				return errJSON(errors.New("packs: not loaded"))

@@ -1,14 +1,14 @@
 # wasm/: the browser's module (main_js.go, a thin syscall/js shell over package bridge).
-#   make test-wasm   the Go packages the browser runs (pack, wasm/bridge) tested as
+#   make test-wasm   the Go packages the browser runs (pack, identify, wasm/bridge) tested as
 #                    js/wasm under node, with the SIMD128 kernels and with the scalar ones: the
 #                    SIMD matcher scan (pack/scan_simd_wasm.go) only runs there. The model
 #                    package's own wasm run is test-model-wasm.
 .PHONY: test-wasm
 
-WASM_TEST_PKGS := ./pack ./wasm/bridge
+WASM_TEST_PKGS := ./pack ./identify ./wasm/bridge
 GO_JS_WASM_EXEC = "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
 
-test-wasm: ## the pack and bridge tests as js/wasm under node, SIMD and scalar
+test-wasm: ## the pack, identify and bridge tests as js/wasm under node, SIMD and scalar
 	$(SIMD) GOOS=js GOARCH=wasm $(GO) test -exec $(GO_JS_WASM_EXEC) $(WASM_TEST_PKGS)
 	GOOS=js GOARCH=wasm $(GO) test -exec $(GO_JS_WASM_EXEC) $(WASM_TEST_PKGS)
 

@@ -164,7 +164,7 @@ func runCollectPropose(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if a.threshold != 0 {
-			opts.Matcher.SetThreshold(float32(a.threshold))
+			opts.Matcher = opts.Matcher.WithThreshold(float32(a.threshold))
 		}
 	}
 	p, err := collect.Propose(context.Background(), a.in, a.out, opts)

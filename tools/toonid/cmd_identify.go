@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -9,9 +8,9 @@ import (
 	"io"
 	"os"
 
+	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/pack"
 	"github.com/toonid/toonid/tools/eval"
-	"github.com/toonid/toonid/wasm/bridge"
 )
 
 // identifyArgs are identify's checked arguments.
@@ -27,7 +26,7 @@ func parseIdentify(args []string, stderr io.Writer) (*identifyArgs, error) {
 	fs := newFlags("identify", "identify -pack DIR [-box x,y,w,h | -at x,y] [-k 5] [-model FILE] [-json] IMAGE\n\n"+
 		"Prints the top-k characters with cosine scores, or \"unknown\" when the best is below the pack's threshold.\n"+
 		"Without -box or -at the whole image is the face crop. -at searches candidate crops around a click\n"+
-		"point exactly as the browser does (wasm/bridge) and answers with the strongest.", stderr)
+		"point exactly as the browser does (package identify) and answers with the strongest.", stderr)
 	packDir := fs.String("pack", "", "pack directory (required)")
 	boxFlag := fs.String("box", "", "face crop x,y,w,h (the face box enlarged ~2x works best)")
 	atFlag := fs.String("at", "", "click point x,y: search crops around it as the browser does")
@@ -82,12 +81,12 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	mt, err := pack.NewMatcher(p)
+	if err != nil {
+		return err
+	}
 	if a.at != nil {
-		mt, err := pack.NewMatcher(p)
-		if err != nil {
-			return err
-		}
-		return identifyAt(stdout, bridge.New(m, bridge.PackMatcher(mt), bridge.DefaultSearch()), img, a.at[0], a.at[1], a.k, a.json)
+		return identifyAt(stdout, identify.New(m, mt, identify.DefaultSearch()), img, a.at[0], a.at[1], a.k, a.json)
 	}
 	box := img.Bounds()
 	if a.box != nil {
@@ -96,10 +95,6 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	v, err := m.EmbedImage(img, box)
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.image, err)
-	}
-	mt, err := pack.NewMatcher(p)
-	if err != nil {
-		return err
 	}
 	res, err := mt.Match(v, a.k)
 	if err != nil {
@@ -121,20 +116,20 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadImageFor decodes name under eval's limits; for the click search (forBridge) the header
-// must also pass the bridge's size rule, checked before decoding rather than after.
-func loadImageFor(name string, forBridge bool) (image.Image, error) {
+// loadImageFor decodes name under eval's limits; for the click search (forSearch) the header
+// must also pass the crop stage's size rule, checked before decoding rather than after.
+func loadImageFor(name string, forSearch bool) (image.Image, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if forBridge {
+	if forSearch {
 		cfg, err := eval.CheckImage(f, name, 0)
 		if err != nil {
 			return nil, err
 		}
-		if err := bridge.CheckSize(cfg.Width, cfg.Height); err != nil {
+		if err := identify.CheckSize(cfg.Width, cfg.Height); err != nil {
 			return nil, fmt.Errorf("%s: %w (-at searches the whole image, as the browser does)", name, err)
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -144,33 +139,22 @@ func loadImageFor(name string, forBridge bool) (image.Image, error) {
 	return eval.DecodeImage(f, name, 0)
 }
 
-// identifyAt runs the browser's click search (wasm/bridge) on the whole image, with the image's
-// shorter side as the search unit, as the demo page does.
-func identifyAt(stdout io.Writer, b *bridge.Bridge, img image.Image, x, y float64, k int, asJSON bool) error {
+// identifyAt runs the browser's click search (package identify) on the whole image, with the
+// image's shorter side as the search unit, as the demo page does.
+func identifyAt(stdout io.Writer, id *identify.Identifier, img image.Image, x, y float64, k int, asJSON bool) error {
 	r := img.Bounds()
 	rgba, ok := img.(*image.RGBA) // what eval.DecodeImage returns: no second copy
 	if !ok || rgba.Rect.Min != (image.Point{}) || rgba.Stride != 4*r.Dx() {
 		rgba = image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
 		draw.Draw(rgba, rgba.Rect, img, r.Min, draw.Src)
 	}
-	req, err := json.Marshal(map[string]any{
-		"click": map[string]float64{"X": x, "Y": y, "Unit": float64(min(r.Dx(), r.Dy()))}, "k": k})
+	rep, err := id.Identify(rgba.Pix, r.Dx(), r.Dy(), identify.Request{
+		Click: &identify.Click{X: x, Y: y, Unit: float64(min(r.Dx(), r.Dy()))}, K: k})
 	if err != nil {
-		return err
-	}
-	out := b.Identify(rgba.Pix, r.Dx(), r.Dy(), req)
-	var rep struct {
-		Error string `json:"error"`
-		bridge.Reply
-	}
-	if err := json.Unmarshal(out, &rep); err != nil {
 		return fmt.Errorf("identify -at: %w", err)
 	}
-	if rep.Error != "" {
-		return errors.New(rep.Error)
-	}
 	if asJSON {
-		return printJSON(stdout, rep.Reply)
+		return printJSON(stdout, rep)
 	}
 	if rep.Unknown {
 		fmt.Fprintf(stdout, "unknown (best score %.4f < threshold %.4f)\n", rep.Score, rep.Threshold)

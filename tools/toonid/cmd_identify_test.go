@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/pack"
-	"github.com/toonid/toonid/wasm/bridge"
 )
 
 func buildTestPack(t *testing.T, mdl, dir string) string {
@@ -46,7 +46,7 @@ func TestIdentify(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("-at %s: exit %d: %s", id, code, errs)
 		}
-		var r bridge.Reply
+		var r identify.Reply
 		if err := json.Unmarshal([]byte(out), &r); err != nil {
 			t.Fatalf("-at %s: %v in %q", id, err, out)
 		}
@@ -106,10 +106,10 @@ func TestIdentifyRejects(t *testing.T) {
 	}
 }
 
-// TestIdentifyAtChecksBridgeSizeFirst: -at decoded the whole image (here a header claiming
-// 5000x5000, 100 MB of RGBA) before the bridge refused it for being over 4096·4096 pixels;
-// now the header is checked against bridge.CheckSize first.
-func TestIdentifyAtChecksBridgeSizeFirst(t *testing.T) {
+// TestIdentifyAtChecksSearchSizeFirst: -at decoded the whole image (here a header claiming
+// 5000x5000, 100 MB of RGBA) before the crop stage refused it for being over 4096·4096 pixels;
+// now the header is checked against identify.CheckSize first.
+func TestIdentifyAtChecksSearchSizeFirst(t *testing.T) {
 	dir := testSet(t)
 	huge := filepath.Join(dir, "wide.png")
 	b, _ := os.ReadFile(filepath.Join(dir, "img", "red0.png"))
@@ -120,7 +120,7 @@ func TestIdentifyAtChecksBridgeSizeFirst(t *testing.T) {
 	var err error
 	got := allocated(func() { _, err = loadImageFor(huge, true) })
 	if err == nil || !strings.Contains(err.Error(), "at most 16777216 pixels") {
-		t.Fatalf("err = %v, want the bridge's size limit", err)
+		t.Fatalf("err = %v, want the crop stage's size limit", err)
 	}
 	if got > 256<<10 {
 		t.Errorf("refusing allocated %d bytes", got)

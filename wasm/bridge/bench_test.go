@@ -5,9 +5,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/toonid/toonid/identify"
+	"github.com/toonid/toonid/internal/devmodel"
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/pack"
-	"github.com/toonid/toonid/wasm/devmodel"
 )
 
 // BenchmarkIdentify measures one identify request with a network of the shipped model's shape
@@ -57,16 +58,15 @@ func BenchmarkIdentify(b *testing.B) {
 		{"box", `{"box":[200,60,240,240]}`, 0},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s := DefaultSearch()
+			s := identify.DefaultSearch()
 			s.Confident = tc.confident
 			// A confident margin far below any score makes every coarse answer "clear".
+			mt := pm.WithThreshold(2)
 			if tc.confident < 0 {
 				s.Confident = 1e-9
-				pm.SetThreshold(-2)
-			} else {
-				pm.SetThreshold(2)
+				mt = pm.WithThreshold(-2)
 			}
-			br := New(m, packMatcher{pm}, s)
+			br := New(m, mt, s)
 			var crops int
 			for b.Loop() {
 				r := decode(b, br.Identify(pix, w, h, []byte(tc.req)))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/pack"
 )
 
@@ -62,10 +63,10 @@ func testPack(t testing.TB) *pack.Pack {
 }
 
 func testSession(t testing.TB) (*Session, *colourEmbedder) {
-	return testSessionWith(t, DefaultSearch())
+	return testSessionWith(t, identify.DefaultSearch())
 }
 
-func testSessionWith(t testing.TB, search Search) (*Session, *colourEmbedder) {
+func testSessionWith(t testing.TB, search identify.Search) (*Session, *colourEmbedder) {
 	t.Helper()
 	p := testPack(t)
 	m, err := pack.NewMatcher(p)
@@ -73,7 +74,7 @@ func testSessionWith(t testing.TB, search Search) (*Session, *colourEmbedder) {
 		t.Fatal(err)
 	}
 	e := &colourEmbedder{}
-	return &Session{Bridge: New(e, packMatcher{m}, search), pack: p}, e
+	return &Session{Bridge: New(e, m, search), pack: p}, e
 }
 
 // scene is a grey 400x300 image with a red 100x100 square at (200, 100).
@@ -92,10 +93,10 @@ func scene() ([]byte, int, int) {
 	return pix, w, h
 }
 
-func decode(t testing.TB, b []byte) Reply {
+func decode(t testing.TB, b []byte) identify.Reply {
 	t.Helper()
 	var r struct {
-		Reply
+		identify.Reply
 		Error string `json:"error"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -105,53 +106,6 @@ func decode(t testing.TB, b []byte) Reply {
 		t.Fatalf("error reply: %s", r.Error)
 	}
 	return r.Reply
-}
-
-func TestIdentifyClickFindsStrongestCrop(t *testing.T) {
-	search := DefaultSearch()
-	search.Confident = 0 // always refine
-	s, e := testSessionWith(t, search)
-	pix, w, h := scene()
-	r := decode(t, s.Identify(pix, w, h, []byte(`{"click":{"x":250,"y":150,"unit":300},"k":2}`)))
-	if r.Unknown || len(r.Answers) != 2 || r.Answers[0].ID != "red" || r.Answers[0].Name != "Red" {
-		t.Fatalf("answers %+v unknown %v, want red first and known", r.Answers, r.Unknown)
-	}
-	box := image.Rect(r.Box[0], r.Box[1], r.Box[0]+r.Box[2], r.Box[1]+r.Box[3])
-	if !box.In(image.Rect(200, 100, 300, 200)) {
-		t.Errorf("box %v: the strongest crop lies inside the red square, the search returned another", box)
-	}
-	if r.Score < 0.99 || r.Score != r.Answers[0].Score {
-		t.Errorf("score %v, answers[0] %v: want the pure-red crop's ~1", r.Score, r.Answers[0].Score)
-	}
-	if e.calls != 2 || r.Candidates != e.crops {
-		t.Errorf("%d EmbedBatch calls for %d crops, reply says %d: want coarse + refine batches", e.calls, e.crops, r.Candidates)
-	}
-}
-
-// A confident coarse answer skips the refine batch; a weak one does not.
-func TestIdentifyClickSkipsRefineWhenConfident(t *testing.T) {
-	pix, w, h := scene()
-	for _, tc := range []struct {
-		name      string
-		confident float32
-		x, y      float64
-		calls     int
-	}{
-		{"clear red face, margin 0.05", 0.05, 250, 150, 1},
-		{"clear red face, margin 0.5 (never reached)", 0.5, 250, 150, 2},
-		{"grey background stays below the threshold", 0.05, 40, 40, 2},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			search := DefaultSearch()
-			search.Confident = tc.confident
-			s, e := testSessionWith(t, search)
-			req := fmt.Sprintf(`{"click":{"x":%g,"y":%g,"unit":300}}`, tc.x, tc.y)
-			r := decode(t, s.Identify(pix, w, h, []byte(req)))
-			if e.calls != tc.calls || r.Candidates != e.crops {
-				t.Errorf("%d EmbedBatch calls (%d crops, reply says %d), want %d calls", e.calls, e.crops, r.Candidates, tc.calls)
-			}
-		})
-	}
 }
 
 func TestIdentifyBoxAndUnknown(t *testing.T) {
@@ -209,6 +163,7 @@ func TestBadRequestsAreErrors(t *testing.T) {
 		{"click outside", pix, w, h, `{"click":{"x":400,"y":1,"unit":300}}`, "outside"},
 		{"zero unit", pix, w, h, `{"click":{"x":4,"y":1,"unit":0}}`, "unit"},
 		{"box outside", pix, w, h, `{"box":[350,10,80,80]}`, "not inside"},
+		{"three-number box", pix, w, h, `{"box":[0,0,5]}`, "want 4 numbers"},
 		{"empty box", pix, w, h, `{"box":[10,10,0,80]}`, "not inside"},
 		{"short pixels", pix[:100], w, h, `{"box":[0,0,5,5]}`, "bytes of RGBA"},
 		{"huge image", nil, 1 << 20, 1 << 20, `{"box":[0,0,5,5]}`, "at most"},
@@ -253,4 +208,40 @@ func FuzzIdentifyRequest(f *testing.F) {
 			t.Fatalf("invalid JSON reply %q", b)
 		}
 	})
+}
+
+// views answers the page's teach step with identify.Search.Views of the answer's box, rounded to
+// whole pixels of the source image.
+func TestViews(t *testing.T) {
+	s, _ := testSession(t)
+	var r struct {
+		Views [][4]int `json:"views"`
+		Error string   `json:"error"`
+	}
+	if err := json.Unmarshal(s.Views([]byte(`{"box":[99.6,80.2,100.1,99.8],"w":400,"h":300}`)), &r); err != nil || r.Error != "" {
+		t.Fatalf("views: %v %s", err, r.Error)
+	}
+	want := identify.DefaultSearch().Views(image.Rect(100, 80, 200, 180), 400, 300)
+	if len(r.Views) != len(want) {
+		t.Fatalf("views %v, want %v", r.Views, want)
+	}
+	for i, v := range r.Views {
+		if w := want[i]; v != [4]int{w.Min.X, w.Min.Y, w.Dx(), w.Dy()} {
+			t.Errorf("view %d: %v, want %v", i, v, w)
+		}
+	}
+	for _, tc := range []struct{ name, req, want string }{
+		{"not json", `{`, "views request"},
+		{"no box", `{"w":400,"h":300}`, "want 4 numbers"},
+		{"no size", `{"box":[0,0,10,10]}`, "at most"},
+		{"off the image", `{"box":[500,0,10,10],"w":400,"h":300}`, "not on the"},
+		{"empty", `{"box":[10,10,0,10],"w":400,"h":300}`, "not on the"},
+		{"huge", `{"box":[1e300,0,10,10],"w":400,"h":300}`, "finite"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(s.Views([]byte(tc.req))); !strings.Contains(got, tc.want) {
+				t.Errorf("views %s: %s, want it to mention %q", tc.req, got, tc.want)
+			}
+		})
+	}
 }

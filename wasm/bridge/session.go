@@ -3,6 +3,7 @@ package bridge
 import (
 	"fmt"
 
+	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/pack"
 )
@@ -16,14 +17,16 @@ type Session struct {
 	build string
 }
 
-// Load decodes the model and the pack; build names the wasm build (e.g. "simd") for Info.
+// Load decodes the model and the pack from the bytes the worker fetched and verified (files maps
+// each shard's file name to its bytes; the pack decoder checks every shard's size and sha256
+// again, and refuses another model's pack); build names the wasm build (e.g. "simd") for Info.
 func Load(modelBytes, manifest []byte, files map[string][]byte, build string) (*Session, error) {
 	m, err := model.Load(modelBytes)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	info := m.Info()
-	p, err := OpenPack(manifest, files, info.SHA256)
+	p, err := pack.OpenBytes(manifest, files, pack.OpenOptions{ModelSHA256: info.SHA256})
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
@@ -34,7 +37,7 @@ func Load(modelBytes, manifest []byte, files map[string][]byte, build string) (*
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	return &Session{Bridge: New(m, packMatcher{pm}, DefaultSearch()), info: info, pack: p, build: build}, nil
+	return &Session{Bridge: New(m, pm, identify.DefaultSearch()), info: info, pack: p, build: build}, nil
 }
 
 // SessionInfo is what the worker learns at load time.
@@ -48,16 +51,14 @@ type SessionInfo struct {
 		EmbedDim int    `json:"embedDim"`
 		Mirror   bool   `json:"mirror"` // mirror-averaged embeddings: two network passes per crop
 	} `json:"model"`
-	Pack   PackInfo `json:"pack"`
-	User   int      `json:"user"`
+	Pack PackInfo `json:"pack"`
+	User int      `json:"user"`
+	// Search is the click search (identify.Search): the page sends only the pixels within Extent
+	// (times the image's shorter side) of a click.
 	Search struct {
 		Extent    float64   `json:"extent"`
 		Scales    []float64 `json:"scales"`
 		Confident float32   `json:"confident"`
-		// Shift and RefineScale are the refine pass's neighbours (Search), which the demo also
-		// stores when it teaches a character.
-		Shift       float64 `json:"shift"`
-		RefineScale float64 `json:"refineScale"`
 	} `json:"search"`
 }
 
@@ -84,9 +85,9 @@ func (s *Session) Info() []byte {
 		Threshold: s.pack.Threshold, Calibrated: s.pack.ThresholdCalibrated, FAR: s.pack.ThresholdFAR,
 	}
 	si.User = s.user
-	si.Search.Extent = s.search.Extent()
-	si.Search.Scales = s.search.Scales
-	si.Search.Confident = s.search.Confident
-	si.Search.Shift, si.Search.RefineScale = s.search.Shift, s.search.RefineScale
+	search := s.id.Search()
+	si.Search.Extent = search.Extent()
+	si.Search.Scales = search.Scales
+	si.Search.Confident = search.Confident
 	return mustJSON(si)
 }

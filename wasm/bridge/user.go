@@ -8,30 +8,6 @@ import (
 	"github.com/toonid/toonid/pack"
 )
 
-// packMatcher adapts *pack.Matcher, the one matcher, to the bridge.
-type packMatcher struct{ m *pack.Matcher }
-
-// PackMatcher adapts m for New, so native tools search clicks exactly as the browser does.
-func PackMatcher(m *pack.Matcher) Matcher { return packMatcher{m} }
-
-func (p packMatcher) Match(q []float32, k int) (Match, error) {
-	r, err := p.m.Match(q, k)
-	if err != nil {
-		return Match{}, err
-	}
-	out := Match{Unknown: r.Unknown, Threshold: r.Threshold, Answers: make([]Answer, len(r.Answers))}
-	for i, a := range r.Answers {
-		out.Answers[i] = Answer{ID: a.ID, Name: a.Name, Series: a.Series, Score: a.Score}
-	}
-	return out, nil
-}
-
-// OpenPack decodes a pack from the manifest and shard bytes the worker fetched and verified;
-// the pack decoder checks every shard's size and sha256 again, and refuses another model's pack.
-func OpenPack(manifest []byte, files map[string][]byte, modelSHA256 string) (*pack.Pack, error) {
-	return pack.OpenBytes(manifest, files, pack.OpenOptions{ModelSHA256: modelSHA256})
-}
-
 // A UserChar is a character taught in the browser (stored in IndexedDB by the worker).
 type UserChar struct {
 	ID         string      `json:"id"`
@@ -87,7 +63,7 @@ func (s *Session) SetUser(js []byte) []byte {
 	if err != nil {
 		return errorJSON(err)
 	}
-	s.SetMatcher(packMatcher{m})
+	s.setMatcher(m)
 	s.user = len(chars)
 	return mustJSON(struct {
 		User int `json:"user"`

@@ -22,7 +22,7 @@ import (
 
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/pack"
-	"github.com/toonid/toonid/wasm/devmodel"
+	"github.com/toonid/toonid/internal/devmodel"
 )
 
 type character struct {

@@ -1,0 +1,246 @@
+// Package identify is the crop stage between the pixels and the model: given an RGBA image and
+// a click point or a box, it picks the crops to embed (the detector-free click search, Search),
+// embeds them with the model, matches each embedding against the packs and answers with the
+// strongest crop. The browser's wasm bridge (wasm/bridge) and `toonid identify` both call it, so
+// a click is answered the same way everywhere.
+//
+//	id := identify.New(m, matcher, identify.DefaultSearch()) // m: *model.Model, matcher: *pack.Matcher
+//	r, err := id.Identify(rgba.Pix, w, h, identify.Request{Click: &identify.Click{X: 120, Y: 80, Unit: 300}})
+//	// r.Answers[0].Name, r.Unknown, r.Box (the crop the answer came from)
+package identify
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"time"
+
+	"github.com/toonid/toonid/pack"
+)
+
+// Embedder is the part of *model.Model the crop stage needs.
+type Embedder interface {
+	Preprocess(dst []float32, pix []byte, stride, w, h int, box image.Rectangle) ([]float32, error)
+	EmbedBatch(in [][]float32) ([][]float32, error)
+}
+
+// Matcher is the part of *pack.Matcher the crop stage needs.
+type Matcher interface {
+	Match(q []float32, k int) (pack.Result, error)
+}
+
+// A Click is a point to search crops around, in the pixels given. Unit is the length the search's
+// crop sides are fractions of: the whole image's shorter side, also when only a region around the
+// click is sent (site/toonid.js sends the region Search.Extent allows).
+type Click struct {
+	X, Y, Unit float64
+}
+
+// A Request asks for a click search (Click) or for one crop given whole (Box), not both; K is the
+// number of answers (DefaultK when 0 or less, at most MaxK).
+type Request struct {
+	Click *Click
+	Box   *image.Rectangle
+	K     int
+}
+
+// An Answer is one named candidate; Score is the cosine similarity of the crop's embedding to the
+// character's best reference vector.
+type Answer struct {
+	ID     string  `json:"id"`
+	Name   string  `json:"name"`
+	Series string  `json:"series"`
+	Score  float32 `json:"score"`
+}
+
+// Reply is the answer for one request. Its JSON form is the identify reply of the browser's bridge
+// protocol (site/worker.js reads it) and of `toonid identify -at -json`.
+type Reply struct {
+	Answers   []Answer `json:"answers"` // best first; never nil
+	Unknown   bool     `json:"unknown"` // the best score is below the threshold
+	Score     float32  `json:"score"`   // the best score (-Inf when nothing matched)
+	Threshold float32  `json:"threshold"`
+	// Box is the crop the answer came from, as x, y, width, height (the order the browser uses).
+	Box [4]int `json:"box"`
+	// Candidates counts the crops embedded to find it.
+	Candidates int     `json:"candidates"`
+	MS         float64 `json:"ms"` // time spent, in milliseconds
+}
+
+const (
+	// DefaultK is the number of answers when a request does not say.
+	DefaultK = 5
+	// MaxK bounds a request's number of answers.
+	MaxK = 50
+	// MaxPixels bounds an image's area (see CheckSize).
+	MaxPixels = 4096 * 4096
+	// MaxSide bounds an image's width and height.
+	MaxSide = 1 << 14
+)
+
+// An Identifier answers requests with one embedder, one matcher and one search. It does not
+// change after New; to match against other packs, make another (New is cheap).
+type Identifier struct {
+	emb    Embedder
+	match  Matcher
+	search Search
+}
+
+// New returns an Identifier over an embedder (the model), a matcher (the packs) and a search.
+func New(emb Embedder, m Matcher, s Search) *Identifier {
+	return &Identifier{emb: emb, match: m, search: s}
+}
+
+// Search is the click search the Identifier uses.
+func (id *Identifier) Search() Search { return id.search }
+
+// Identify answers r on an RGBA image (stride 4*w). Bad input (sizes, a click outside the image,
+// a box not inside it) is an error, never a panic.
+func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
+	t0 := time.Now()
+	if err := CheckImage(pix, w, h); err != nil {
+		return Reply{}, err
+	}
+	k := r.K
+	if k <= 0 {
+		k = DefaultK
+	}
+	k = min(k, MaxK)
+	var best scored
+	var n int
+	var err error
+	switch {
+	case r.Click != nil && r.Box != nil:
+		return Reply{}, errors.New("identify: give a click or a box, not both")
+	case r.Click != nil:
+		c := r.Click
+		if !(c.X >= 0 && c.X < float64(w) && c.Y >= 0 && c.Y < float64(h)) || !(c.Unit > 0 && c.Unit < 1e6) {
+			return Reply{}, fmt.Errorf("identify: click (%g, %g) unit %g outside the %dx%d image", c.X, c.Y, c.Unit, w, h)
+		}
+		best, n, err = id.click(pix, w, h, *c, k)
+	case r.Box != nil:
+		box := *r.Box
+		if box.Empty() || !box.In(image.Rect(0, 0, w, h)) {
+			return Reply{}, fmt.Errorf("identify: box %v not inside the %dx%d image", box, w, h)
+		}
+		var s []scored
+		s, err = id.score(pix, w, h, []image.Rectangle{box}, k)
+		if err == nil {
+			best, n = s[0], 1
+		}
+	default:
+		return Reply{}, errors.New("identify: request needs a click or a box")
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	bx := best.box
+	answers := make([]Answer, len(best.m.Answers))
+	for i, a := range best.m.Answers {
+		answers[i] = Answer{ID: a.ID, Name: a.Name, Series: a.Series, Score: a.Score}
+	}
+	return Reply{
+		Answers: answers, Unknown: best.m.Unknown, Score: best.top(), Threshold: best.m.Threshold,
+		Box:        [4]int{bx.Min.X, bx.Min.Y, bx.Dx(), bx.Dy()},
+		Candidates: n, MS: float64(time.Since(t0).Microseconds()) / 1000,
+	}, nil
+}
+
+type scored struct {
+	box image.Rectangle
+	m   pack.Result
+}
+
+// top is the crop's strength: its best match score, whatever the threshold says.
+func (s scored) top() float32 {
+	if len(s.m.Answers) == 0 {
+		return float32(math.Inf(-1))
+	}
+	return s.m.Answers[0].Score
+}
+
+// click embeds the coarse crops around the click, then (unless the best is already confident)
+// the refinements of the strongest, and keeps the crop whose best match scores highest. At most
+// two EmbedBatch calls, so the browser pays for one worker message.
+func (id *Identifier) click(pix []byte, w, h int, c Click, k int) (scored, int, error) {
+	coarse := id.search.Coarse(c.X, c.Y, c.Unit, w, h)
+	s1, err := id.score(pix, w, h, coarse, k)
+	if err != nil {
+		return scored{}, 0, err
+	}
+	best := strongest(s1)
+	if conf := id.search.Confident; conf > 0 && len(best.m.Answers) > 0 && best.top() >= best.m.Threshold+conf {
+		return best, len(coarse), nil
+	}
+	fine := id.search.Refine(best.box, w, h)
+	if len(fine) == 0 {
+		return best, len(coarse), nil
+	}
+	s2, err := id.score(pix, w, h, fine, k)
+	if err != nil {
+		return scored{}, 0, err
+	}
+	if b2 := strongest(s2); b2.top() > best.top() {
+		best = b2
+	}
+	return best, len(coarse) + len(fine), nil
+}
+
+func strongest(s []scored) scored {
+	best := s[0]
+	for _, c := range s[1:] {
+		if c.top() > best.top() {
+			best = c
+		}
+	}
+	return best
+}
+
+func (id *Identifier) score(pix []byte, w, h int, boxes []image.Rectangle, k int) ([]scored, error) {
+	in := make([][]float32, len(boxes))
+	for i, box := range boxes {
+		t, err := id.emb.Preprocess(nil, pix, 4*w, w, h, box)
+		if err != nil {
+			return nil, fmt.Errorf("identify: preprocess %v: %w", box, err)
+		}
+		in[i] = t
+	}
+	embs, err := id.emb.EmbedBatch(in)
+	if err != nil {
+		return nil, fmt.Errorf("identify: embed: %w", err)
+	}
+	if len(embs) != len(boxes) {
+		return nil, fmt.Errorf("identify: embed: %d embeddings for %d crops", len(embs), len(boxes))
+	}
+	out := make([]scored, len(boxes))
+	for i, e := range embs {
+		m, err := id.match.Match(e, k)
+		if err != nil {
+			return nil, fmt.Errorf("identify: match: %w", err)
+		}
+		out[i] = scored{box: boxes[i], m: m}
+	}
+	return out, nil
+}
+
+// CheckSize is the crop stage's rule for an image's size: 1..MaxSide pixels a side and at most
+// MaxPixels pixels. Tools that decode images for it (`toonid identify -at`) check a file's header
+// against it before decoding.
+func CheckSize(w, h int) error {
+	if w <= 0 || h <= 0 || w > MaxSide || h > MaxSide || w*h > MaxPixels {
+		return fmt.Errorf("identify: image %dx%d: want 1..%d per side and at most %d pixels", w, h, MaxSide, MaxPixels)
+	}
+	return nil
+}
+
+// CheckImage checks an RGBA image's size (CheckSize) and that pix holds exactly its 4*w*h bytes.
+func CheckImage(pix []byte, w, h int) error {
+	if err := CheckSize(w, h); err != nil {
+		return err
+	}
+	if len(pix) != 4*w*h {
+		return fmt.Errorf("identify: image %dx%d: %d bytes of RGBA, want %d", w, h, len(pix), 4*w*h)
+	}
+	return nil
+}
