@@ -147,7 +147,7 @@ func OpenManifest(m *Manifest, fsys fs.FS, opts OpenOptions) (*Pack, error) {
 // lists for which nonEmpty (when not nil) is false. A small insertion selection: n is a few dozen at most.
 func (p *Pack) nearLists(q []float32, n int, nonEmpty func(int) bool) []int {
 	c := p.coarse
-	n = min(n, c.Len()) // n comes from callers (SetNProbe, OpenOptions.NProbe): no more than the lists
+	n = min(n, c.Len()) // n comes from callers (WithNProbe, OpenOptions.NProbe): no more than the lists
 	off := c.centreDot(q)
 	out := make([]int, 0, n)
 	scores := make([]float32, 0, n)
