@@ -141,8 +141,9 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 
 // The checks on op kinds 10 (Concat), 11 (L2Norm) and activation 6 (Sqrt), in FORMAT.md's
 // order, each rejection on an otherwise valid file of branchGraph (every new op and act):
-// kinds and acts past the known ones, a Concat without its second input, an L2Norm with
-// one, Concat inputs of different heights and widths, weights on either.
+// kinds and acts past the known ones, a Concat whose second input is out of range or
+// missing, an L2Norm with one, weights on either, Concat inputs of different heights and
+// widths.
 func TestLoadRejectsBadNewOps(t *testing.T) {
 	g := branchGraph(1, 16)
 	good, err := Encode(g, EncodeOptions{Int8: true})
@@ -183,13 +184,13 @@ func TestLoadRejectsBadNewOps(t *testing.T) {
 		{"concat second input from the future", "second input", mut(func(b []byte) { setIn(b, mapConcat, 1, mapConcat+1) })},
 		{"concat without second input", "(Concat): needs a second input", mut(func(b []byte) { setIn(b, mapConcat, 1, -1) })},
 		{"l2norm with a second input", "(L2Norm): takes one input", mut(func(b []byte) { setIn(b, l2, 1, 0) })},
-		{"concat of different heights", "(Concat): inputs [8 8 8] and [3 16 16] differ in height or width", mut(func(b []byte) { setIn(b, mapConcat, 1, 0) })},
-		{"concat of a vector and a map", "(Concat): inputs [12 1 1] and [8 8 8] differ in height or width", mut(func(b []byte) { setIn(b, len(g.Ops)-1, 1, mapVal) })},
 		{"weights on l2norm", "(L2Norm): unexpected weights", mut(func(b []byte) { b[rec(scale)] = byte(OpL2Norm) })},
 		{"weights on concat", "(Concat): unexpected weights", mut(func(b []byte) {
 			b[rec(scale)] = byte(OpConcat)
 			setIn(b, scale, 1, g.Ops[scale].In[0])
 		})},
+		{"concat of different heights", "(Concat): inputs [8 8 8] and [3 16 16] differ in height or width", mut(func(b []byte) { setIn(b, mapConcat, 1, 0) })},
+		{"concat of a vector and a map", "(Concat): inputs [12 1 1] and [8 8 8] differ in height or width", mut(func(b []byte) { setIn(b, len(g.Ops)-1, 1, mapVal) })},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
