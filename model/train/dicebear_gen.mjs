@@ -189,7 +189,9 @@ function styleOptions(style, c, sr, vr) {
 }
 
 // avatarSVG returns the SVG of character c in style at variant v.
-export function avatarSVG(style, c, v) {
+// extra overrides options after the variant's (the detector's scenes pass a transparent
+// background and their own pose).
+export function avatarSVG(style, c, v, extra = {}) {
   if (RESERVED.has(style)) throw new Error(`dicebear_gen: style ${style} is reserved for outside evaluation`);
   if (!collection[style]) throw new Error(`dicebear_gen: unknown style ${style}`);
   const sr = rng(hash(`shape-${c.id}-${style}`) ^ c.sub);
@@ -206,7 +208,7 @@ export function avatarSVG(style, c, v) {
     scale: v > 0 ? Math.round(88 + vr() * 24) : 100,
     translateX: v > 0 ? Math.round((vr() * 2 - 1) * 6) : 0,
     translateY: v > 0 ? Math.round((vr() * 2 - 1) * 6) : 0,
-  });
+  }, extra);
   return createAvatar(collection[style], opts).toString();
 }
 

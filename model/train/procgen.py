@@ -69,13 +69,19 @@ def _darker(c, f=0.6):
     return tuple(int(v * f) for v in c)
 
 
-def render(p, renderer, variant, size=112):
-    """render draws identity p with a renderer at a variant (pose, expression, lighting)."""
+def render(p, renderer, variant, size=112, key=None, info=None):
+    """render draws identity p with a renderer at a variant (pose, expression, lighting).
+    key replaces the background colour (a chroma key: detect_data.py cuts the character out) and
+    info, a dict, receives the head box before the pose's rotation (x0, y0, x1, y1 on the
+    224-px drawing canvas) and the rotation in degrees (counter-clockwise about the canvas centre);
+    neither changes the random draws, so the character is the same."""
     if renderer not in RENDERERS:
         raise ValueError(f"procgen: unknown renderer {renderer!r}")
     r = random.Random(f"var-{p['id']}-{renderer}-{variant}")
     S = 224  # draw at 2x, downsample for antialiasing
     bg = tuple(r.randint(170, 255) for _ in range(3))
+    if key is not None:
+        bg = key
     im = Image.new("RGB", (S, S), bg)
     d = ImageDraw.Draw(im)
     chibi = renderer == "chibi"
@@ -140,8 +146,10 @@ def render(p, renderer, variant, size=112):
     # head
     skin = p["skin"]
     head = p["head"]
+    k = {"round": 1.0, "oval": 0.9, "wide": 1.12}.get(head, 1.0)
+    if info is not None:
+        info["head"] = (cx - hw * k, cy - hh, cx + hw * k, cy + hh)
     if head in ("round", "oval", "wide"):
-        k = {"round": 1.0, "oval": 0.9, "wide": 1.12}[head]
         shape("ellipse", [cx - hw * k, cy - hh, cx + hw * k, cy + hh], skin)
     elif head == "square":
         shape("rounded_rectangle", [cx - hw, cy - hh, cx + hw, cy + hh], skin) if not sketch else \
@@ -247,7 +255,10 @@ def render(p, renderer, variant, size=112):
             d.ellipse([cx + s * hw * 0.98 - 6, cy + hh * 0.15, cx + s * hw * 0.98 + 6, cy + hh * 0.15 + 12],
                       fill=p["acc_color"])
     # pose: small rotation; lighting: a global gain and a side gradient
-    im = im.rotate(r.uniform(-12, 12), resample=Image.BILINEAR, fillcolor=bg)
+    angle = r.uniform(-12, 12)
+    if info is not None:
+        info["angle"] = angle
+    im = im.rotate(angle, resample=Image.BILINEAR, fillcolor=bg)
     if renderer == "pixel":
         n = r.choice([24, 28, 32])
         im = im.resize((n, n), Image.BILINEAR).quantize(colors=16, method=Image.MEDIANCUT).convert("RGB")
