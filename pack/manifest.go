@@ -327,6 +327,12 @@ func (m *Manifest) ReadShard(fsys fs.FS, ref ShardRef) (*Shard, error) {
 // the limit is refused unread; otherwise the buffer is made once at that size, and reading
 // stops one byte past the limit, so a file that grows or lies about its size costs no more.
 func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	// Stat before Open: opening a FIFO named manifest.json would wait for a writer forever.
+	if st, err := fs.Stat(fsys, name); err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("pack: %s is not a regular file (%s)", name, st.Mode().Type())
+	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("pack: %w", err)

@@ -10,9 +10,10 @@ import (
 	_ "image/jpeg" //
 	_ "image/png"  //
 	"io"
-	"os"
 	"runtime"
 	"sync"
+
+	"github.com/toonid/toonid/internal/fsutil"
 )
 
 // MaxPixels is the default cap on decoded image size (width·height), checked from the header
@@ -41,7 +42,7 @@ var budget = newMemBudget(DecodeBudget)
 // MaxPixels) and MaxDecodeBytes (CheckImage). Transparent pixels are composited onto white, so
 // sprites look the same wherever they come from.
 func LoadImage(name string, maxPixels int) (image.Image, error) {
-	f, err := os.Open(name)
+	f, err := fsutil.OpenRegular(name) // a FIFO named as an image is refused, not waited on
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func DecodeImage(f io.ReadSeeker, name string, maxPixels int) (image.Image, erro
 // LoadImageAsIs is LoadImage without the flattening: the decoder's own image, colours under
 // transparent pixels kept (what `toonid quantize` calibrates on). The same checks come first.
 func LoadImageAsIs(name string, maxPixels int) (image.Image, error) {
-	f, err := os.Open(name)
+	f, err := fsutil.OpenRegular(name)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +210,7 @@ feed:
 // embedOne holds the image's share of the decode budget until it is embedded: the flattened
 // copy lives that long.
 func embedOne(e Embedder, path string, opts EmbedOptions) ([]float32, error) {
-	f, err := os.Open(path)
+	f, err := fsutil.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/toonid/toonid/pack"
+
+	"github.com/toonid/toonid/internal/fsutil"
 )
 
 // maxTSVBytes bounds a manifest or gallery file.
@@ -18,7 +19,7 @@ const maxTSVBytes = 64 << 20
 // may be. It returns one map per data row (missing optional cells are ""), plus each row's line number.
 // Paths in the "path" column are made relative to the TSV's directory.
 func readTSV(name string, required, optional []string) ([]map[string]string, []int, error) {
-	f, err := os.Open(name)
+	f, err := fsutil.OpenRegular(name)
 	if err != nil {
 		return nil, nil, fmt.Errorf("eval: %w", err)
 	}

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/model/shipped"
 	"github.com/toonid/toonid/tools/eval"
+
+	"github.com/toonid/toonid/internal/fsutil"
 )
 
 // shippedModel returns the model embedded in the binary, used when -model is not given.
@@ -23,6 +24,10 @@ func shippedModel() ([]byte, error) {
 	return shipped.Model, nil
 }
 
+// maxModelFile bounds a -model file read into memory; the shipped model is under 1 MB and the
+// largest the format's readers accept is far below this.
+const maxModelFile = 1 << 30
+
 // loadModel loads -model FILE, or the shipped model when path is empty.
 func loadModel(path string) (*model.Model, error) {
 	var b []byte
@@ -30,7 +35,8 @@ func loadModel(path string) (*model.Model, error) {
 	if path == "" {
 		b, err = shippedModel()
 	} else {
-		b, err = os.ReadFile(path)
+		// Regular files only: -model naming a FIFO is refused instead of hanging.
+		b, err = fsutil.ReadRegular(path, maxModelFile)
 	}
 	if err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/pack"
 	"github.com/toonid/toonid/tools/eval"
+
+	"github.com/toonid/toonid/internal/fsutil"
 )
 
 // identifyArgs are identify's checked arguments.
@@ -119,7 +121,7 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 // loadImageFor decodes name under eval's limits; for the click search (forSearch) the header
 // must also pass the crop stage's size rule, checked before decoding rather than after.
 func loadImageFor(name string, forSearch bool) (image.Image, error) {
-	f, err := os.Open(name)
+	f, err := fsutil.OpenRegular(name) // a FIFO is refused, not waited on
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,60 @@
+package fsutil
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestOpenRegular(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		limit   int64
+		want    string
+		wantErr error
+	}{
+		{file, 10, "hello", nil},
+		{link, 10, "hello", nil},
+		{file, 4, "", nil}, // over the limit: some error
+		{fifo, 10, "", ErrNotRegular},
+		{dir, 10, "", ErrNotRegular},
+		{filepath.Join(dir, "missing"), 10, "", os.ErrNotExist},
+	} {
+		done := make(chan struct{})
+		var b []byte
+		var err error
+		go func() { b, err = ReadRegular(tc.name, tc.limit); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: hung", tc.name)
+		}
+		if tc.want != "" {
+			if err != nil || string(b) != tc.want {
+				t.Errorf("%s: %q, %v", tc.name, b, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: read %q, want an error", tc.name, b)
+		} else if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.wantErr)
+		}
+	}
+}
