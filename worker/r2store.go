@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"syscall/js"
+	"time"
 
 	"github.com/toonid/toonid/serve"
 )
@@ -35,7 +36,13 @@ func (s r2Store) Stat(ctx context.Context, key string) (serve.Info, error) {
 	if v.IsNull() || v.IsUndefined() {
 		return serve.Info{}, fmt.Errorf("r2: head %s: %w", key, fs.ErrNotExist)
 	}
-	return serve.Info{Size: int64(v.Get("size").Float()), ETag: v.Get("httpEtag").String()}, nil
+	info := serve.Info{Size: int64(v.Get("size").Float()), ETag: v.Get("httpEtag").String()}
+	// uploaded (a Date) with the ETag versions the object, so the handler hashes a manifest
+	// once per upload rather than once per request.
+	if up := v.Get("uploaded"); up.Type() == js.TypeObject {
+		info.ModTime = time.UnixMilli(int64(up.Call("getTime").Float()))
+	}
+	return info, nil
 }
 
 func (s r2Store) Read(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {

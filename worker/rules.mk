@@ -31,8 +31,14 @@ worker-dev: worker-build $(TOONID) node_modules ## offline wrangler dev with a l
 	cd worker && ../$(WRANGLER) dev --ip 127.0.0.1 --port $(WORKER_PORT) --persist-to .wrangler/state \
 		--show-interactive-dev-session=false
 
-test-worker: worker-build $(TOONID) node_modules ## e2e tests of the Worker under real workerd with a local R2 bucket
-	TOONID_BIN=$(TOONID_BIN) nice node --test --test-timeout=180000 worker/test/worker.test.mjs
+# The fixture store's real packs (toonid publish verifies packs before uploading them).
+WORKER_FIXTURE := $(BUILD)/worker-test/fixture
+$(WORKER_FIXTURE): worker/test/fixture/main.go internal/teststore/teststore.go $(shell find model pack -name '*.go' -not -name '*_test.go' 2>/dev/null)
+	@mkdir -p $(dir $@)
+	$(GO) build -o $@ ./worker/test/fixture
+
+test-worker: worker-build $(TOONID) $(WORKER_FIXTURE) node_modules ## e2e tests of the Worker under real workerd with a local R2 bucket
+	TOONID_BIN=$(TOONID_BIN) FIXTURE_BIN=$(abspath $(WORKER_FIXTURE)) nice node --test --test-timeout=180000 worker/test/worker.test.mjs
 
 # The demo's JS API (site room) pointed at the Worker URL, answers compared with same-origin
 # loading. Uses the site room's build and dev store (built for test-browser anyway).

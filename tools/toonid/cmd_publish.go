@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -8,11 +9,14 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/toonid/toonid/model"
+	"github.com/toonid/toonid/pack"
 	"github.com/toonid/toonid/serve"
 )
 
@@ -50,32 +54,47 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	root, err := os.OpenRoot(a.storeDir)
+	// Ctrl-C or SIGTERM stops the wrangler child too (its whole process group), rather than
+	// leaving it to finish a put of an object whose manifest will never follow.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return publishMain(ctx, a, stdout, stderr)
+}
+
+// publishMain snapshots the store, checks the snapshot as a reader would and uploads the
+// snapshot's files: what goes up is exactly what was checked, even if the store changes
+// while wrangler runs (a shard rewritten mid-publish can no longer go up under the hash of
+// its old bytes, with a year of immutable caching).
+func publishMain(ctx context.Context, a *publishArgs, stdout, stderr io.Writer) error {
+	tmp, err := os.MkdirTemp("", "toonid-publish-")
 	if err != nil {
-		return fmt.Errorf("open store: %w (build it with: make default-pack)", err)
+		return fmt.Errorf("temp folder: %w", err)
 	}
-	defer root.Close()
-	plan, skipped, err := serve.PublishPlan(root.FS(), checkAddressed)
+	defer os.RemoveAll(tmp)
+	snap := filepath.Join(tmp, "store")
+	if err := snapshotStore(a.storeDir, snap); err != nil {
+		return err
+	}
+	snapFS := os.DirFS(snap)
+	plan, skipped, err := serve.PublishPlan(snapFS, checkAddressed)
 	if err != nil {
 		return err
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "toonid publish: skipping %s (not a served key)\n", s)
 	}
-	cmdline := wranglerCommand(a.wrangler)
-	tmp, err := os.MkdirTemp("", "toonid-publish-")
-	if err != nil {
-		return err
+	if err := verifyPacks(snapFS, plan); err != nil {
+		return fmt.Errorf("%w (nothing was uploaded)", err)
 	}
-	defer os.RemoveAll(tmp)
+	cmdline := wranglerCommand(a.wrangler)
 	var total int64
 	start := time.Now()
 	for i, u := range plan {
-		file := filepath.Join(a.storeDir, filepath.FromSlash(u.Key))
+		file := filepath.Join(snap, filepath.FromSlash(u.Key))
 		if u.Data != nil {
 			file = filepath.Join(tmp, fmt.Sprintf("generated-%d", i))
-			if err := os.WriteFile(file, u.Data, 0o644); err != nil {
-				return err
+			if err := os.WriteFile(file, u.Data, 0o600); err != nil {
+				return fmt.Errorf("write %s: %w", u.Key, err)
 			}
 		}
 		argv := append(append([]string{}, cmdline...), "r2", "object", "put", a.bucket+"/"+u.Key, "--file="+file,
@@ -95,7 +114,7 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, shellJoin(argv))
 			continue
 		}
-		if err := runWrangler(argv); err != nil {
+		if err := runWrangler(ctx, argv); err != nil {
 			return fmt.Errorf("put %s (%d of %d; objects before it are in place, the manifests after it are not): %w",
 				u.Key, i+1, len(plan), err)
 		}
@@ -109,6 +128,116 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "published %d objects, %d bytes, to %s in %.1fs\n", len(plan), total, where,
 			time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// maxPublishFile bounds one file copied into the snapshot: larger than any model or shard a
+// reader accepts (pack.MaxShardBytes is smaller), so a runaway file is refused, not copied.
+const maxPublishFile = 1 << 30
+
+// snapshotStore copies every regular file of the store at dir into dst, each read once.
+// Symlinks, FIFOs and devices are left out (and so reported as skipped by the plan, or
+// missing when a manifest names them): the store is an os.Root, nothing outside it is read.
+func snapshotStore(dir, dst string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("open store: %w (build it with: make default-pack)", err)
+	}
+	defer root.Close()
+	return fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("read store: %w", err)
+		}
+		out := filepath.Join(dst, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(out, 0o700)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return copyRegular(root, p, out)
+	})
+}
+
+// copyRegular copies one regular file from root, refusing it if it is no longer regular
+// when opened (non-blocking, so a FIFO swapped in cannot hang the publish).
+func copyRegular(root *os.Root, name, out string) error {
+	in, err := root.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return fmt.Errorf("read store: %w", err)
+	}
+	defer in.Close()
+	if fi, err := in.Stat(); err != nil {
+		return fmt.Errorf("read store: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return fmt.Errorf("read store: %s is not a regular file", name)
+	} else if fi.Size() > maxPublishFile {
+		return fmt.Errorf("read store: %s is %d bytes, limit %d", name, fi.Size(), maxPublishFile)
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	n, err := io.Copy(f, io.LimitReader(in, maxPublishFile+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", name, err)
+	}
+	if n > maxPublishFile {
+		return fmt.Errorf("read store: %s grew past %d bytes while read", name, maxPublishFile)
+	}
+	return nil
+}
+
+// verifyPacks opens every pack in the plan as a client would before anything is uploaded:
+// the manifest decodes and validates, every shard it names is present with its size and
+// sha256, every thumbnail it names is present, and the model it was built for is in the
+// store, loads, and embeds in the pack's dimension.
+func verifyPacks(fsys fs.FS, plan []serve.Upload) error {
+	planned := make(map[string]bool, len(plan))
+	for _, u := range plan {
+		planned[u.Key] = true
+	}
+	for _, u := range plan {
+		dir, ok := strings.CutSuffix(u.Key, "/"+pack.ManifestFile)
+		if !ok || !strings.HasPrefix(dir, "packs/") {
+			continue
+		}
+		name := strings.TrimPrefix(dir, "packs/")
+		sub, err := fs.Sub(fsys, dir)
+		if err != nil {
+			return fmt.Errorf("pack %s: %w", name, err)
+		}
+		m, err := pack.ReadManifest(sub)
+		if err != nil {
+			return fmt.Errorf("pack %s: %w", name, err)
+		}
+		if _, err := pack.OpenManifest(m, sub, pack.OpenOptions{}); err != nil {
+			return fmt.Errorf("pack %s: %w", name, err)
+		}
+		for _, l := range m.Labels {
+			if l.Thumbnail != "" && !planned[dir+"/"+l.Thumbnail] {
+				return fmt.Errorf("pack %s: label %q: thumbnail %s is not in the store", name, l.ID, l.Thumbnail)
+			}
+		}
+		modelKey := "models/" + m.ModelSHA256 + ".tmdl"
+		if !planned[modelKey] {
+			return fmt.Errorf("pack %s: its model %s is not in the store (want %s)", name, m.ModelSHA256, modelKey)
+		}
+		b, err := fs.ReadFile(fsys, modelKey)
+		if err != nil {
+			return fmt.Errorf("pack %s: model: %w", name, err)
+		}
+		mod, err := model.Load(b)
+		if err != nil {
+			return fmt.Errorf("pack %s: model %s: %w", name, modelKey, err)
+		}
+		if got := mod.Info().EmbedDim; got != m.EmbedDim {
+			return fmt.Errorf("pack %s: embed_dim %d, but its model embeds in %d", name, m.EmbedDim, got)
+		}
 	}
 	return nil
 }
@@ -146,15 +275,24 @@ func wranglerCommand(flagValue string) []string {
 }
 
 // runWrangler runs one wrangler command with telemetry off; its output is shown only
-// when it fails, since a put prints several lines of banner.
-func runWrangler(argv []string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+// when it fails, since a put prints several lines of banner. The command runs in its own
+// process group, and when ctx ends (Ctrl-C) the whole group is stopped: wrangler is node
+// starting more node processes, and killing only the first would leave the rest running.
+func runWrangler(ctx context.Context, argv []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "WRANGLER_SEND_METRICS=false")
-	out, err := cmd.CombinedOutput()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	ownProcessGroup(cmd)
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
 	if err != nil {
-		return fmt.Errorf("%s: %w\n%s", strings.Join(argv[:min(len(argv), 5)], " "), err, tail(out, 2000))
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: stopped: %w", strings.Join(argv[:min(len(argv), 5)], " "), context.Cause(ctx))
+		}
+		return fmt.Errorf("%s: %w\n%s", strings.Join(argv[:min(len(argv), 5)], " "), err, tail(out.Bytes(), 2000))
 	}
 	return nil
 }

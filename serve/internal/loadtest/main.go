@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/toonid/toonid/internal/teststore"
 	"github.com/toonid/toonid/serve"
 )
 
@@ -138,8 +140,25 @@ func writeFixture(dir string) ([]file, error) {
 			return nil, err
 		}
 	}
-	if err := add("packs/load/manifest.json", []byte(`{"format":"toonid-pack","version":1,"name":"load"}`+"\n")); err != nil {
+	// A real pack and its model beside the random files: toonid publish opens every pack as a
+	// reader would before uploading. The pack's manifest and shards join the plan; its model,
+	// named by its embedded checksum rather than its bytes' sha256, is only published.
+	if _, err := teststore.Write(dir, "load"); err != nil {
 		return nil, err
+	}
+	keys, err := fs.Glob(os.DirFS(dir), "packs/load/*")
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range keys {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(key)))
+		if err != nil {
+			return nil, err
+		}
+		s := sha256.Sum256(b)
+		if !slices.ContainsFunc(files, func(f file) bool { return f.key == key }) {
+			files = append(files, file{key, b, hex.EncodeToString(s[:])})
+		}
 	}
 	return files, nil
 }
