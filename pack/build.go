@@ -333,6 +333,37 @@ func (p *Pack) Calibrate(distractors [][]float32, far float64) error {
 	return nil
 }
 
+// CheckDistractors refuses calibration identities that are in the gallery. Calibration measures
+// how high a character the pack does not know can score; a known one scores high because it is
+// known, and would set the threshold so high that the gallery's own characters come back unknown.
+// Callers check the labels before embedding anything; CalibrateItems checks again.
+func CheckDistractors(gallery, distractors []Label) error {
+	in := make(map[string]bool, len(gallery))
+	for _, l := range gallery {
+		in[l.ID] = true
+	}
+	for _, l := range distractors {
+		if in[l.ID] {
+			return fmt.Errorf("pack: calibration identity %q is in the gallery; calibration needs identities outside it", clip(l.ID))
+		}
+	}
+	return nil
+}
+
+// CalibrateItems is Calibrate for labelled distractors: it refuses any whose identity is one of
+// the pack's characters (CheckDistractors) before calibrating on their embeddings.
+func (p *Pack) CalibrateItems(distractors []Item, far float64) error {
+	labels := make([]Label, len(distractors))
+	embs := make([][]float32, len(distractors))
+	for i, d := range distractors {
+		labels[i], embs[i] = d.Label, d.Embedding
+	}
+	if err := CheckDistractors(p.Labels, labels); err != nil {
+		return err
+	}
+	return p.Calibrate(embs, far)
+}
+
 // An Item is one gallery image's embedding with its character.
 type Item struct {
 	Label     Label

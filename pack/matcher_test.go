@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -420,6 +421,50 @@ func TestMatcherOverridesLeaveOriginal(t *testing.T) {
 			}
 			if m.Threshold() != 0.5 || !reflect.DeepEqual(after, before) {
 				t.Errorf("original changed: threshold %v, answers %+v, before %+v", m.Threshold(), after, before)
+			}
+		})
+	}
+}
+
+// Calibration needs characters the pack does not know: a gallery identity among the distractors
+// is refused (it scores high because it is known, and would push the threshold above the gallery).
+func TestCalibrateItemsRefusesGalleryIdentities(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	labels, embs, centres := clustered(rng, 20, 4, 32, 0.3)
+	for _, tc := range []struct {
+		name string
+		ids  []string // distractor identities
+		want string   // "" or what the error says
+	}{
+		{"outside the gallery", []string{"x1", "x2", "x3", "x4"}, ""},
+		{"one from the gallery", []string{"x1", "c3", "x3", "x4"}, `identity "c3" is in the gallery`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Build(labels, embs, BuildOptions{ModelSHA256: testModel, Threshold: 0.5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			items := make([]Item, len(tc.ids))
+			dls := make([]Label, len(tc.ids))
+			for i, id := range tc.ids {
+				dls[i] = Label{ID: id}
+				items[i] = Item{Label: dls[i], Embedding: jitter(rng, centres[i], 2)}
+			}
+			check := CheckDistractors(labels, dls)
+			err = p.CalibrateItems(items, 0.25)
+			if tc.want == "" {
+				if check != nil || err != nil || !p.ThresholdCalibrated {
+					t.Fatalf("CheckDistractors: %v, CalibrateItems: %v, calibrated %v", check, err, p.ThresholdCalibrated)
+				}
+				return
+			}
+			for _, e := range []error{check, err} {
+				if e == nil || !strings.Contains(e.Error(), tc.want) {
+					t.Errorf("err = %v, want it to mention %q", e, tc.want)
+				}
+			}
+			if p.ThresholdCalibrated || p.Threshold != 0.5 {
+				t.Errorf("refused calibration changed the pack: threshold %v calibrated %v", p.Threshold, p.ThresholdCalibrated)
 			}
 		})
 	}

@@ -141,14 +141,9 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 		if crows, err = eval.ReadGallery(a.calib); err != nil {
 			return err
 		}
-		in := map[string]bool{}
-		for _, r := range rows {
-			in[r.Label.ID] = true
-		}
-		for _, r := range crows {
-			if in[r.Label.ID] {
-				return fmt.Errorf("%s: identity %q is in the gallery; calibration needs identities outside it", a.calib, r.Label.ID)
-			}
+		// Before minutes of embedding: the calibration set must hold no gallery identity.
+		if err := pack.CheckDistractors(galleryLabels(rows), galleryLabels(crows)); err != nil {
+			return fmt.Errorf("%s: %w", a.calib, err)
 		}
 	}
 	m, err := loadModel(a.model)
@@ -183,8 +178,12 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := p.Calibrate(cembs, a.far); err != nil {
-			return err
+		citems := make([]pack.Item, len(crows))
+		for i, r := range crows {
+			citems[i] = pack.Item{Label: r.Label, Embedding: cembs[i]}
+		}
+		if err := p.CalibrateItems(citems, a.far); err != nil {
+			return fmt.Errorf("%s: %w", a.calib, err)
 		}
 	}
 	man, err := p.WriteDir(a.out, pack.EncodeOptions{ShardRows: a.shardRows, SplitSeries: a.split, Overwrite: a.force})
@@ -198,6 +197,14 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "pack %q: %d characters, %d sub-centres from %d images in %d shards; threshold %.4f (%s); %.1fs -> %s\n",
 		man.Name, len(man.Labels), p.Rows(), len(rows), len(man.Shards), man.Threshold, cal, time.Since(start).Seconds(), a.out)
 	return nil
+}
+
+func galleryLabels(rows []eval.GalleryRow) []pack.Label {
+	l := make([]pack.Label, len(rows))
+	for i, r := range rows {
+		l[i] = r.Label
+	}
+	return l
 }
 
 func parsePackInspect(args []string, stderr io.Writer) (dir string, asJSON bool, err error) {

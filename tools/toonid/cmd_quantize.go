@@ -81,22 +81,22 @@ func parseQuantize(args []string, stderr io.Writer) (*quantizeArgs, error) {
 }
 
 // runQuantize converts a float ONNX model into a toonid model file and reports how far the
-// int8 weights move the embeddings on the calibration images.
+// int8 weights move the embeddings on the calibration images (model.Quantize measures and gates;
+// this decodes the images and prints).
 func runQuantize(args []string, stdout, stderr io.Writer) error {
 	a, err := parseQuantize(args, stderr)
 	if err != nil {
 		return err
 	}
-	pos, mean, std := []string{a.onnx}, a.mean, a.std
-	src, err := os.ReadFile(pos[0])
+	src, err := os.ReadFile(a.onnx)
 	if err != nil {
 		return err
 	}
 	g, err := onnximport.Import(src)
 	if err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
+		return fmt.Errorf("%s: %w", a.onnx, err)
 	}
-	g.Mean, g.Std = mean, std
+	g.Mean, g.Std = a.mean, a.std
 	ref, err := model.FromGraph(g)
 	if err != nil {
 		return err
@@ -113,21 +113,14 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		inputs = append(inputs, in)
 	}
-	file, err := model.Encode(g, model.EncodeOptions{Int8: !a.f32, F32Dense: a.f32Dense, F32Depthwise: a.f32DW, Mirror: a.mirror})
-	if err != nil {
-		return err
+	q, qerr := model.Quantize(ref, inputs, model.QuantizeOptions{
+		Encode: model.EncodeOptions{Int8: !a.f32, F32Dense: a.f32Dense, F32Depthwise: a.f32DW, Mirror: a.mirror},
+		MinCos: a.minCos,
+	})
+	if q == nil {
+		return qerr
 	}
-	q, err := model.Load(file)
-	if err != nil {
-		return fmt.Errorf("reloading the written model: %w", err)
-	}
-	// The gate compares single network passes (Compare uses Forward), with or without -mirror:
-	// the mirror average is the same arithmetic on two such passes.
-	agree, err := model.Compare(ref, q, inputs)
-	if err != nil {
-		return err
-	}
-	info := q.Info()
+	info := q.Model.Info()
 	kind := "int8 weights, float32 activations"
 	if a.f32 {
 		kind = "float32 weights"
@@ -145,27 +138,15 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		kind += ", mirror-averaged embeddings (2 passes per embedding)"
 	}
 	fmt.Fprintf(stdout, "model %s: %dx%d input, %d-d embedding, %d ops, %.1f MMAC, %s, %d bytes, sha256 %s\n",
-		a.out, info.InputW, info.InputH, info.EmbedDim, info.Ops, float64(info.MACs)/1e6, kind, len(file), info.SHA256)
-	fmt.Fprintf(stdout, "cosine vs float model over %d calibration images: min %.5f mean %.5f\n", agree.N, agree.MinCos, agree.MeanCos)
-	if len(inputs) >= 2 {
-		// What int8 activations would add (not implemented: no speed gain, see model/README.md),
-		// calibrated on every other image and measured on the rest.
-		var cal, held [][]float32
-		for i, in := range inputs {
-			if i%2 == 0 {
-				cal = append(cal, in)
-			} else {
-				held = append(held, in)
-			}
-		}
-		if sim, err := model.SimulateInt8Activations(q, cal, held); err == nil {
-			fmt.Fprintf(stdout, "simulated int8 activations on top (not written): cosine over %d held-out images: min %.5f mean %.5f\n", sim.N, sim.MinCos, sim.MeanCos)
-		}
+		a.out, info.InputW, info.InputH, info.EmbedDim, info.Ops, float64(info.MACs)/1e6, kind, len(q.File), info.SHA256)
+	fmt.Fprintf(stdout, "cosine vs float model over %d calibration images: min %.5f mean %.5f\n", q.Agreement.N, q.Agreement.MinCos, q.Agreement.MeanCos)
+	if sim := q.Int8Activations; sim != nil {
+		fmt.Fprintf(stdout, "simulated int8 activations on top (not written): cosine over %d held-out images: min %.5f mean %.5f\n", sim.N, sim.MinCos, sim.MeanCos)
 	}
-	if agree.MinCos < a.minCos {
-		return fmt.Errorf("min cosine %.5f below -min-cos %.3f; not writing %s", agree.MinCos, a.minCos, a.out)
+	if qerr != nil {
+		return fmt.Errorf("%w (-min-cos); not writing %s", qerr, a.out)
 	}
-	return os.WriteFile(a.out, file, 0o644)
+	return os.WriteFile(a.out, q.File, 0o644)
 }
 
 func loadCalib(dir string, limit int) ([]string, error) {

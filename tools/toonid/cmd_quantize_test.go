@@ -90,20 +90,26 @@ func TestQuantize(t *testing.T) {
 
 func TestQuantizeErrors(t *testing.T) {
 	dir := t.TempDir()
-	writeCalib(t, dir, 1)
-	for _, args := range [][]string{
-		{"quantize"},
-		{"quantize", "../../model/testdata/ops.onnx", "-o", filepath.Join(dir, "x.tmdl")},
-		{"quantize", "../../model/testdata/ops.onnx", "-calib", t.TempDir(), "-o", filepath.Join(dir, "x.tmdl")},
-		{"quantize", "../../model/testdata/unsupported.onnx", "-calib", dir, "-o", filepath.Join(dir, "x.tmdl")},
-		{"quantize", "../../model/testdata/ops.onnx", "-calib", dir, "-o", filepath.Join(dir, "x.tmdl"), "-mean", "1,2"},
+	writeCalib(t, dir, 2)
+	out := filepath.Join(dir, "x.tmdl")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"quantize"}, "need one model.onnx, -calib DIR and -o FILE"},
+		{[]string{"quantize", "../../model/testdata/ops.onnx", "-o", out}, "need one model.onnx, -calib DIR and -o FILE"},
+		{[]string{"quantize", "../../model/testdata/ops.onnx", "-calib", t.TempDir(), "-o", out}, "-calib: no images under"},
+		{[]string{"quantize", "../../model/testdata/unsupported.onnx", "-calib", dir, "-o", out}, "unsupported.onnx: "},
+		{[]string{"quantize", "../../model/testdata/ops.onnx", "-calib", dir, "-o", out, "-mean", "1,2"}, "-mean: "},
+		// Int8 weights never reproduce the float model exactly, so a gate of 1 refuses the file.
+		{[]string{"quantize", "../../model/testdata/ops.onnx", "-calib", dir, "-o", out, "-min-cos", "1"}, "quantized model disagrees with the float model: min cosine"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(args, &stdout, &stderr); code == 0 {
-			t.Errorf("%v: exit 0", args)
+		if code := run(tc.args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a failure saying %q", tc.args, code, stderr.String(), tc.want)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "x.tmdl")); err == nil {
+	if _, err := os.Stat(out); err == nil {
 		t.Error("a failed quantize wrote its output")
 	}
 }
