@@ -3,6 +3,7 @@ package pack
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"testing/fstest"
 )
@@ -40,8 +41,15 @@ func FuzzManifest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := DecodeManifest(out); err != nil {
+		m2, err := DecodeManifest(out)
+		if err != nil {
 			t.Fatalf("re-encoded manifest does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(m2, m) {
+			t.Fatalf("re-encoding changed the manifest:\n%+v\nbecame\n%+v", m, m2)
+		}
+		if again, err := MarshalManifest(m2); err != nil || string(again) != string(out) {
+			t.Fatalf("encoding is not stable (%v):\n%s\n%s", err, out, again)
 		}
 		// Opening it against an empty FS must fail cleanly unless it names no shards.
 		_, err = OpenManifest(m, fstest.MapFS{}, OpenOptions{})
