@@ -25,3 +25,13 @@ $(DET_DATA)/scenes/train/labels-0.jsonl: $(DET_DATA)/bank/bank.tsv
 
 .PHONY: train-detect-data
 train-detect-data: $(DET_DATA)/scenes/train/labels-0.jsonl ## detector training data: sprite bank + synthetic scenes with face boxes
+
+# Training: the fixed trunk's activations on every scene are cached once (data/detect/cache_*.npy,
+# ~3 scenes/s on one loaded core), then the head trains for DETECT_MINUTES (checkpoint every
+# 5 minutes; rerunning resumes), exports ONNX, and `toonid detect quantize` writes the int8 file.
+DETECT_MINUTES ?= 45
+DETECT_RUN := $(DET_TRAIN)/runs/detect
+.PHONY: train-detect
+train-detect: $(DET_DATA)/scenes/train/labels-0.jsonl $(DET_TRAIN)/data/nsfwjs_mnv2/model.json ## the face detector: cache, head training (DETECT_MINUTES), ONNX, int8 .tmdl
+	nice -n 15 $(PYTHON) $(DET_TRAIN)/detect.py --data $(DET_DATA) --out $(DETECT_RUN) --minutes $(DETECT_MINUTES) --threads 1 --resume
+	$(SIMD) $(GO) run ./tools/toonid detect quantize -o $(DETECT_RUN)/detect.tmdl $(DETECT_RUN)/detect.onnx
