@@ -102,7 +102,7 @@ func TestManifestAtTheLimits(t *testing.T) {
 }
 
 // ivfPack is a manifest with an IVF level of lists lists (dim 1, quantization 1) whose coarse
-// shard file is real, plus no other shards.
+// shard file is real, plus one empty shard (a pack needs at least one).
 func ivfPack(lists int) (fstest.MapFS, []byte) {
 	s := &Shard{Dim: 1}
 	for i := 0; i < lists; i++ {
@@ -112,10 +112,14 @@ func ivfPack(lists int) (fstest.MapFS, []byte) {
 	ref := ShardRef{Bytes: int64(len(b)), Count: lists, List: -1}
 	ref.SHA256 = sha256Hex(b)
 	ref.File = ref.SHA256 + ShardExt
+	eb, _ := (&Shard{Dim: 1}).MarshalBinary()
+	empty := ShardRef{Bytes: int64(len(eb)), List: 0}
+	empty.SHA256 = sha256Hex(eb)
+	empty.File = empty.SHA256 + ShardExt
 	m := &Manifest{Format: FormatName, Version: FormatVersion, ModelSHA256: testModel, EmbedDim: 1,
-		Quantization: QuantInt8Scale, Threshold: 0.5, Shards: []ShardRef{}, IVF: &IVF{ShardRef: ref, NProbe: 1}}
+		Quantization: QuantInt8Scale, Threshold: 0.5, Shards: []ShardRef{empty}, IVF: &IVF{ShardRef: ref, NProbe: 1}}
 	mb, _ := MarshalManifest(m)
-	return fstest.MapFS{ManifestFile: {Data: mb}, ref.File: {Data: b}}, mb
+	return fstest.MapFS{ManifestFile: {Data: mb}, ref.File: {Data: b}, empty.File: {Data: eb}}, mb
 }
 
 // TestIVFListCountLimited: ivf.count was trusted for make([]Shard, count): 104 bytes a list, so

@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"math"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Manifest format constants; see FORMAT.md.
@@ -204,10 +206,26 @@ func (m *Manifest) Validate() error {
 	if m.IVF != nil && m.IVF.Count > MaxLists {
 		return fmt.Errorf("pack: manifest: ivf: %d lists, limit %d", m.IVF.Count, MaxLists)
 	}
+	if len(m.Shards) == 0 {
+		// One rule with the site (assets.js parseManifest): a pack without shards can name
+		// nobody, so it is refused where it is read, not accepted here and refused there.
+		return errors.New("pack: manifest: no shards (a pack needs at least one)")
+	}
+	if !printable(m.Name) {
+		return fmt.Errorf("pack: manifest: name %q holds control characters or invalid UTF-8", clip(m.Name))
+	}
 	ids := make(map[string]bool, len(m.Labels))
 	for i, l := range m.Labels {
 		if l.ID == "" || len(l.ID) > maxIDLen {
 			return fmt.Errorf("pack: manifest: label %d: id must be 1..%d bytes", i, maxIDLen)
+		}
+		// Names are printed by identify and pack inspect: a terminal escape in one would run
+		// in the user's terminal.
+		for _, f := range []struct{ what, v string }{{"id", l.ID}, {"name", l.Name}, {"series", l.Series},
+			{"credit", l.Credit}, {"thumbnail", l.Thumbnail}} {
+			if !printable(f.v) {
+				return fmt.Errorf("pack: manifest: label %d: %s %q holds control characters or invalid UTF-8", i, f.what, clip(f.v))
+			}
 		}
 		if ids[l.ID] {
 			return fmt.Errorf("pack: manifest: label %d: duplicate id %q", i, clip(l.ID))
@@ -244,6 +262,9 @@ func (m *Manifest) Validate() error {
 		files[s.File] = true
 		if len(s.Series) > maxTextLen {
 			return fmt.Errorf("pack: manifest: shard %d: series over %d bytes", i, maxTextLen)
+		}
+		if !printable(s.Series) {
+			return fmt.Errorf("pack: manifest: shard %d: series %q holds control characters or invalid UTF-8", i, clip(s.Series))
 		}
 		switch {
 		case m.IVF == nil && s.List != -1:
@@ -373,6 +394,20 @@ func (m *Manifest) CheckModel(modelSHA256 string) error {
 		return fmt.Errorf("pack %q: %w: pack model sha256 %s, loaded model %s", m.Name, ErrModelMismatch, m.ModelSHA256, clip(modelSHA256))
 	}
 	return nil
+}
+
+// printable reports whether s is valid UTF-8 without control characters (C0, DEL, C1: the
+// terminal escapes) or the bidirectional overrides that reorder what a terminal shows.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex64(s string) bool {
