@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -51,10 +52,17 @@ func readTSV(name string, required, optional []string) ([]map[string]string, []i
 // name the file (name) and line; an error from fn stops the scan and is returned with the location.
 func ScanTSV(r io.Reader, name string, required, optional []string, fn func(ln int, row map[string]string) error) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), maxTSVLine)
 	var cols map[string]int
-	for ln := 1; sc.Scan(); ln++ {
+	ln := 0
+	for sc.Scan() {
+		ln++
 		line := strings.TrimRight(sc.Text(), "\r")
+		if ln == 1 {
+			// Spreadsheet exports start with a byte-order mark, which would otherwise be part of
+			// the first column's name ("\ufeffpath") and hide it.
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -62,11 +70,15 @@ func ScanTSV(r io.Reader, name string, required, optional []string, fn func(ln i
 		if cols == nil {
 			cols = map[string]int{}
 			for i, c := range cells {
-				cols[strings.TrimSpace(c)] = i
+				c = strings.TrimSpace(c)
+				if j, dup := cols[c]; dup && c != "" {
+					return fmt.Errorf("%s:%d: column %q appears twice in the header (columns %d and %d)", name, ln, c, j+1, i+1)
+				}
+				cols[c] = i
 			}
 			for _, c := range required {
 				if _, ok := cols[c]; !ok {
-					return fmt.Errorf("%s: header lacks column %q (want %s, tab-separated)", name, c, strings.Join(append(required, optional...), ", "))
+					return fmt.Errorf("%s:%d: header lacks column %q (want %s, tab-separated)", name, ln, c, strings.Join(append(required, optional...), ", "))
 				}
 			}
 			continue
@@ -95,13 +107,19 @@ func ScanTSV(r io.Reader, name string, required, optional []string, fn func(ln i
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%s:%d: line longer than %d bytes", name, ln+1, maxTSVLine)
+		}
+		return fmt.Errorf("%s:%d: %w", name, ln+1, err)
 	}
 	if cols == nil {
 		return fmt.Errorf("%s: empty file (no header)", name)
 	}
 	return nil
 }
+
+// maxTSVLine bounds one TSV line; no gallery or boxes line comes near it.
+const maxTSVLine = 1 << 20
 
 func contains(s []string, x string) bool {
 	for _, v := range s {
@@ -138,12 +156,26 @@ type GalleryRow struct {
 
 // ReadGallery reads a gallery TSV; a missing name defaults to the identity.
 func ReadGallery(name string) ([]GalleryRow, error) {
-	rows, _, err := readTSV(name, []string{"path", "identity"}, []string{"name", "series", "credit"})
+	rows, lines, err := readTSV(name, []string{"path", "identity"}, []string{"name", "series", "credit"})
 	if err != nil {
 		return nil, err
 	}
+	// One identity, one name: a second spelling would silently lose to the first in the pack.
+	type named struct {
+		name string
+		line int
+	}
+	first := map[string]named{}
 	out := make([]GalleryRow, len(rows))
 	for i, r := range rows {
+		if n := r["name"]; n != "" {
+			if f, ok := first[r["identity"]]; !ok {
+				first[r["identity"]] = named{n, lines[i]}
+			} else if f.name != n {
+				return nil, fmt.Errorf("eval: %s:%d: identity %q is named %q here but %q on line %d", name, lines[i],
+					r["identity"], n, f.name, f.line)
+			}
+		}
 		l := pack.Label{ID: r["identity"], Name: r["name"], Series: r["series"], Credit: r["credit"]}
 		if l.Name == "" {
 			l.Name = l.ID
