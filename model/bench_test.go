@@ -61,7 +61,10 @@ func BenchmarkEmbed(b *testing.B) {
 
 // BenchmarkOps reports where one embedding's time goes, per op (kind and shape).
 func BenchmarkOps(b *testing.B) {
-	m, _ := FromGraph(benchGraph())
+	m, err := FromGraph(benchGraph())
+	if err != nil {
+		b.Fatal(err)
+	}
 	benchOps(b, m)
 }
 

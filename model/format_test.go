@@ -75,7 +75,10 @@ func TestEncodeLoadRoundTrip(t *testing.T) {
 			}
 		}
 		// The same file encodes to the same bytes (deterministic writer).
-		again, _ := Encode(g, EncodeOptions{Int8: q8})
+		again, err := Encode(g, EncodeOptions{Int8: q8})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if string(again) != string(file) {
 			t.Fatal("Encode is not deterministic")
 		}
@@ -233,7 +236,10 @@ func TestFileVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := testInput(21, ref.InputLen())
-	want, _ := ref.Forward(in)
+	want, err := ref.Forward(in)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name    string
 		file    []byte
@@ -307,7 +313,10 @@ func TestFileVersions(t *testing.T) {
 // FuzzLoad: Load never panics, and a file it accepts runs. Every input is tried as is and
 // resealed, so mutations reach the parser behind the checksum.
 func FuzzLoad(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.tmdl"))
+	seeds, err := filepath.Glob(filepath.Join("testdata", "*.tmdl"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	for _, p := range seeds {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -363,7 +372,10 @@ func TestEncodeF32Dense(t *testing.T) {
 	if !m.Info().Int8 {
 		t.Error("Info().Int8 = false for a model with int8 conv weights")
 	}
-	all, _ := Encode(g, EncodeOptions{Int8: true})
+	all, err := Encode(g, EncodeOptions{Int8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(file) <= len(all) {
 		t.Errorf("F32Dense file %d bytes, all-int8 %d: want larger", len(file), len(all))
 	}

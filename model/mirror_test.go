@@ -106,8 +106,8 @@ func TestMirrorEmbed(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if one, _ := single.Forward(x); !equal(fx, one) {
-					t.Fatal("Forward of the mirror model differs from the single-pass model's")
+				if one, err := single.Forward(x); err != nil || !equal(fx, one) {
+					t.Fatalf("Forward of the mirror model differs from the single-pass model's (err %v)", err)
 				}
 				a, b := l2n(fx), l2n(fm)
 				want := make([]float32, len(a))
@@ -125,7 +125,10 @@ func TestMirrorEmbed(t *testing.T) {
 					}
 				}
 				// The mirror pass must matter far beyond the tolerance, or the test proves nothing.
-				one, _ := single.Embed(x)
+				one, err := single.Embed(x)
+				if err != nil {
+					t.Fatal(err)
+				}
 				var diff float64
 				for i := range got {
 					diff = max(diff, math.Abs(float64(got[i]-one[i])))
@@ -134,8 +137,8 @@ func TestMirrorEmbed(t *testing.T) {
 					t.Fatalf("input %d: mirror and single-pass embeddings differ by only %v", seed, diff)
 				}
 				// Mirror averaging makes the embedding blind to a left-right flip.
-				if gm, _ := mm.Embed(flipW(x, 3, h, w)); !equal(gm, got) {
-					t.Fatalf("input %d: Embed(mirror(x)) != Embed(x)", seed)
+				if gm, err := mm.Embed(flipW(x, 3, h, w)); err != nil || !equal(gm, got) {
+					t.Fatalf("input %d: Embed(mirror(x)) != Embed(x) (err %v)", seed, err)
 				}
 				// The caller's input is left as it was.
 				if !equal(x, testInput(40+seed, mm.InputLen())) {
@@ -151,8 +154,8 @@ func TestMirrorEmbed(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, x := range batch {
-				if e, _ := mm.Embed(x); !equal(gotB[i], e) {
-					t.Fatalf("EmbedBatch item %d differs from Embed", i)
+				if e, err := mm.Embed(x); err != nil || !equal(gotB[i], e) {
+					t.Fatalf("EmbedBatch item %d differs from Embed (err %v)", i, err)
 				}
 			}
 			// A symmetric input: both passes see the same tensor, so the single-pass result.
@@ -160,8 +163,14 @@ func TestMirrorEmbed(t *testing.T) {
 			if !equal(flipW(sym, 3, h, w), sym) {
 				t.Fatal("symmetricInput is not symmetric")
 			}
-			a, _ := mm.Embed(sym)
-			b, _ := single.Embed(sym)
+			a, err := mm.Embed(sym)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := single.Embed(sym)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if i, ok := closeEnough(a, b, 1e-6); !ok {
 				t.Fatalf("symmetric input, value %d: mirror %v, single pass %v", i, a[i], b[i])
 			}

@@ -28,7 +28,10 @@ func TestEmbedIsNormalisedAndDeterministic(t *testing.T) {
 	if math.Abs(n-1) > 1e-5 {
 		t.Fatalf("|e|^2 = %v", n)
 	}
-	e2, _ := m.Embed(in)
+	e2, err := m.Embed(in)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range e {
 		if e[i] != e2[i] {
 			t.Fatal("second Embed differs")
@@ -48,7 +51,10 @@ func TestPlanMatchesNaive(t *testing.T) {
 			t.Fatal(err)
 		}
 		in := testInput(5, m.InputLen())
-		got, _ := m.Forward(in)
+		got, err := m.Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
 		want := naiveForward(g, in)
 		if i, ok := closeEnough(got, want, 1e-4); !ok {
 			t.Fatalf("%dpx: output %d: plan %v, naive %v", g.InputW, i, got[i], want[i])
@@ -154,7 +160,10 @@ func TestEmbedBatchMatchesEmbed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, in := range ins {
-		want, _ := m.Embed(in)
+		want, err := m.Embed(in)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for j := range want {
 			if got[i][j] != want[j] {
 				t.Fatalf("batch item %d differs", i)
@@ -221,7 +230,10 @@ func TestBranchesFileMatchesOnnxruntime(t *testing.T) {
 // int8 weights keep the embedding within cosine 0.99 of the float model.
 func TestInt8CloseToFloat(t *testing.T) {
 	for name, g := range map[string]*Graph{"testGraph": testGraph(7, 32), "branchGraph": branchGraph(8, 32)} {
-		f, _ := FromGraph(g)
+		f, err := FromGraph(g)
+		if err != nil {
+			t.Fatal(err)
+		}
 		file, err := Encode(g, EncodeOptions{Int8: true})
 		if err != nil {
 			t.Fatal(err)
@@ -246,7 +258,10 @@ func TestInt8CloseToFloat(t *testing.T) {
 }
 
 func TestEmbedImage(t *testing.T) {
-	m, _ := FromGraph(testGraph(8, 32))
+	m, err := FromGraph(testGraph(8, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	img := image.NewRGBA(image.Rect(10, 10, 90, 70))
 	for y := 10; y < 70; y++ {
 		for x := 10; x < 90; x++ {
@@ -334,7 +349,10 @@ func TestConvShapesMatchNaive(t *testing.T) {
 									t.Fatalf("side %d s %d k %dx%d pads %v: %v", side, s, k, kw, pads, err)
 								}
 								in := testInput(int64(side), m.InputLen())
-								got, _ := m.Forward(in)
+								got, err := m.Forward(in)
+								if err != nil {
+									t.Fatal(err)
+								}
 								want := naiveForward(g, in)
 								if i, ok := closeEnough(got, want, 1e-4); !ok {
 									t.Fatalf("%dx%d s %d k %dx%d pads %v oc %d: output %d: %v, want %v", side, width, s, k, kw, pads, oc, i, got[i], want[i])
@@ -404,7 +422,10 @@ func TestDepthwiseMatchesNaive(t *testing.T) {
 						for i := range in {
 							in[i] *= 8 // reach past the Clip's 6
 						}
-						got, _ := m.Forward(in)
+						got, err := m.Forward(in)
+						if err != nil {
+							t.Fatal(err)
+						}
 						want := naiveForward(g, in)
 						if i, ok := closeEnough(got, want, 1e-5); !ok {
 							t.Fatalf("%dx%d s %d k %d pads %v act %d: output %d: %v, want %v", side, side+1, s, k, pads, ai, i, got[i], want[i])

@@ -27,7 +27,10 @@ func TestWinogradMatchesNaive(t *testing.T) {
 					t.Fatal("plan does not use Winograd")
 				}
 				in := testInput(int64(side), m.InputLen())
-				got, _ := m.Forward(in)
+				got, err := m.Forward(in)
+				if err != nil {
+					t.Fatal(err)
+				}
 				want := naiveForward(g, in)
 				if i, ok := closeEnough(got, want, 1e-4); !ok {
 					t.Fatalf("output %d: %v, want %v", i, got[i], want[i])
