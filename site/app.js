@@ -5,7 +5,7 @@ import { render as renderMarkdown } from './md.js';
 import { sniff } from './sniff.js';
 
 const $ = (id) => document.getElementById(id);
-const stage = $('stage'), media = $('media'), box = $('box'), cross = $('crosshair');
+const stage = $('stage'), media = $('media'), marks = $('marks'), box = $('box'), cross = $('crosshair');
 const statusEl = $('status'), statusText = $('status-text'), progress = $('progress');
 
 let id = null;          // the loaded toonid API
@@ -36,8 +36,9 @@ function clearError() {
 // clearAnswer removes the box and the card and forgets their crop: after a seek, play, another
 // file or an error they would describe a picture that is no longer on screen (and "Teach" would
 // store the wrong pixels). In-flight answers are dropped through gen.
-function clearAnswer() {
+function clearAnswer(why = '') {
   gen++;
+  (demo.clears ||= []).push(typeof why === 'string' ? why : why.type); // what cleared it, for the tests
   last = null;
   box.hidden = true;
   $('card').hidden = true;
@@ -83,7 +84,8 @@ demo.ready = (async () => {
 // show opens a File or Blob. Its kind comes from its bytes (sniff.js), not its name or MIME type.
 async function show(file) {
   if (!file) return;
-  clearAnswer();
+  clearAnswer('open');
+  demo.mediaReady = false; // at once: the sniff below is async, and the old picture is no longer the one
   const name = file.name || 'pasted image';
   const opening = ++opens;
   const type = await sniff(file);
@@ -109,15 +111,15 @@ async function show(file) {
     for (const t of ['seeking', 'play', 'emptied']) el.addEventListener(t, clearAnswer);
   }
   demo.mediaReady = false;
-  media.replaceChildren(el);
+  media.replaceChildren(el, marks);
   current = el;
 }
 
 // failOpen shows why a file could not be opened and leaves nothing of the previous picture:
 // old results under a new error would read as the answer for the broken file.
 function failOpen(msg) {
-  clearAnswer();
-  media.replaceChildren();
+  clearAnswer('failed');
+  media.replaceChildren(marks);
   current = null;
   point = null; cross.hidden = true;
   $('stage-empty').hidden = false;
@@ -213,6 +215,7 @@ async function openURL(url) {
 // 14 px tall. Below MIN_SIDE on screen, the short side is shown at MIN_SIDE (or its natural size
 // if smaller) and the stage scrolls along the long side.
 const MIN_SIDE = 160;
+new ResizeObserver(() => { if (current && !drag) fitMedia(current); }).observe(stage);
 function fitMedia(el) {
   const [W, H] = naturalSize(el);
   const room = { w: stage.clientWidth - 4, h: window.innerHeight * 0.75 };
@@ -236,19 +239,93 @@ function naturalSize(el) {
 
 // A click in a video's bottom strip is left to the video's own controls.
 const CONTROLS_STRIP = 48;
+// A press that moves less than this (CSS px) is a click; more starts a drag.
+const DRAG_SLOP = 5;
+// The smallest box a drag makes, in source pixels (below it the model sees mostly blur).
+const MIN_BOX = 16;
 
-media.addEventListener('click', (e) => {
-  if (!current || e.target !== current) return;
-  const r = current.getBoundingClientRect();
-  if (current.tagName === 'VIDEO') {
-    if (e.clientY > r.bottom - CONTROLS_STRIP) return;
-    e.preventDefault(); // no play/pause toggle: a click names the paused frame
-    if (!current.paused) current.pause();
-  }
+// toSource maps a pointer position to source pixels of the picture on screen.
+function toSource(e) {
   const [W, H] = naturalSize(current);
-  point = { x: (e.clientX - r.left) * W / r.width, y: (e.clientY - r.top) * H / r.height };
-  identifyAt(point);
+  const r = current.getBoundingClientRect();
+  return { x: (e.clientX - r.left) * W / r.width, y: (e.clientY - r.top) * H / r.height, s: W / r.width };
+}
+
+function inControls(e) {
+  return current.tagName === 'VIDEO' && current.controls && e.clientY > current.getBoundingClientRect().bottom - CONTROLS_STRIP;
+}
+
+// squareIn returns the square box [x, y, side, side] with one corner at anchor (source px) and the
+// other towards p, inside the W x H picture: crops are square, as the model was trained.
+function squareIn(anchor, p, W, H) {
+  const sx = p.x >= anchor.x ? 1 : -1, sy = p.y >= anchor.y ? 1 : -1;
+  const room = Math.min(sx > 0 ? W - anchor.x : anchor.x, sy > 0 ? H - anchor.y : anchor.y);
+  const side = Math.max(MIN_BOX, Math.min(room, Math.max(Math.abs(p.x - anchor.x), Math.abs(p.y - anchor.y))));
+  const x = sx > 0 ? anchor.x : anchor.x - side, y = sy > 0 ? anchor.y : anchor.y - side;
+  return clampBox([x, y, side, side], W, H);
+}
+
+function clampBox([x, y, w, h], W, H) {
+  w = Math.min(w, W); h = Math.min(h, H);
+  return [Math.max(0, Math.min(x, W - w)), Math.max(0, Math.min(y, H - h)), w, h].map((v) => Math.round(v));
+}
+
+// Pointer gestures on the picture: a click names what is under it; a drag on the picture selects
+// a square region; a drag on the box moves it, on a corner handle resizes it. A changed box is
+// identified as it is ({box}), without the click search.
+let drag = null; // {mode: 'press'|'select'|'move'|'resize', start: {x, y} source px, box0, anchor, cx, cy}
+media.addEventListener('pointerdown', (e) => {
+  if (!current || e.button !== 0 || inControls(e)) return;
+  const onBox = e.target === box || box.contains(e.target);
+  if (e.target !== current && !onBox) return;
+  const p = toSource(e);
+  drag = { mode: 'press', start: p, cx: e.clientX, cy: e.clientY, id: e.pointerId };
+  if (onBox && last) {
+    const b = last.box;
+    const corner = e.target.dataset.corner;
+    drag.box0 = b;
+    if (corner) {
+      // The corner opposite the grabbed one stays put.
+      drag.mode = 'resize';
+      drag.anchor = { x: corner.includes('w') ? b[0] + b[2] : b[0], y: corner.includes('n') ? b[1] + b[3] : b[1] };
+    } else {
+      drag.mode = 'move-press';
+    }
+  }
+  media.setPointerCapture(e.pointerId);
+  e.preventDefault(); // no native image drag, no text selection
 });
+
+media.addEventListener('pointermove', (e) => {
+  if (!drag || e.pointerId !== drag.id) return;
+  const far = Math.hypot(e.clientX - drag.cx, e.clientY - drag.cy) >= DRAG_SLOP;
+  if (drag.mode === 'press' && far) drag.mode = 'select';
+  if (drag.mode === 'move-press' && far) drag.mode = 'move';
+  const [W, H] = naturalSize(current);
+  const p = toSource(e);
+  if (drag.mode === 'select') drag.box = squareIn(drag.start, p, W, H);
+  else if (drag.mode === 'move') drag.box = clampBox([drag.box0[0] + p.x - drag.start.x, drag.box0[1] + p.y - drag.start.y, drag.box0[2], drag.box0[3]], W, H);
+  else if (drag.mode === 'resize') drag.box = squareIn(drag.anchor, p, W, H);
+  else return;
+  drawBox(drag.box, { pending: true });
+});
+
+function endDrag(e, cancelled) {
+  if (!drag || e.pointerId !== drag.id) return;
+  const d = drag;
+  drag = null;
+  if (cancelled) { if (last) drawBox(last.box); else box.hidden = true; return; }
+  if (current.tagName === 'VIDEO' && !current.paused) current.pause();
+  if (d.box) { identifyAt(null, { box: d.box }); return; }
+  // A press without a drag: a click at that point (on the box too: another face may be inside it).
+  point = d.start;
+  identifyAt(point);
+}
+media.addEventListener('pointerup', (e) => endDrag(e, false));
+media.addEventListener('pointercancel', (e) => endDrag(e, true));
+media.addEventListener('dragstart', (e) => e.preventDefault());
+// A click on a video would toggle play; here a click names the paused frame instead.
+media.addEventListener('click', (e) => { if (current && current.tagName === 'VIDEO' && !inControls(e)) e.preventDefault(); });
 
 stage.addEventListener('keydown', (e) => {
   if (!current || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -268,23 +345,21 @@ stage.addEventListener('keydown', (e) => {
   }
 });
 
+// The crosshair and the box are drawn in percent of the picture, inside #media (which is exactly
+// the picture's size), so they stay on the picture whatever the layout does afterwards: the card
+// appearing, a window resize, a rotation, a scroll. (Pixel offsets taken at draw time went stale:
+// the box sat ~32 px off after the first click moved the layout.)
+const pct = (v, of) => `${(v / of) * 100}%`;
 function drawCrosshair() {
   const [W, H] = naturalSize(current);
-  const mr = media.getBoundingClientRect(), r = current.getBoundingClientRect(), sr = stage.getBoundingClientRect();
-  cross.style.left = `${r.left - sr.left + point.x * r.width / W}px`;
-  cross.style.top = `${r.top - sr.top + point.y * r.height / H}px`;
+  Object.assign(cross.style, { left: pct(point.x, W), top: pct(point.y, H) });
   cross.hidden = false;
-  void mr;
 }
 
-function drawBox(b) {
+function drawBox(b, { pending = false } = {}) {
   const [W, H] = naturalSize(current);
-  const r = current.getBoundingClientRect(), sr = stage.getBoundingClientRect();
-  const sx = r.width / W, sy = r.height / H;
-  Object.assign(box.style, {
-    left: `${r.left - sr.left + b[0] * sx}px`, top: `${r.top - sr.top + b[1] * sy}px`,
-    width: `${b[2] * sx}px`, height: `${b[3] * sy}px`,
-  });
+  Object.assign(box.style, { left: pct(b[0], W), top: pct(b[1], H), width: pct(b[2], W), height: pct(b[3], H) });
+  box.classList.toggle('pending', pending);
   box.hidden = false;
 }
 
@@ -304,7 +379,7 @@ async function identifyAt(p, { box: b } = {}) {
     r = await id.identify(src, b ? { box: b, k: 5 } : { x: p.x, y: p.y, k: 5 });
   } catch (err) {
     if (my !== gen) return;
-    clearAnswer();
+    clearAnswer('identify error');
     setStatus(`Could not identify: ${err.message}`, true);
     return;
   }
