@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -86,6 +87,11 @@ func (o *Options) defaults() error {
 	if o.Warn == nil {
 		o.Warn = func(string) {}
 	}
+	if o.Matcher != nil {
+		if t := float64(o.Matcher.Threshold()); !(t >= -1 && t <= 1) {
+			return fmt.Errorf("collect: matcher threshold %v, want -1..1", t)
+		}
+	}
 	if !(o.Link > -1 && o.Link <= 1) || !(o.Dedup > 0) || math.IsNaN(float64(o.Dedup)) {
 		return fmt.Errorf("collect: link %v must be in (-1, 1], dedup %v above 0", o.Link, o.Dedup)
 	}
@@ -119,7 +125,17 @@ func Propose(ctx context.Context, in, out string, opts Options) (*Proposals, err
 	if err != nil {
 		return nil, err
 	}
-	if rel, err := filepath.Rel(absIn, absOut); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	// Compared with symlinks resolved: a link to the review folder inside the input (or an input
+	// given through a link) must not get past the check.
+	realIn, err := resolvePath(absIn)
+	if err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	realOut, err := resolvePath(absOut)
+	if err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if rel, err := filepath.Rel(realIn, realOut); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil, fmt.Errorf("collect: the review folder %s is inside the input folder %s (the next run would collect its thumbnails)", out, in)
 	}
 	root, err := os.OpenRoot(absIn)
@@ -398,8 +414,19 @@ var reviewFiles embed.FS
 // writeReview writes the review folder: thumbnails of every member (the exact pixels the model
 // saw, denormalised), proposals.json, proposals.js and the page. A previous run's thumbs/ is
 // replaced; a thumbs/ that is not ours (no proposals.json beside it) stops the run.
-func writeReview(root *os.Root, out string, p *Proposals, props []proposal, m *model.Model) error {
+func writeReview(root *os.Root, out string, p *Proposals, props []proposal, m *model.Model) (err error) {
 	thumbs := filepath.Join(out, ThumbDir)
+	// A run that fails after making thumbs/ but before proposals.json takes thumbs/ away again:
+	// left behind, it would make every rerun refuse the folder as one propose did not write.
+	made := false // thumbs/ is this run's to take away
+	defer func() {
+		if err == nil || !made {
+			return
+		}
+		if _, serr := os.Stat(filepath.Join(out, ProposalsFile)); errors.Is(serr, fs.ErrNotExist) {
+			os.RemoveAll(thumbs)
+		}
+	}()
 	if _, err := os.Stat(thumbs); err == nil {
 		if _, err := os.Stat(filepath.Join(out, ProposalsFile)); err != nil {
 			return fmt.Errorf("collect: %s exists and %s has no %s: not overwriting a folder propose did not write", thumbs, out, ProposalsFile)
@@ -411,6 +438,7 @@ func writeReview(root *os.Root, out string, p *Proposals, props []proposal, m *m
 	if err := os.MkdirAll(thumbs, 0o755); err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}
+	made = true
 	// Members by image, so each image is decoded once more.
 	byImage := map[int][]*Member{}
 	for ci := range p.Clusters {
@@ -473,6 +501,27 @@ func writeReview(root *os.Root, out string, p *Proposals, props []proposal, m *m
 		}
 	}
 	return nil
+}
+
+// resolvePath is filepath.EvalSymlinks for a path whose tail may not exist yet: the deepest
+// existing ancestor is resolved and the rest joined on.
+func resolvePath(p string) (string, error) {
+	var rest []string
+	for {
+		r, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Join(append([]string{r}, rest...)...), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return "", err
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+		p = parent
+	}
 }
 
 // tensorImage turns the model's CHW normalised input back into an RGB image.
