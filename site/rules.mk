@@ -57,7 +57,13 @@ bench-site-dev: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## the same t
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/bench.mjs
 
 DEMO_DEPS += site
-TEST_TARGETS += test-browser test-extension
+# Page-side JS under node, no browser: toonid.js (fake Worker), the extension's offscreen document
+# (fake chrome APIs) and its permissions.
+.PHONY: test-site-unit
+test-site-unit: ## unit tests of toonid.js and the extension's scripts under node (no browser)
+	node --test site/test/unit.test.mjs
+
+TEST_TARGETS += test-browser test-extension test-site-unit
 BENCH_TARGETS += bench-site
 
 # The MV3 extension: the same worker/API/wasm in an offscreen document, the default pack inside.

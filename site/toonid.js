@@ -38,27 +38,41 @@ class Toonid {
     this._w = worker;
     this._next = 1;
     this._pending = new Map();
-    // cached resolves when every download of load() is stored for offline use.
-    this.cached = new Promise((resolve) => { this._cachedResolve = resolve; });
+    this._stopped = null; // the error every call gets once the worker is gone
+    // cached resolves when every download of load() is stored for offline use, and rejects when
+    // storing failed or the worker stopped first. Marked handled here: waiting on it is optional.
+    this.cached = new Promise((resolve, reject) => { this._cachedSettle = { resolve, reject }; });
+    this.cached.catch(() => {});
     worker.onmessage = (ev) => {
       const m = ev.data;
       if (m.log) { console.warn(m.log); return; }
-      if (m.event === 'cached') { this._cachedResolve(); return; }
+      if (m.event === 'cached') {
+        if (m.error) this._cachedSettle.reject(new Error(m.error)); else this._cachedSettle.resolve();
+        return;
+      }
       const p = this._pending.get(m.id);
       if (!p) return;
       if (m.progress) { if (p.onProgress) p.onProgress(m.progress); return; }
       this._pending.delete(m.id);
       if (m.ok) p.resolve(m.result); else p.reject(new Error(m.error));
     };
-    worker.onerror = (ev) => {
-      const err = new Error(`toonid worker: ${ev.message || 'failed to start'}`);
-      for (const p of this._pending.values()) p.reject(err);
-      this._pending.clear();
-    };
+    // An error that reaches the page means the worker script itself failed (to start, or outside a
+    // message handler): it will answer nothing more, so it is stopped and every call, pending or
+    // later, fails with this error instead of waiting forever.
+    worker.onerror = (ev) => this._stop(new Error(`toonid worker: ${ev.message || 'failed to start'}`));
+  }
+
+  _stop(err) {
+    if (this._w) this._w.terminate();
+    this._w = null;
+    this._stopped = err;
+    for (const p of this._pending.values()) p.reject(err);
+    this._pending.clear();
+    this._cachedSettle.reject(err);
   }
 
   _call(type, data, transfer = [], onProgress) {
-    if (!this._w) return Promise.reject(new Error('toonid: closed'));
+    if (!this._w) return Promise.reject(this._stopped || new Error('toonid: closed'));
     const id = this._next++;
     return new Promise((resolve, reject) => {
       this._pending.set(id, { resolve, reject, onProgress });
@@ -129,12 +143,7 @@ class Toonid {
   // packs lists the loaded packs and the taught characters.
   packs() { return this._call('packs', {}); }
 
-  close() {
-    if (this._w) this._w.terminate();
-    this._w = null;
-    for (const p of this._pending.values()) p.reject(new Error('toonid: closed'));
-    this._pending.clear();
-  }
+  close() { if (this._w) this._stop(new Error('toonid: closed')); }
 }
 
 export function sourceSize(s) {

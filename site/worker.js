@@ -16,7 +16,7 @@ let state = null; // {bridge, info, manifest, packName, modelSha}
 self.onmessage = async (ev) => {
   const { id, type, data } = ev.data;
   try {
-    let result, transfer = [];
+    let result;
     switch (type) {
       case 'load': result = await load(data, id); break;
       case 'identify': result = identify(data); break;
@@ -26,7 +26,7 @@ self.onmessage = async (ev) => {
       case 'packs': result = await packs(); break;
       default: throw new Error(`toonid worker: unknown message type ${JSON.stringify(type)}`);
     }
-    self.postMessage({ id, ok: true, result }, transfer);
+    self.postMessage({ id, ok: true, result });
   } catch (err) {
     self.postMessage({ id, ok: false, error: String(err && err.message || err) });
   }
@@ -40,7 +40,8 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   const phases = {};
   let tp = t0;
   const phase = (name) => { const t = performance.now(); phases[name] = Math.round(t - tp); tp = t; };
-  // Cache writes finish in the background; the page hears 'cached' when all are done.
+  // Cache writes finish in the background; the page hears 'cached' when all are done, or 'cached'
+  // with the error when one failed (so its promise settles either way).
   const stores = [];
   const onStored = (p) => stores.push(p);
   // IndexedDB opens while the downloads run; without it (some private modes) the pack still works.
@@ -124,7 +125,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   const warmMs = performance.now() - tw;
   phase('warm-up');
   Promise.all(stores).then(() => self.postMessage({ event: 'cached' }),
-    (err) => self.postMessage({ log: `toonid: could not store downloads for offline use: ${err.message}` }));
+    (err) => self.postMessage({ event: 'cached', error: `toonid: could not store downloads for offline use: ${err && err.message || err}` }));
   return {
     warmMs, phases,
     info, simd, offline, wasm: wasm.file,

@@ -3,8 +3,10 @@
 import * as toonid from './toonid.js';
 import { T } from './messages.js';
 
+// One load shared by every request; a failed load is forgotten, so the next request tries again
+// (a load that failed once, say while the disk was full, must not fail every pick until restart).
 let loading = null;
-const api = () => (loading ||= toonid.load({ base: 'v1/', pack: 'default' }));
+const api = () => (loading ||= toonid.load({ base: 'v1/', pack: 'default' }).catch((err) => { loading = null; throw err; }));
 
 chrome.runtime.onMessage.addListener((m, _sender, reply) => {
   if (m?.target !== 'offscreen' || m.type !== T.IDENTIFY) return false;

@@ -1,0 +1,109 @@
+// Unit tests of the page-side JS under node (make test-site-unit): toonid.js against a fake
+// Worker, the extension's offscreen document against fake chrome APIs, and the extension's
+// permissions against the code that needs them. No browser, no wasm.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, copyFileSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const SITE = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// within fails a promise that has not settled after ms: the bugs here were calls that never did.
+function within(p, ms = 2000) {
+  let timer;
+  return Promise.race([p, new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`still pending after ${ms} ms`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
+
+// FakeWorker answers 'load' like worker.js and nothing else, as a worker that died would.
+class FakeWorker {
+  constructor() { this.terminated = false; FakeWorker.last = this; }
+  postMessage(m) {
+    if (m.type === 'load') setTimeout(() => this.onmessage({ data: { id: m.id, ok: true, result: { info: { search: { extent: 0.5 } } } } }));
+  }
+  terminate() { this.terminated = true; }
+}
+globalThis.Worker = FakeWorker;
+globalThis.location ??= { href: 'http://localhost/' };
+const toonid = await import(pathToFileURL(join(SITE, 'toonid.js')).href);
+
+test('toonid.js: after a worker error, pending and later calls fail instead of waiting forever', async () => {
+  const id = await toonid.load();
+  const w = FakeWorker.last;
+  const pending = id.packs();
+  w.onerror({ message: 'boom' });
+  await assert.rejects(within(pending), /toonid worker: boom/);
+  await assert.rejects(within(id.packs()), /toonid worker: boom/);
+  await assert.rejects(within(id.forget('user:x')), /toonid worker: boom/);
+  await assert.rejects(within(id.cached), /boom/, 'cached must settle when the worker is gone');
+  assert.ok(w.terminated, 'the dead worker is terminated');
+  id.close(); // closing a stopped instance is harmless
+});
+
+test('toonid.js: cached settles both ways', async () => {
+  for (const [event, want] of [[{ event: 'cached' }, null], [{ event: 'cached', error: 'toonid: could not store downloads: quota' }, /quota/]]) {
+    const id = await toonid.load();
+    FakeWorker.last.onmessage({ data: event });
+    if (want) await assert.rejects(within(id.cached), want);
+    else await within(id.cached);
+    id.close();
+  }
+});
+
+test('toonid.js: close rejects what is pending and every later call', async () => {
+  const id = await toonid.load();
+  const pending = id.packs();
+  id.close();
+  await assert.rejects(within(pending), /toonid: closed/);
+  await assert.rejects(within(id.packs()), /toonid: closed/);
+});
+
+// offscreen.js runs in a temp folder next to a fake toonid.js whose first load fails.
+test('extension offscreen.js: a failed load is retried by the next request', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'toonid-offscreen-'));
+  try {
+    copyFileSync(join(SITE, 'extension', 'offscreen.js'), join(dir, 'offscreen.js'));
+    copyFileSync(join(SITE, 'extension', 'messages.js'), join(dir, 'messages.js'));
+    writeFileSync(join(dir, 'toonid.js'), `export async function load() {
+  globalThis.loads = (globalThis.loads || 0) + 1;
+  if (globalThis.loads === 1) throw new Error('disk full');
+  return { identify: async () => ({ answers: [{ name: 'Sintel' }], box: [0, 0, 1, 1] }) };
+}\n`);
+    let listener;
+    globalThis.chrome = { runtime: { onMessage: { addListener: (f) => { listener = f; } } } };
+    globalThis.createImageBitmap = async () => ({ close() {} });
+    const { T } = await import(pathToFileURL(join(dir, 'messages.js')).href);
+    await import(pathToFileURL(join(dir, 'offscreen.js')).href);
+    const ask = () => new Promise((reply) => {
+      assert.equal(listener({ type: T.IDENTIFY, target: 'offscreen', data: { image: 'data:image/png;base64,AA==', x: 1, y: 1 } }, {}, reply), true);
+    });
+    assert.deepEqual(await within(ask()), { error: 'disk full' });
+    assert.equal((await within(ask())).answers[0].name, 'Sintel', 'the second request loads again');
+    assert.equal(globalThis.loads, 2);
+    assert.equal((await within(ask())).answers[0].name, 'Sintel');
+    assert.equal(globalThis.loads, 2, 'a good load is kept');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    delete globalThis.chrome;
+  }
+});
+
+// Every permission the extension asks for must be used by its code (the store shows each to the user).
+test('extension manifest: every permission is used', () => {
+  const manifest = JSON.parse(readFileSync(join(SITE, 'extension', 'manifest.json'), 'utf8'));
+  const code = readdirSync(join(SITE, 'extension')).filter((f) => f.endsWith('.js'))
+    .map((f) => readFileSync(join(SITE, 'extension', f), 'utf8')).join('\n');
+  const uses = {
+    contextMenus: /chrome\.contextMenus\./,
+    offscreen: /chrome\.offscreen\./,
+    scripting: /chrome\.scripting\./,
+    activeTab: /chrome\.tabs\.captureVisibleTab/, // activeTab is what lets the screenshot happen
+    storage: /chrome\.storage\./,
+  };
+  for (const p of manifest.permissions) {
+    assert.ok(uses[p], `no rule for permission ${p}: add what code needs it`);
+    assert.match(code, uses[p], `permission ${p} is asked for but no extension script uses it`);
+  }
+});
