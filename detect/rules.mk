@@ -35,3 +35,12 @@ DETECT_RUN := $(DET_TRAIN)/runs/detect
 train-detect: $(DET_DATA)/scenes/train/labels-0.jsonl $(DET_TRAIN)/data/nsfwjs_mnv2/model.json ## the face detector: cache, head training (DETECT_MINUTES), ONNX, int8 .tmdl
 	nice -n 15 $(PYTHON) $(DET_TRAIN)/detect.py --data $(DET_DATA) --out $(DETECT_RUN) --minutes $(DETECT_MINUTES) --threads 1 --resume
 	$(SIMD) $(GO) run ./tools/toonid detect quantize -o $(DETECT_RUN)/detect.tmdl $(DETECT_RUN)/detect.onnx
+
+# Tests: decoding and NMS natively and as js/wasm (SIMD and scalar), no shared art.
+GO_JS_WASM_EXEC_DETECT = "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
+.PHONY: test-detect
+test-detect: ## the detector's decoding, NMS and model-kind tests, natively and as js/wasm
+	$(GO) test ./detect ./model -run 'Detect|Kind|NMS|Decode|Embedders'
+	$(SIMD) GOOS=js GOARCH=wasm $(GO) test -exec $(GO_JS_WASM_EXEC_DETECT) ./detect
+	GOOS=js GOARCH=wasm $(GO) test -exec $(GO_JS_WASM_EXEC_DETECT) ./detect
+TEST_TARGETS += test-detect

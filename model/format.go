@@ -30,6 +30,83 @@ const (
 	knownFlags = flagMirror
 )
 
+// Model kinds (version 2, u32 at offset 100; 0 in every file written before the field, so old
+// files load as embedders). Values are frozen.
+const (
+	kindOffset   = 100
+	decodeOffset = 104 // a detector's decode record, bytes 104..128
+)
+
+// Kind says what a model file's network is and so how its output is read.
+type Kind uint32
+
+const (
+	KindEmbedder Kind = 0 // output [N,1,1]: an embedding (Embed L2-normalises it)
+	KindDetector Kind = 1 // output [C,H,W]: raw detection maps, decoded as Info().Decode says
+	maxKind           = 1
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindEmbedder:
+		return "embedder"
+	case KindDetector:
+		return "detector"
+	}
+	return fmt.Sprintf("Kind(%d)", uint32(k))
+}
+
+// Detector output decodings (the decode record's scheme byte). Values are frozen.
+const (
+	// DecodeCenter5: 5 channels per output cell (i, j) of a grid with stride s = input/grid:
+	// 0 centre logit (score = sigmoid), 1-2 dx, dy (centre = ((j+0.5+dx)·s, (i+0.5+dy)·s)),
+	// 3-4 lw, lh (size = exp(lw)·s by exp(lh)·s); faces are 3x3 local maxima of the score.
+	DecodeCenter5 = 1
+	maxDecode     = 1
+)
+
+// DetectDecode is a detector's decode record (FORMAT.md): the scheme and its defaults.
+type DetectDecode struct {
+	Scheme    uint8
+	Threshold float32 // default minimum score, in [0, 1]
+	NMS       float32 // IoU above which a lower-scored box is suppressed, in (0, 1]
+	Stride    int     // input pixels per output cell (derived from the shapes, not stored)
+}
+
+// checkKind verifies that the output shape fits the kind and, for a detector, its decode record;
+// it returns the record with Stride filled in.
+func checkKind(k Kind, dec DetectDecode, out Shape, inH, inW int, mirror bool) (DetectDecode, error) {
+	switch k {
+	case KindEmbedder:
+		if dec != (DetectDecode{}) {
+			return dec, fmt.Errorf("model: an embedder with a detector's decode record: %w", errCorrupt)
+		}
+		if out[1] != 1 || out[2] != 1 {
+			return dec, fmt.Errorf("model: an embedder must output [N,1,1], the graph outputs %v", out)
+		}
+	case KindDetector:
+		if mirror {
+			return dec, fmt.Errorf("model: the mirror-average flag is for embedders, not detectors: %w", errCorrupt)
+		}
+		if dec.Scheme == 0 || dec.Scheme > maxDecode {
+			return dec, fmt.Errorf("model: detector decode scheme %d unknown (this build knows 1, centre+size): %w", dec.Scheme, errCorrupt)
+		}
+		if !(dec.Threshold >= 0 && dec.Threshold <= 1) || !(dec.NMS > 0 && dec.NMS <= 1) {
+			return dec, fmt.Errorf("model: detector threshold %v / NMS IoU %v out of range: %w", dec.Threshold, dec.NMS, errCorrupt)
+		}
+		if out[0] != 5 {
+			return dec, fmt.Errorf("model: a centre+size detector outputs 5 channels, the graph %v", out)
+		}
+		if out[1] < 1 || out[2] < 1 || inH%out[1] != 0 || inW%out[2] != 0 || inH/out[1] != inW/out[2] {
+			return dec, fmt.Errorf("model: detector output grid %dx%d does not divide the %dx%d input evenly", out[1], out[2], inH, inW)
+		}
+		dec.Stride = inH / out[1]
+	default:
+		return dec, fmt.Errorf("model: model kind %d unknown (this build knows 0 embedder, 1 detector): %w", uint32(k), errCorrupt)
+	}
+	return dec, nil
+}
+
 // Tensor types. The IDs are frozen: a removed type leaves a hole.
 const (
 	tensorF32  = 1 // little-endian float32 values
@@ -60,11 +137,21 @@ type EncodeOptions struct {
 	// and on its horizontal mirror and returns the normalised sum of the two normalised
 	// outputs (flip test-time augmentation). Forward stays one pass.
 	Mirror bool
+	// Kind and Decode: what the network is (default an embedder) and, for a detector, how
+	// its output is decoded (Decode.Stride is derived, not stored).
+	Kind   Kind
+	Decode DetectDecode
 }
 
 // Encode writes g as a model file. It validates g first.
 func Encode(g *Graph, opt EncodeOptions) ([]byte, error) {
-	if _, err := g.Shapes(); err != nil {
+	shapes0, err := g.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	dec := opt.Decode
+	dec.Stride = 0
+	if _, err := checkKind(opt.Kind, dec, shapes0[len(shapes0)-1], g.InputH, g.InputW, opt.Mirror); err != nil {
 		return nil, err
 	}
 	type tens struct {
@@ -127,6 +214,12 @@ func Encode(g *Graph, opt EncodeOptions) ([]byte, error) {
 	le.PutUint32(hdr[4:], Version)
 	if opt.Mirror {
 		le.PutUint32(hdr[flagsOffset:], flagMirror)
+	}
+	le.PutUint32(hdr[kindOffset:], uint32(opt.Kind))
+	if opt.Kind == KindDetector {
+		hdr[decodeOffset] = dec.Scheme
+		le.PutUint32(hdr[decodeOffset+4:], math.Float32bits(dec.Threshold))
+		le.PutUint32(hdr[decodeOffset+8:], math.Float32bits(dec.NMS))
 	}
 	for i, v := range []uint32{uint32(g.InputC), uint32(g.InputH), uint32(g.InputW), 0} {
 		le.PutUint32(hdr[40+4*i:], v)
@@ -201,6 +294,8 @@ type decodedFile struct {
 	embedDim int
 	int8     bool
 	mirror   bool // header flag bit 0 (version 2)
+	kind     Kind
+	dec      DetectDecode
 	sum      [32]byte
 }
 
@@ -237,9 +332,23 @@ func decode(b []byte) (*decodedFile, error) {
 			return nil, fmt.Errorf("model: header flags %#x have unknown bits %#x (this build knows bit 0, mirror-average): %w", flags, flags&^knownFlags, errCorrupt)
 		}
 		d.mirror = flags&flagMirror != 0
-		for i, c := range b[flagsOffset+4 : headerSize] {
+		d.kind = Kind(le.Uint32(b[kindOffset:]))
+		if d.kind > maxKind {
+			return nil, fmt.Errorf("model: model kind %d unknown (this build knows 0 embedder, 1 detector): %w", uint32(d.kind), errCorrupt)
+		}
+		zero := b[decodeOffset:headerSize] // an embedder: all reserved
+		if d.kind == KindDetector {
+			d.dec.Scheme = b[decodeOffset]
+			d.dec.Threshold = math.Float32frombits(le.Uint32(b[decodeOffset+4:]))
+			d.dec.NMS = math.Float32frombits(le.Uint32(b[decodeOffset+8:]))
+			if b[decodeOffset+1]|b[decodeOffset+2]|b[decodeOffset+3] != 0 {
+				return nil, fmt.Errorf("model: reserved decode bytes 105..108 not 0: %w", errCorrupt)
+			}
+			zero = b[decodeOffset+12 : headerSize]
+		}
+		for i, c := range zero {
 			if c != 0 {
-				return nil, fmt.Errorf("model: reserved header byte %d is %#x, want 0: %w", flagsOffset+4+i, c, errCorrupt)
+				return nil, fmt.Errorf("model: reserved header byte %d is %#x, want 0: %w", headerSize-len(zero)+i, c, errCorrupt)
 			}
 		}
 	}
@@ -391,8 +500,12 @@ func decode(b []byte) (*decodedFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out := shapes[len(shapes)-1]; out.Size() != d.embedDim || out[1] != 1 || out[2] != 1 {
+	out := shapes[len(shapes)-1]
+	if out.Size() != d.embedDim {
 		return nil, fmt.Errorf("model: header says embedding size %d, graph outputs %v", d.embedDim, out)
+	}
+	if d.dec, err = checkKind(d.kind, d.dec, out, g.InputH, g.InputW, d.mirror); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

@@ -107,7 +107,8 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"unknown flag bit", "unknown bits 0x2", mut(func(b []byte) []byte { le.PutUint32(b[flagsOffset:], 2); return reseal(b) })},
 		{"unknown flag bits next to mirror", "unknown bits 0x80000000", mut(func(b []byte) []byte { le.PutUint32(b[flagsOffset:], 1<<31|flagMirror); return reseal(b) })},
 		{"unknown flags not resealed", "sha256 mismatch", mut(func(b []byte) []byte { b[flagsOffset] = 4; return b })},
-		{"reserved byte 100", "reserved header byte 100", mut(func(b []byte) []byte { b[100] = 1; return reseal(b) })},
+		{"reserved byte 116", "reserved header byte 116", mut(func(b []byte) []byte { b[116] = 1; return reseal(b) })},
+		{"unknown kind at 100", "kind 16777217 unknown", mut(func(b []byte) []byte { b[100] = 1; b[103] = 1; return reseal(b) })},
 		{"reserved byte 127", "reserved header byte 127", mut(func(b []byte) []byte { b[127] = 0x80; return reseal(b) })},
 		{"v1 header on a v2 file", "corrupt file", mut(func(b []byte) []byte { le.PutUint32(b[4:], 1); return reseal(b) })},
 		{"flipped weight byte", "sha256 mismatch", mut(func(b []byte) []byte { b[len(b)-3] ^= 1; return b })},
@@ -324,13 +325,20 @@ func FuzzLoad(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	if det, err := Encode(detectorGraph(5), EncodeOptions{Int8: true, Kind: KindDetector, Decode: center5}); err == nil {
+		f.Add(det) // a detector: kind 1 and its decode record
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, file := range [][]byte{b, reseal(b)} {
 			m, err := Load(file)
 			if err != nil {
 				continue
 			}
-			if _, err := m.Embed(make([]float32, m.InputLen())); err != nil {
+			run := m.Embed
+			if m.Info().Kind == KindDetector {
+				run = m.Forward // Embed refuses detectors
+			}
+			if _, err := run(make([]float32, m.InputLen())); err != nil {
 				t.Fatal(err)
 			}
 		}

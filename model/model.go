@@ -6,6 +6,7 @@ package model
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -26,7 +27,15 @@ type Info struct {
 	// Embed runs the network on the input and on its horizontal mirror and returns
 	// l2n(l2n(f(x)) + l2n(f(mirror(x)))).
 	Mirror bool
+	// Kind: an embedder (Embed) or a detector (Forward, decoded by package detect as Decode
+	// says; Embed refuses it). Output is the last op's [C,H,W] shape.
+	Kind   Kind
+	Decode DetectDecode
+	Output Shape
 }
+
+// ErrNotEmbedder is returned by Embed and EmbedBatch for a detector file.
+var ErrNotEmbedder = errors.New("model: this model file is a detector, not an embedder")
 
 // Model is a loaded network. It is safe for concurrent use.
 type Model struct {
@@ -44,7 +53,12 @@ func Load(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newModel(&d.g, d.sum[:], d.int8, d.mirror)
+	m, err := newModel(&d.g, d.sum[:], d.int8, d.mirror)
+	if err != nil {
+		return nil, err
+	}
+	m.info.Kind, m.info.Decode = d.kind, d.dec
+	return m, nil
 }
 
 // FromGraph prepares g to run without going through a file (tests, quantisation). The
@@ -61,7 +75,7 @@ func newModel(g *Graph, sum []byte, q8, mirror bool) (*Model, error) {
 	m.info = Info{
 		InputW: g.InputW, InputH: g.InputH, Mean: g.Mean, Std: g.Std,
 		EmbedDim: out.Size(), SHA256: hex.EncodeToString(sum), Int8: q8,
-		Ops: len(g.Ops), MACs: macs(g, p.shapes), Mirror: mirror,
+		Ops: len(g.Ops), MACs: macs(g, p.shapes), Mirror: mirror, Output: out,
 	}
 	n := m.InputLen()
 	m.pool.New = func() any {
@@ -108,6 +122,9 @@ func (m *Model) checkInput(in []float32) error {
 // l2n(l2n(f(in)) + l2n(f(mirror(in)))), the mirror flipping the already-preprocessed
 // tensor along W; the second pass reuses the pooled arena.
 func (m *Model) Embed(in []float32) ([]float32, error) {
+	if m.info.Kind != KindEmbedder {
+		return nil, ErrNotEmbedder
+	}
 	if err := m.checkInput(in); err != nil {
 		return nil, err
 	}
