@@ -11,7 +11,7 @@ import (
 
 // maps builds a [5, gh, gw] output with every logit at -10 and the given cells set.
 type cell struct {
-	i, j                   int
+	i, j                  int
 	logit, dx, dy, lw, lh float32
 }
 
