@@ -3,6 +3,7 @@ module github.com/toonid/toonid
 go 1.27.3
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/nfnt/resize v0.0.0-20180221191011-83c6a9932646
 	github.com/owulveryck/onnx-go v0.5.0
 	github.com/syumai/workers v0.32.0

@@ -28,6 +28,7 @@ $(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(a
 	else echo "tools/gallery/CREDITS.md is missing from this build." > $(SITE_OUT)/CREDITS.md; fi
 	mkdir -p $(SITE_OUT)/examples && cp $(EXAMPLES) $(SITE_OUT)/examples/
 	node site/tools/build.mjs $(SITE_OUT)
+	$(GO) run ./serve/internal/precompress $(SITE_OUT)
 
 # The dev store: a random-weight model and a pack of drawn characters (site/test/devstore), so the
 # whole browser path is tested even where the shipped model or the default pack is missing.
