@@ -164,6 +164,36 @@ def load_images(paths, size=SIZE):
     return arr
 
 
+def file_stamps(paths):
+    """file_stamps is each file's (size, modification time in ns): what identifies a version of it
+    in an image cache, so a regenerated file (same path, new pixels) is read again."""
+    out = np.empty((len(paths), 2), dtype=np.int64)
+    for i, p in enumerate(paths):
+        st = os.stat(p)
+        out[i] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def cached_images(paths, cache):
+    """cached_images returns the images of the cache file (written by save_image_cache) when it was
+    made from exactly these paths and every file still has the size and modification time it had
+    then, else None. A cache from before the stamps were kept is stale too."""
+    if not (cache and os.path.isfile(cache)):
+        return None
+    z = np.load(cache, allow_pickle=False)
+    if "stamps" not in z.files or list(z["paths"]) != list(paths):
+        return None
+    if not np.array_equal(z["stamps"], file_stamps(paths)):
+        return None
+    return z["images"]
+
+
+def save_image_cache(cache, paths, imgs, stamps):
+    """save_image_cache writes images with their paths and file_stamps (taken before reading the
+    files, so a file changed while it was read makes the cache stale, not wrong)."""
+    np.savez(cache, images=imgs, paths=np.array(paths), stamps=stamps)
+
+
 def write_eval_manifest(path, rows, known_frac=0.75, gallery_variants=2, seed=0):
     """write_eval_manifest writes a "path identity role" TSV from (abs path, identity, style,
     variant) rows. Identity is per style (identity@style): a pack enrols a character as drawn.

@@ -153,6 +153,31 @@ class DataTest(unittest.TestCase):
                 data.copy_shared(os.path.join(d, "nope"), os.path.join(d, "out"))
             self.assertIn("manifest", str(cm.exception))
 
+    def test_image_cache_follows_the_files(self):
+        # The cache was keyed on paths alone: regenerated data (same names, new pixels) trained
+        # on the stale pixels. Now every change to a file's size or mtime makes it stale.
+        with tempfile.TemporaryDirectory() as d:
+            paths = [os.path.join(d, f"{i}.bmp") for i in range(3)]  # BMP: same size whatever the pixels
+            for i, p in enumerate(paths):
+                Image.new("RGB", (8, 8), (i * 80, 0, 0)).save(p)
+            cache = os.path.join(d, "cache.npz")
+            data.save_image_cache(cache, paths, data.load_images(paths, size=8), data.file_stamps(paths))
+            self.assertIsNotNone(data.cached_images(paths, cache))
+            self.assertIsNone(data.cached_images(paths[:2], cache), "other paths")
+            st = os.stat(paths[1])
+            Image.new("RGB", (8, 8), (0, 200, 0)).save(paths[1])  # same size as before
+            self.assertEqual(os.path.getsize(paths[1]), st.st_size)
+            os.utime(paths[1], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+            self.assertIsNone(data.cached_images(paths, cache), "a file rewritten since")
+            data.save_image_cache(cache, paths, data.load_images(paths, size=8), data.file_stamps(paths))
+            self.assertEqual(data.cached_images(paths, cache)[1, 1, 0, 0], 200)
+            with open(paths[2], "ab") as f:
+                f.write(b"\0")
+            os.utime(paths[2], ns=(os.stat(paths[2]).st_atime_ns, data.file_stamps(paths)[2][1]))
+            self.assertIsNone(data.cached_images(paths, cache), "a file of another size")
+            np.savez(cache, images=data.load_images(paths, size=8), paths=np.array(paths))
+            self.assertIsNone(data.cached_images(paths, cache), "a cache without stamps")
+
     def test_eval_manifest_roles(self):
         with tempfile.TemporaryDirectory() as d:
             rows = [(os.path.join(d, f"{i}_{v}.png"), f"c{i}", "s", str(v)) for i in range(8) for v in range(4)]

@@ -256,12 +256,9 @@ def source_rows(dirs, holdout_styles=()):
 
 
 def cached_images(rows, cache):
-    """cached_images returns the images of the cache file when it was made from exactly rows, else None."""
-    if cache and os.path.isfile(cache):
-        z = np.load(cache, allow_pickle=False)
-        if list(z["paths"]) == [r[0] for r in rows]:
-            return z["images"]
-    return None
+    """cached_images returns the images of the cache file when it was made from exactly rows' files,
+    unchanged since (data.cached_images: paths, sizes and modification times), else None."""
+    return data.cached_images([r[0] for r in rows], cache)
 
 
 def load_sources(dirs, holdout_styles=(), cache=None):
@@ -269,9 +266,11 @@ def load_sources(dirs, holdout_styles=(), cache=None):
     imgs = cached_images(rows, cache)
     if imgs is not None:
         return rows, imgs
-    imgs = data.load_images([r[0] for r in rows])
+    paths = [r[0] for r in rows]
+    stamps = data.file_stamps(paths)
+    imgs = data.load_images(paths)
     if cache:
-        np.savez(cache, images=imgs, paths=np.array([r[0] for r in rows]))
+        data.save_image_cache(cache, paths, imgs, stamps)
     return rows, imgs
 
 
