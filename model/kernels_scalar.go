@@ -4,8 +4,6 @@ package model
 
 // Without GOEXPERIMENT=simd the kernels are the portable references.
 
-const simdKernels = false
-
 func gemmCols() int { return 1 }
 
 func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, lo, hi float32) {

@@ -12,8 +12,6 @@ import (
 // The simd package cannot pass vectors through calls yet, so each kernel is one function
 // with its register tile written out.
 
-const simdKernels = true
-
 // gemmCols is the column count of gemm's register tile; convolutions size their rows so
 // that the GEMM width is a multiple of it where that is cheap.
 func gemmCols() int {

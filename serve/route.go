@@ -114,10 +114,6 @@ func addressedName(name string) (sum, ext string, ok bool) {
 	return sum, ext, true
 }
 
-// ValidPackName reports whether name may name a pack: 1-64 of [a-z0-9._-], starting
-// with a letter or digit.
-func ValidPackName(name string) bool { return validPackName(name) }
-
 func validPackName(name string) bool {
 	if len(name) == 0 || len(name) > 64 || !alnum(name[0]) {
 		return false
