@@ -237,8 +237,9 @@ function naturalSize(el) {
   return el.tagName === 'VIDEO' ? [el.videoWidth, el.videoHeight] : [el.naturalWidth, el.naturalHeight];
 }
 
-// A click in a video's bottom strip is left to the video's own controls.
-const CONTROLS_STRIP = 48;
+// A click in a video's bottom strip is left to the video's own controls: Chromium draws a 48 px
+// button row with the timeline under it (the play button's centre sits 48 px above the bottom).
+const CONTROLS_STRIP = 72;
 // A press that moves less than this (CSS px) is a click; more starts a drag.
 const DRAG_SLOP = 5;
 // The smallest box a drag makes, in source pixels (below it the model sees mostly blur).

@@ -12,9 +12,24 @@
 // fullscreen nothing can be drawn over it, so the layer hides until fullscreen ends.
 // Events bubble from the video: toonid:answer {answers, unknown, box, ...}, toonid:error {message}.
 // Keys are opt-in (keys: true): "i" arms while focus is on the video or the layer; modifiers and
-// editable targets are ignored.
+// editable targets are ignored. Escape always disarms.
+//
+// While armed, only a click on the video's picture identifies: not one on the letterbox bars, on
+// the native controls' strip (bottom 72 px when the video has `controls`), or on anything the page
+// draws over the video (a custom player's buttons) — those reach the player as usual. There is no
+// click-catching layer: a capture-phase listener on the window decides per click from what is
+// under the pointer (elementsFromPoint), and only stops the events of a click it takes.
 
-const attached = new WeakMap();
+import { verdict } from './verdict.js';
+
+// One registry per page, shared by every copy of this module (loaded twice under two URLs, or by
+// two scripts): attaching to a video that any copy attached to returns that copy's handle, so a
+// page never gets two layers over one video.
+const REGISTRY = Symbol.for('toonid.overlay.attached/v1');
+const attached = globalThis[REGISTRY] || (globalThis[REGISTRY] = new WeakMap());
+// Chromium's native controls: a 48 px button row with the timeline under it on a file video
+// (measured: the play button's centre 48 px above the bottom), so 72 px are left to them.
+const CONTROLS_STRIP = 72;
 
 export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   if (!(video instanceof HTMLVideoElement)) throw new TypeError('toonid overlay: attach needs a <video>');
@@ -36,8 +51,8 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   button.textContent = 'Name a face';
   Object.assign(button.style, { position: 'absolute', right: '8px', top: '8px', pointerEvents: 'auto', font: '13px system-ui, sans-serif',
     padding: '4px 8px', borderRadius: '4px', border: '1px solid #fff8', background: '#000a', color: '#fff', cursor: 'pointer' });
-  const catcher = doc.createElement('div'); // takes clicks only while armed
-  Object.assign(catcher.style, { position: 'absolute', inset: '0', cursor: 'crosshair', pointerEvents: 'none' });
+  const frame = doc.createElement('div'); // outlines the clickable picture while armed; takes no events
+  Object.assign(frame.style, { position: 'absolute', pointerEvents: 'none', display: 'none', outline: '2px dashed #ffcc00', outlineOffset: '-2px' });
   const box = doc.createElement('div');
   Object.assign(box.style, { position: 'absolute', border: '3px solid #ffcc00', boxShadow: '0 0 0 2px #000a', pointerEvents: 'none', display: 'none' });
   const label = doc.createElement('div');
@@ -45,7 +60,7 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   Object.assign(label.style, { position: 'absolute', left: '0', top: '-1.6em', whiteSpace: 'nowrap', font: 'bold 14px system-ui, sans-serif',
     background: '#000c', color: '#fff', padding: '1px 6px', borderRadius: '3px' });
   box.append(label);
-  layer.append(catcher, box, button);
+  layer.append(frame, box, button);
 
   let armed = false, raf = 0, lastBox = null, hidden = false;
 
@@ -93,15 +108,44 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
     Object.assign(box.style, { display: '', left: `${x0 + b[0] * s}px`, top: `${y0 + b[1] * s}px`, width: `${b[2] * s}px`, height: `${b[3] * s}px` });
   }
 
-  function loop() { place(); raf = armed ? requestAnimationFrame(loop) : 0; }
+  // picture is the part of the video's box a click may identify in (client px): the letterboxed
+  // picture, less the native controls' strip.
+  function picture() {
+    const { r, s, x0, y0 } = content();
+    const w = video.videoWidth * s, h = video.videoHeight * s;
+    const bottom = Math.min(r.top + y0 + h, video.controls ? r.bottom - CONTROLS_STRIP : Infinity);
+    return { left: r.left + x0, top: r.top + y0, right: r.left + x0 + w, bottom };
+  }
+
+  // takes reports whether a click at (x, y) is one the armed overlay identifies: on the picture,
+  // and with the video itself topmost there (our own layer takes no pointer events, except the
+  // button), not a control the player or the page draws over it.
+  function takes(x, y) {
+    if (!armed || !video.videoWidth) return false;
+    const p = picture();
+    if (!(x >= p.left && x < p.right && y >= p.top && y < p.bottom)) return false;
+    const top = doc.elementsFromPoint(x, y).find((el) => !layer.contains(el));
+    return top === video;
+  }
+
+  function loop() {
+    place();
+    if (armed && video.videoWidth) {
+      const p = picture(), lr = layer.getBoundingClientRect();
+      Object.assign(frame.style, { display: '', left: `${p.left - lr.left}px`, top: `${p.top - lr.top}px`, width: `${p.right - p.left}px`, height: `${Math.max(0, p.bottom - p.top)}px` });
+    }
+    raf = armed ? requestAnimationFrame(loop) : 0;
+  }
 
   function arm(v = true) {
     armed = v;
-    catcher.style.pointerEvents = armed ? 'auto' : 'none';
     button.setAttribute('aria-pressed', String(armed));
-    button.textContent = armed ? 'Click a face…' : 'Name a face';
+    button.textContent = armed ? 'Click a face… (Esc: cancel)' : 'Name a face';
+    if (!armed) frame.style.display = 'none';
+    video.style.cursor = armed ? 'crosshair' : prevCursor;
     if (armed && !raf) raf = requestAnimationFrame(loop);
   }
+  const prevCursor = video.style.cursor;
 
   async function identifyAt(clientX, clientY) {
     const { r, s, x0, y0 } = content();
@@ -113,7 +157,8 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
       const res = await toonid.identify(frame, { x, y, k });
       frame.close();
       lastBox = res.box;
-      label.textContent = res.unknown || !res.answers.length ? 'Unknown character' : `${res.answers[0].name} (${res.answers[0].score.toFixed(2)})`;
+      const v = verdict(res); // the demo's wording (verdict.js)
+      label.textContent = v.best && v.kind !== 'unknown' ? `${v.text} ${v.percent}%` : v.text;
       drawBox(res.box);
       video.dispatchEvent(new CustomEvent('toonid:answer', { bubbles: true, composed: true, detail: res }));
     } catch (err) {
@@ -122,11 +167,26 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   }
 
   on(button, 'click', (e) => { e.stopPropagation(); arm(!armed); });
-  on(catcher, 'click', (e) => {
-    e.preventDefault();
-    e.stopPropagation();
-    arm(false);
-    identifyAt(e.clientX, e.clientY);
+  // A click the overlay takes: its press, release and click are kept from the page and the player
+  // (which would toggle play), in the capture phase on the window, before anyone else sees them.
+  let pressed = false;
+  const win = doc.defaultView;
+  for (const type of ['pointerdown', 'mousedown', 'pointerup', 'mouseup', 'click', 'dblclick']) {
+    on(win, type, (e) => {
+      if (e.button !== 0) return;
+      if (type === 'pointerdown') pressed = takes(e.clientX, e.clientY);
+      if (!pressed) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      if (type === 'click') {
+        pressed = false;
+        arm(false);
+        identifyAt(e.clientX, e.clientY);
+      }
+    }, { capture: true });
+  }
+  on(doc, 'keydown', (e) => {
+    if (e.key === 'Escape' && armed) { arm(false); e.preventDefault(); }
   });
   on(doc, 'fullscreenchange', mount);
   on(doc.defaultView, 'resize', place);
@@ -154,6 +214,7 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
     identifyAt,
     get element() { return layer; },
     detach() {
+      if (armed) arm(false);
       ac.abort();
       ro.disconnect();
       if (raf) cancelAnimationFrame(raf);

@@ -470,6 +470,88 @@ try {
     }
   });
 
+  // --- item 8: the overlay on a plain <video> ---
+  await step(8, "overlay: two script copies give one layer; the player's own controls still work while armed; Escape disarms", async () => {
+    await page.goto(srv.url);
+    await ready(page);
+    const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
+    await page.evaluate(async (src) => {
+      const img = new Image();
+      img.src = src;
+      await img.decode();
+      const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
+      const g = c.getContext('2d');
+      // A player: a video with native controls, and the page's own button drawn over its picture.
+      const wrap = Object.assign(document.createElement('div'), { id: 'player' });
+      wrap.style.cssText = 'position:relative;width:640px;height:400px;background:#000;margin:8px';
+      const v = Object.assign(document.createElement('video'), { id: 'ov', muted: true, controls: true });
+      v.style.cssText = 'width:640px;height:400px;display:block'; // letterboxed: 848x480 in 640x400
+      v.srcObject = c.captureStream(10);
+      const draw = () => { g.drawImage(img, 0, 0); if (document.getElementById('ov')) requestAnimationFrame(draw); };
+      draw();
+      const own = Object.assign(document.createElement('button'), { id: 'own', textContent: 'Player: like' });
+      own.style.cssText = 'position:absolute;left:20px;top:60px;z-index:5';
+      window.ownClicks = 0;
+      own.addEventListener('click', () => { window.ownClicks++; });
+      // What the player sees: presses on the video (its controls live in its shadow tree).
+      window.videoClicks = 0;
+      v.addEventListener('pointerdown', () => { window.videoClicks++; });
+      wrap.append(v, own);
+      document.body.prepend(wrap);
+      await v.play();
+      while (!v.videoWidth) await new Promise((r) => setTimeout(r, 20));
+      const a = await import('./overlay.js');
+      const b = await import('./overlay.js?copy=2'); // a second copy of the script
+      if (a.attach === b.attach) throw new Error('the test did not load two copies');
+      const h = a.attach(v, { toonid: window.toonidDemo.api });
+      const h2 = b.attach(v, { toonid: window.toonidDemo.api });
+      window.ovSame = h === h2;
+      window.ovAnswers = [];
+      v.addEventListener('toonid:answer', (e) => window.ovAnswers.push(e.detail));
+      window.ovHandle = h;
+    }, dataURL);
+    assert.equal(await page.evaluate(() => window.ovSame), true, 'the second copy made a second handle');
+    assert.equal(await page.locator('.toonid-overlay').count(), 1, 'two layers over one video');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const geo = await page.evaluate(() => { const r = document.getElementById('ov').getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+    const armBtn = page.locator('.toonid-overlay button');
+    await armBtn.click();
+    assert.equal(await armBtn.getAttribute('aria-pressed'), 'true');
+    await page.screenshot({ path: shot('8-overlay-armed') });
+    // The page's own button over the picture gets its click; nothing is identified.
+    await page.click('#own');
+    assert.equal(await page.evaluate(() => window.ownClicks), 1, "the player's button did not get the click");
+    // The native controls and the letterbox bars are left to the player: its pause button pauses.
+    await page.mouse.click(geo.x + 24, geo.y + geo.h - 24);
+    await page.waitForFunction(() => document.getElementById('ov').paused, null, { timeout: 3000 }).catch(() => {});
+    assert.equal(await page.evaluate(() => document.getElementById('ov').paused), true, "the native pause button did not pause: the overlay swallowed the player's control");
+    await page.evaluate(() => document.getElementById('ov').play());
+    await page.mouse.click(geo.x + geo.w / 2, geo.y + 8); // top bar: 848x480 in 640x400 leaves 19 px above
+    await page.waitForTimeout(400);
+    assert.equal(await page.evaluate(() => window.ovAnswers.length), 0, 'a click on the controls or the bars identified');
+    assert.equal(await page.evaluate(() => window.videoClicks), 1, 'the video did not see the press on its letterbox bar');
+    assert.equal(await armBtn.getAttribute('aria-pressed'), 'true', 'still armed');
+    await page.keyboard.press('Escape');
+    assert.equal(await armBtn.getAttribute('aria-pressed'), 'false', 'Escape did not disarm');
+    // Armed again, a click on the face identifies it, pauses the video, and the page never sees that click.
+    await armBtn.click();
+    const s = geo.w / 848; // letterboxed scale (the frame is 848x480)
+    const pos = { x: geo.x + face.x * s, y: geo.y + (geo.h - 480 * s) / 2 + face.y * s };
+    const clicks = await page.evaluate(() => window.videoClicks);
+    await page.mouse.click(pos.x, pos.y);
+    await page.waitForFunction(() => window.ovAnswers.length > 0, null, { timeout: 20000 });
+    const r = await page.evaluate(() => window.ovAnswers[0]);
+    assert.equal(await page.evaluate(() => document.getElementById('ov').paused), true, 'the click pauses the video');
+    assert.equal(await page.evaluate(() => window.videoClicks), clicks, 'the identifying press reached the player (it would toggle play)');
+    const label = await page.textContent('.toonid-overlay [aria-live]');
+    const v = verdict(r);
+    assert.equal(label, v.kind === 'unknown' ? v.text : `${v.text} ${v.percent}%`);
+    console.log(`     overlay label: ${label}`);
+    await page.screenshot({ path: shot('8-overlay-answer') });
+    await page.evaluate(() => { window.ovHandle.detach(); document.getElementById('player').remove(); });
+    assert.equal(await page.locator('.toonid-overlay').count(), 0);
+  });
+
   if (failures.length) {
     console.log(`test-browser-product: ${failures.length} of ${results.length + failures.length} steps FAILED: ${failures.join('; ')}`);
     process.exitCode = 1;
