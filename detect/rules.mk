@@ -44,3 +44,13 @@ test-detect: ## the detector's decoding, NMS and model-kind tests, natively and 
 	$(SIMD) GOOS=js GOARCH=wasm $(GO) test -exec $(GO_JS_WASM_EXEC_DETECT) ./detect
 	GOOS=js GOARCH=wasm $(GO) test -exec $(GO_JS_WASM_EXEC_DETECT) ./detect
 TEST_TARGETS += test-detect
+
+# Benchmark (reads ../shared for the cascade; not a test): the detector vs lbpcascade_animeface
+# on tools/gallery/detval, one thread each; the last line is one JSON object.
+DETECT_MODEL ?= $(DETECT_RUN)/detect.tmdl
+LBP_CASCADE ?= ../shared/baselines/lbpcascade_animeface.xml
+.PHONY: bench-detect
+bench-detect: ## the detector vs lbpcascade_animeface on tools/gallery/detval: AP@0.5, lenient AP, recall at 1 FP/image, ms/frame
+	mkdir -p $(BUILD)
+	$(SIMD) $(GO) build -o $(BUILD)/toonid-bench ./tools/toonid
+	$(PYTHON) $(DET_TRAIN)/bench_detect.py --model $(DETECT_MODEL) --cascade $(LBP_CASCADE) --toonid $(BUILD)/toonid-bench

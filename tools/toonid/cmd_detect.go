@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"time"
 
 	"github.com/toonid/toonid/detect"
 	"github.com/toonid/toonid/model"
@@ -18,6 +19,7 @@ type detectArgs struct {
 	model     string
 	json      bool
 	threshold float64 // < 0: the file's default
+	time      bool
 	images    []string
 	// quantize
 	quantize  bool
@@ -40,6 +42,7 @@ func parseDetect(args []string, stderr io.Writer) (*detectArgs, error) {
 	fs.StringVar(&a.model, "model", "", "detector model `file` (default: the shipped detector)")
 	fs.BoolVar(&a.json, "json", false, "one JSON object per image")
 	fs.Float64Var(&a.threshold, "threshold", -1, "minimum score (0..1; default: the model file's)")
+	fs.BoolVar(&a.time, "time", false, "report milliseconds per frame (letterbox + network + decode, not the image decode) on stderr")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -124,18 +127,24 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 	if a.threshold >= 0 {
 		d.Threshold = float32(a.threshold)
 	}
+	var spent time.Duration
 	for _, p := range a.images {
 		img, err := loadImageFor(p, false)
 		if err != nil {
 			return err
 		}
+		t0 := time.Now()
 		boxes, err := d.Detect(img)
+		spent += time.Since(t0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		if err := writeBoxes(stdout, p, boxes, a.json); err != nil {
 			return err
 		}
+	}
+	if a.time {
+		fmt.Fprintf(stderr, "detect: %d frames, %.2f ms/frame\n", len(a.images), float64(spent.Microseconds())/1000/float64(len(a.images)))
 	}
 	return nil
 }

@@ -1,0 +1,110 @@
+"""bench_detect: toonid's detector (the int8 model file, run by `toonid detect`) against
+nagadomi's lbpcascade_animeface (OpenCV; grey, equalizeHist, detectMultiScale scaleFactor 1.1,
+minNeighbors 5, minSize 24, as its README; scores are detectMultiScale3's level weights) on the
+hand-labelled frames of tools/gallery/detval. Both on one thread.
+
+Metrics (detect.average_precision): AP at IoU 0.5; lenient AP (a detection's centre inside the
+true box and sqrt(area) within 0.5-2x of it); recall at 1 false positive per image; ms per frame
+(the detector: letterbox + network + decode, from `toonid detect -time`; the cascade: grey +
+equalizeHist + detectMultiScale3). Detections on ignore boxes count neither way.
+The last line printed is one JSON object.
+
+usage: python3 bench_detect.py --model FILE --cascade ../shared/baselines/lbpcascade_animeface.xml
+       [--labels tools/gallery/detval/labels.tsv] [--toonid CMD]
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+import cv2
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from detect import average_precision  # noqa: E402
+
+
+def parse_boxes(s):
+    if s == "-":
+        return []
+    return [[float(v) for v in b.split(",")] for b in s.split(";")]
+
+
+def read_labels(path):
+    root = os.path.dirname(path)
+    rows = []
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        p, b, ig = line.rstrip("\n").split("\t")
+        rows.append((os.path.join(root, p), parse_boxes(b), parse_boxes(ig)))
+    return rows
+
+
+def scores(dets, rows):
+    gts, igs = [r[1] for r in rows], [r[2] for r in rows]
+    ap, r1 = average_precision(dets, gts, igs)
+    apl, r1l = average_precision(dets, gts, igs, "lenient")
+    return {"ap50": round(ap, 4), "ap_lenient": round(apl, 4), "recall_at_1fp": round(r1, 4),
+            "recall_at_1fp_lenient": round(r1l, 4)}
+
+
+def run_cascade(xml, rows):
+    cv2.setNumThreads(1)
+    cc = cv2.CascadeClassifier(xml)
+    if cc.empty():
+        raise SystemExit(f"cannot load {xml}")
+    dets, t = [], 0.0
+    for p, _, _ in rows:
+        im = cv2.imread(p)
+        t0 = time.perf_counter()
+        g = cv2.equalizeHist(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY))
+        boxes, _, weights = cc.detectMultiScale3(g, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24),
+                                                 outputRejectLevels=True)
+        t += time.perf_counter() - t0
+        dets.append([[float(x), float(y), float(w), float(h), float(s)] for (x, y, w, h), s in
+                     zip(boxes, list(weights) if len(boxes) else [])])
+    return dets, 1000 * t / len(rows)
+
+
+def run_toonid(cmd, model, rows):
+    args = shlex.split(cmd) + ["detect", "-model", model, "-json", "-time", "-threshold", "0.01"] + [r[0] for r in rows]
+    env = dict(os.environ, GOMAXPROCS="1")
+    out = subprocess.run(args, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"toonid detect failed: {out.stderr}")
+    by = {}
+    for line in out.stdout.splitlines():
+        o = json.loads(line)
+        by[o["path"]] = o["boxes"]
+    ms = None
+    for line in out.stderr.splitlines():
+        if "ms/frame" in line:
+            ms = float(line.split("ms/frame")[0].split()[-1])
+    return [by[r[0]] for r in rows], ms
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--cascade", required=True)
+    ap.add_argument("--labels", default="tools/gallery/detval/labels.tsv")
+    ap.add_argument("--toonid", default="go run ./tools/toonid")
+    a = ap.parse_args(argv)
+    rows = read_labels(a.labels)
+    nf = sum(len(r[1]) for r in rows)
+    res = {"images": len(rows), "faces": nf}
+    for name, sel in (("all", rows), ("sintel", [r for r in rows if "/sintel/" in r[0]]),
+                      ("peppercarrot", [r for r in rows if "/peppercarrot/" in r[0]])):
+        cd, cms = run_cascade(a.cascade, sel)
+        td, tms = run_toonid(a.toonid, a.model, sel)
+        res[name] = {"toonid": dict(scores(td, sel), ms_per_frame=round(tms, 2) if tms else None),
+                     "lbpcascade": dict(scores(cd, sel), ms_per_frame=round(cms, 2))}
+        print(name, json.dumps(res[name]))
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
