@@ -16,15 +16,14 @@ $(DET_DATA)/bank/bank.tsv: $(DET_TRAIN)/detect_data.py $(DET_TRAIN)/detect_sprit
 	for i in 0 1; do nice -n 10 node $(DET_TRAIN)/detect_sprites.mjs --out $(DET_DATA)/dicebear --first 200000 --count $(DET_CHARS) --shard $$i/2 & done; wait
 	nice -n 10 $(PYTHON) $(DET_TRAIN)/detect_data.py bank --shared $(SHARED_ART) --dicebear $(DET_DATA)/dicebear --out $(DET_DATA)/bank
 
-$(DET_DATA)/scenes/train/labels-0.jsonl: $(DET_DATA)/bank/bank.tsv
+# The scenes step always runs: it keeps the scenes its labels already hold (raise DET_SCENES to add more).
+.PHONY: train-detect-data
+train-detect-data: $(DET_DATA)/bank/bank.tsv ## detector training data: sprite bank + synthetic scenes with face boxes
 	mkdir -p $(DET_DATA)/scenes
 	for i in 0 1; do nice -n 10 $(PYTHON) $(DET_TRAIN)/detect_data.py scenes --bank $(DET_DATA)/bank --shared $(SHARED_ART) \
 		--out $(DET_DATA)/scenes/train --first 0 --count $(DET_SCENES) --shard $$i/2 & done; wait
 	nice -n 10 $(PYTHON) $(DET_TRAIN)/detect_data.py scenes --bank $(DET_DATA)/bank --shared $(SHARED_ART) \
 		--out $(DET_DATA)/scenes/val --first 1000000 --count $(DET_VAL_SCENES)
-
-.PHONY: train-detect-data
-train-detect-data: $(DET_DATA)/scenes/train/labels-0.jsonl ## detector training data: sprite bank + synthetic scenes with face boxes
 
 # Training: the fixed trunk's activations on every scene are cached once (data/detect/cache_*.npy,
 # ~3 scenes/s on one loaded core), then the head trains for DETECT_MINUTES (checkpoint every
@@ -32,7 +31,7 @@ train-detect-data: $(DET_DATA)/scenes/train/labels-0.jsonl ## detector training 
 DETECT_MINUTES ?= 45
 DETECT_RUN := $(DET_TRAIN)/runs/detect
 .PHONY: train-detect
-train-detect: $(DET_DATA)/scenes/train/labels-0.jsonl $(DET_TRAIN)/data/nsfwjs_mnv2/model.json ## the face detector: cache, head training (DETECT_MINUTES), ONNX, int8 .tmdl
+train-detect: train-detect-data $(DET_TRAIN)/data/nsfwjs_mnv2/model.json ## the face detector: cache, head training (DETECT_MINUTES), ONNX, int8 .tmdl
 	nice -n 15 $(PYTHON) $(DET_TRAIN)/detect.py --data $(DET_DATA) --out $(DETECT_RUN) --minutes $(DETECT_MINUTES) --threads 1 --resume
 	$(SIMD) $(GO) run ./tools/toonid detect quantize -o $(DETECT_RUN)/detect.tmdl $(DETECT_RUN)/detect.onnx
 
