@@ -123,3 +123,37 @@ func TestDetectArgs(t *testing.T) {
 		t.Fatalf("quantize args: %+v %v", a, err)
 	}
 }
+
+func TestIdentifyAll(t *testing.T) {
+	mdl := tinyModel(t, 1)
+	pk := buildTestPack(t, mdl, testSet(t))
+	det := tinyDetectorFile(t)
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, color.RGBA{0, 0, 0, 255})
+		}
+	}
+	for y := 32; y < 40; y++ {
+		for x := 16; x < 24; x++ {
+			img.Set(x, y, color.RGBA{255, 255, 255, 255})
+		}
+	}
+	face := writePNG(t, img)
+	code, out, errs := cli("identify", "-all", "-detector", det, "-pack", pk, "-model", mdl, "-k", "2", "-json", face)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r struct {
+		Faces []faceAnswer `json:"faces"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	if len(r.Faces) != 1 || r.Faces[0].Box != [4]float64{16, 32, 8, 8} || len(r.Faces[0].Answers) != 2 {
+		t.Fatalf("faces %+v", r.Faces)
+	}
+	if code, _, errs := cli("identify", "-all", "-box", "0,0,4,4", "-pack", pk, "-model", mdl, face); code == 0 || !strings.Contains(errs, "-all") {
+		t.Fatalf("-all with -box: %d %s", code, errs)
+	}
+}

@@ -22,6 +22,8 @@ type identifyArgs struct {
 	at                 *[2]float64
 	k                  int
 	json               bool
+	all                bool   // -all: every detected face
+	detector           string // -detector FILE for -all
 }
 
 func parseIdentify(args []string, stderr io.Writer) (*identifyArgs, error) {
@@ -35,6 +37,8 @@ func parseIdentify(args []string, stderr io.Writer) (*identifyArgs, error) {
 	k := fs.Int("k", 5, fmt.Sprintf("answers to print (1..%d)", pack.MaxLabels))
 	modelPath := fs.String("model", "", "model file (default: the shipped model)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	all := fs.Bool("all", false, "name every face the detector finds (boxes, answers per face)")
+	detector := fs.String("detector", "", "detector model file for -all (default: the shipped detector)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -45,7 +49,10 @@ func parseIdentify(args []string, stderr io.Writer) (*identifyArgs, error) {
 	if *k < 1 || *k > pack.MaxLabels {
 		return nil, fmt.Errorf("-k %d: want 1..%d", *k, pack.MaxLabels)
 	}
-	a := &identifyArgs{pack: *packDir, model: *modelPath, image: fs.Arg(0), k: *k, json: *asJSON}
+	a := &identifyArgs{pack: *packDir, model: *modelPath, image: fs.Arg(0), k: *k, json: *asJSON, all: *all, detector: *detector}
+	if a.all && (*atFlag != "" || *boxFlag != "") {
+		return nil, errors.New("-all finds the faces itself: not with -box or -at")
+	}
 	if *atFlag != "" && *boxFlag != "" {
 		return nil, errors.New("give -box or -at, not both")
 	}
@@ -86,6 +93,9 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	mt, err := pack.NewMatcher(p)
 	if err != nil {
 		return err
+	}
+	if a.all {
+		return identifyAll(stdout, m, mt, a.detector, img, a.k, a.json)
 	}
 	if a.at != nil {
 		return identifyAt(stdout, identify.New(m, mt, identify.DefaultSearch()), img, a.at[0], a.at[1], a.k, a.json)
