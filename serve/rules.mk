@@ -3,7 +3,7 @@
 #                    http://127.0.0.1:$(DEMO_PORT)/ with `toonid serve` (API at /v1/, site at /)
 #   make demo-build  only build
 #   make fuzz-serve  the route, range and handler fuzzers, ~15 s each
-.PHONY: demo demo-build fuzz-serve
+.PHONY: demo demo-build fuzz-serve fuzz
 
 DEMO_PORT ?= 8080
 # DEMO_DEPS is expanded in the recipe, after every rules.mk has added to it.
@@ -17,3 +17,8 @@ fuzz-serve: ## fuzz the route and Range parsers (15 s each)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRoute$$' -fuzztime 15s ./serve
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRange$$' -fuzztime 15s ./serve
 	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime 15s ./serve
+
+FUZZTIME ?= 10s
+FUZZPKGS ?= ./...
+fuzz: ## every Fuzz target of the module for FUZZTIME (10s) each; prints executions per target
+	$(SIMD) serve/internal/fuzzall.sh $(FUZZTIME) $(FUZZPKGS)
