@@ -118,9 +118,18 @@ def build_cache(trunk, d, rows, path, threads):
         return np.load(path, mmap_mode="r")
     torch.set_num_threads(threads)
     out = np.lib.format.open_memmap(path + ".tmp", mode="w+", dtype=np.float16, shape=(len(rows), 64, GRID, GRID))
+    start = 0
+    if os.path.exists(path) and os.path.exists(meta):  # an older cache of a prefix of these scenes is kept
+        old = json.load(open(meta))
+        n = old.get("n", 0)
+        if (old.get("end"), old.get("size"), old.get("first")) == (FROZEN_END, SIZE, rows[0]["path"]) and \
+                0 < n <= len(rows) and old.get("last") == rows[n - 1]["path"]:
+            out[:n] = np.load(path, mmap_mode="r")
+            start = n
+            print(f"cache {path}: {n} scenes kept", flush=True)
     t0, bs = time.time(), 16
     with torch.no_grad():
-        for i in range(0, len(rows), bs):
+        for i in range(start, len(rows), bs):
             x = np.stack([letterbox(Image.open(os.path.join(d, r["path"])))[0] for r in rows[i:i + bs]])
             x = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
             out[i:i + bs] = trunk(x).float().numpy().astype(np.float16)
