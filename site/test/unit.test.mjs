@@ -3,7 +3,7 @@
 // permissions against the code that needs them. No browser, no wasm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, copyFileSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, writeFileSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -64,8 +64,15 @@ test('toonid.js: close rejects what is pending and every later call', async () =
 test('extension offscreen.js: a failed load is retried by the next request', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'toonid-offscreen-'));
   try {
-    copyFileSync(join(SITE, 'extension', 'offscreen.js'), join(dir, 'offscreen.js'));
-    copyFileSync(join(SITE, 'extension', 'messages.js'), join(dir, 'messages.js'));
+    // The extension is assembled from site/extension and site/ (make extension): copy
+    // offscreen.js and what it imports the same way, every module but toonid.js, which is faked.
+    const copy = (name) => {
+      if (name === 'toonid.js' || existsSync(join(dir, name))) return;
+      const from = existsSync(join(SITE, 'extension', name)) ? join(SITE, 'extension', name) : join(SITE, name);
+      copyFileSync(from, join(dir, name));
+      for (const [, dep] of readFileSync(from, 'utf8').matchAll(/from '\.\/([\w.-]+\.js)'/g)) copy(dep);
+    };
+    copy('offscreen.js');
     writeFileSync(join(dir, 'toonid.js'), `export async function load() {
   globalThis.loads = (globalThis.loads || 0) + 1;
   if (globalThis.loads === 1) throw new Error('disk full');
