@@ -3,6 +3,7 @@ import * as toonid from './toonid.js';
 import { verdict, distinct, percent } from './verdict.js';
 import { render as renderMarkdown } from './md.js';
 import { sniff } from './sniff.js';
+import { exportTaught, importTaught } from './taught.js';
 
 const $ = (id) => document.getElementById(id);
 const stage = $('stage'), media = $('media'), marks = $('marks'), box = $('box'), cross = $('crosshair');
@@ -486,6 +487,30 @@ $('about-open').addEventListener('click', () => {
   // in case a previous visit left it at the credits.
   about.scrollTop = 0;
   $('about-close').focus();
+});
+
+// Export / import of taught characters (taught.js), to carry them to the extension or another browser.
+$('taught-export').addEventListener('click', async () => {
+  if (!id) return;
+  try {
+    const text = await exportTaught(id);
+    const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(new Blob([text], { type: 'application/json' })), download: 'toonid-taught.json' });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    $('taught-io').textContent = `Exported ${JSON.parse(text).characters.length} character(s).`;
+  } catch (err) { $('taught-io').textContent = `Could not export: ${err.message}`; }
+});
+$('taught-import').addEventListener('change', async (e) => {
+  const f = e.target.files[0];
+  e.target.value = '';
+  if (!f || !id) return;
+  try {
+    const got = await importTaught(id, await f.text());
+    $('taught-io').textContent = `Imported ${got.map((c) => `${c.name} (${c.examples})`).join(', ') || 'nothing'}.`;
+    demo.imported = got;
+    listTaught();
+    fillNames();
+  } catch (err) { $('taught-io').textContent = `Could not import: ${err.message}`; }
 });
 
 async function listTaught() {

@@ -3,7 +3,7 @@
 .PHONY: site test-browser test-browser-dev test-browser-product bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
-SITE_FILES := index.html app.js verdict.js md.js sniff.js favicon.svg toonid.js worker.js assets.js sw.js style.css overlay.js
+SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js favicon.svg toonid.js worker.js assets.js sw.js style.css overlay.js
 WASM_SRC := $(shell find wasm identify model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 # "Try an example" on the first screen: the open art in tools/gallery/testimages (credited in CREDITS.md).
@@ -69,14 +69,22 @@ BENCH_TARGETS += bench-site
 
 # The MV3 extension: the same worker/API/wasm in an offscreen document, the default pack inside.
 EXT_OUT := $(BUILD)/extension
-EXT_FILES := manifest.json background.js messages.js offscreen.html offscreen.js content.js
+EXT_FILES := manifest.json background.js messages.js offscreen.html offscreen.js content.js popup.html popup.js options.html options.js ext.css
 .PHONY: extension test-extension
 extension: site default-pack ## build the unpacked MV3 extension into build/extension
 	rm -rf $(EXT_OUT) && mkdir -p $(EXT_OUT)/v1
 	cp $(addprefix site/extension/,$(EXT_FILES)) $(EXT_OUT)/
 	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
+	cp $(SITE_OUT)/verdict.js $(SITE_OUT)/taught.js $(EXT_OUT)/
+	node site/tools/icons.mjs $(EXT_OUT)/icons
 	cp -r $(BUILD)/store/models $(BUILD)/store/packs $(EXT_OUT)/v1/
 	@du -sh $(EXT_OUT)
 
 test-extension: extension node_modules ## load the extension in headless Chromium and identify on a page
 	nice node site/test/extension.mjs $(EXT_OUT)
+
+# The extension as a product (issue 15): icon, popup (last answer, teach, Wrong?), options
+# (taught characters, export), export imported by the demo, content script pausing the video.
+.PHONY: test-extension-product
+test-extension-product: extension $(TOONID) node_modules ## headless Chromium: the extension's popup, options, export to the demo (screenshots in test-artifacts/extension)
+	nice node site/test/extension-product.mjs $(EXT_OUT)

@@ -9,7 +9,7 @@ importScripts('assets.js');
 
 // @BUILD@ is replaced at build time by a hash of the shell, so a new build gets a new cache.
 const SHELL_CACHE = 'toonid-shell-@BUILD@';
-const SHELL = ['./', 'index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'favicon.svg', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
+const SHELL = ['./', 'index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'favicon.svg', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
 const PACK = 'default';
 
 async function precacheContent() {

@@ -140,6 +140,10 @@ class Toonid {
 
   forget(id) { return this._call('forget', { id }); }
 
+  // taught lists the characters taught in this browser with their crops
+  // ([{id, name, series, pack, crops: [{pix: ArrayBuffer RGBA, w, h}]}]); taught.js exports them.
+  taught() { return this._call('taught', {}); }
+
   // packs lists the loaded packs and the taught characters.
   packs() { return this._call('packs', {}); }
 

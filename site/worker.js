@@ -16,7 +16,7 @@ let state = null; // {bridge, info, manifest, packName, modelSha}
 self.onmessage = async (ev) => {
   const { id, type, data } = ev.data;
   try {
-    let result;
+    let result, transfer = []; // transfer: buffers handed over, not copied (taught crops)
     switch (type) {
       case 'load': result = await load(data, id); break;
       case 'identify': result = identify(data); break;
@@ -24,9 +24,10 @@ self.onmessage = async (ev) => {
       case 'enroll': result = await enroll(data); break;
       case 'forget': result = await forget(data); break;
       case 'packs': result = await packs(); break;
+      case 'taught': ({ result, transfer } = await taught()); break;
       default: throw new Error(`toonid worker: unknown message type ${JSON.stringify(type)}`);
     }
-    self.postMessage({ id, ok: true, result });
+    self.postMessage({ id, ok: true, result }, transfer);
   } catch (err) {
     self.postMessage({ id, ok: false, error: String(err && err.message || err) });
   }
@@ -189,6 +190,18 @@ async function packs() {
       pack: id.startsWith(PACK_PREFIX) ? id.slice(PACK_PREFIX.length) : null }));
   } finally { db.close(); }
   return info;
+}
+
+// taught returns every taught character with its stored crops (RGBA, as enroll took them), for
+// export: the crops, not the embeddings, so an import re-embeds them with whatever model it runs.
+async function taught() {
+  const all = await readUser();
+  const transfer = [];
+  const result = all.map(({ id, name, series, crops }) => ({
+    id, name, series, pack: id.startsWith(PACK_PREFIX) ? id.slice(PACK_PREFIX.length) : null,
+    crops: crops.map(({ pix, w, h }) => { transfer.push(pix); return { pix, w, h }; }),
+  }));
+  return { result, transfer };
 }
 
 // --- user-taught characters (IndexedDB) ---

@@ -2,7 +2,19 @@
 export const T = Object.freeze({
   PICK: 'toonid:pick',           // background -> content: let the user click a point
   PICKED: 'toonid:picked',       // content -> background: {x, y, dpr} in CSS pixels of the viewport
-  IDENTIFY: 'toonid:identify',   // background -> offscreen: {image (data URL), x, y} in image pixels
-  SHOW: 'toonid:show',           // background -> content: the answer (or {error}) to draw
+  IDENTIFY: 'toonid:identify',   // background -> offscreen: {image (data URL), x, y} or {image, box} in image pixels, base
+  SHOW: 'toonid:show',           // background -> content: {label, kind, box} (or {error}) to draw
+  START_PICK: 'toonid:start-pick', // popup -> background: {tabId}: start a pick in that tab
+  TEACH: 'toonid:teach',         // popup -> background: {name}; background -> offscreen: {name, image, box, base}
+  RELAY: 'toonid:relay',         // options -> background: {type, data}: forwarded to the offscreen document
+  TAUGHT: 'toonid:taught',       // -> offscreen: {}: the taught characters (packs().taught)
+  FORGET: 'toonid:forget',       // -> offscreen: {id}
+  EXPORT: 'toonid:export',       // -> offscreen: {}: taught.js export text
+  IMPORT: 'toonid:import',       // -> offscreen: {text}: taught.js import
 });
 export const msg = (type, target, data) => ({ type, target, data });
+
+// Storage keys: the last answer (chrome.storage.session, for the popup) and the pack origin
+// (chrome.storage.local, from the options page).
+export const LAST = 'last';
+export const PACK_BASE = 'packBase';

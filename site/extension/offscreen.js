@@ -1,22 +1,51 @@
 // The offscreen document hosts the same Web Worker and API as the demo page; the model, the wasm
 // and the default pack ship inside the extension under v1/ and are verified like any download.
+// Offscreen documents only get chrome.runtime, so the background passes the pack origin (`base`,
+// from the options page; '' = the copy inside the extension) with every message.
 import * as toonid from './toonid.js';
 import { T } from './messages.js';
+import { exportTaught, importTaught } from './taught.js';
 
 // One load shared by every request; a failed load is forgotten, so the next request tries again
 // (a load that failed once, say while the disk was full, must not fail every pick until restart).
-let loading = null;
-const api = () => (loading ||= toonid.load({ base: 'v1/', pack: 'default' }).catch((err) => { loading = null; throw err; }));
+// Another pack origin than the loaded one closes the instance and loads from the new one.
+let loading = null, loadedBase = null;
+function api(base = '') {
+  const want = base || 'v1/';
+  if (loading && loadedBase !== want) {
+    loading.then((id) => id.close(), () => {});
+    loading = null;
+  }
+  loadedBase = want;
+  return (loading ||= toonid.load({ base: want, pack: 'default' }).catch((err) => { loading = null; throw err; }));
+}
+
+async function bitmap(url) {
+  return createImageBitmap(await (await fetch(url)).blob());
+}
+
+const handlers = {
+  async [T.IDENTIFY](id, { image, x, y, box }) {
+    const bmp = await bitmap(image);
+    try {
+      return await id.identify(bmp, box ? { box } : { x, y });
+    } finally { bmp.close(); }
+  },
+  async [T.TEACH](id, { name, image, box }) {
+    const bmp = await bitmap(image);
+    try {
+      const views = await id.views(box, bmp.width, bmp.height);
+      return await id.enroll(name, views.map((b) => ({ source: bmp, box: b })));
+    } finally { bmp.close(); }
+  },
+  async [T.TAUGHT](id) { return { taught: (await id.packs()).taught, characters: id.loadInfo.credits.map((c) => c.name) }; },
+  async [T.FORGET](id, { id: cid }) { return id.forget(cid); },
+  async [T.EXPORT](id) { return { text: await exportTaught(id) }; },
+  async [T.IMPORT](id, { text }) { return { imported: await importTaught(id, text) }; },
+};
 
 chrome.runtime.onMessage.addListener((m, _sender, reply) => {
-  if (m?.target !== 'offscreen' || m.type !== T.IDENTIFY) return false;
-  (async () => {
-    const id = await api();
-    const blob = await (await fetch(m.data.image)).blob();
-    const bmp = await createImageBitmap(blob);
-    try {
-      return await id.identify(bmp, { x: m.data.x, y: m.data.y });
-    } finally { bmp.close(); }
-  })().then(reply, (e) => reply({ error: String(e.message || e) }));
+  if (m?.target !== 'offscreen' || !handlers[m.type]) return false;
+  (async () => handlers[m.type](await api(m.data.base), m.data))().then(reply, (e) => reply({ error: String(e.message || e) }));
   return true; // async reply
 });

@@ -14,7 +14,7 @@ const entry = (file) => ({ file, sha256: sha(readFileSync(join(dir, file))), byt
 const build = { bridge: 2, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') } };
 writeFileSync(join(dir, 'build.json'), JSON.stringify(build, null, 1) + '\n');
 
-const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'favicon.svg', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md']
+const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'favicon.svg', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md']
   .map((f) => sha(readFileSync(join(dir, f)))).join('');
 const sw = readFileSync(join(dir, 'sw.js'), 'utf8').replace('@BUILD@', sha(shell).slice(0, 16));
 writeFileSync(join(dir, 'sw.js'), sw);

@@ -1,0 +1,55 @@
+// taught.js — characters taught in one browser, carried to another (the demo and the extension
+// keep theirs apart: two origins, two IndexedDBs). The file holds the crops, not embeddings, so it
+// works across models: the importing side re-embeds them.
+//
+// {"format": "toonid-taught", "version": 1, "exported": ISO date,
+//  "characters": [{"name", "series", "pack": label id or null, "crops": ["data:image/png;base64,…", …]}]}
+//
+// A "pack" character (examples added to a pack character) is imported under its name, which adds
+// them to that character again if the importing side has the same pack.
+
+export const FORMAT = 'toonid-taught';
+const MAX_CHARACTERS = 10000, MAX_CROPS = 32, MAX_SIDE = 512, MAX_FILE = 64 << 20;
+
+async function toPNG({ pix, w, h }) {
+  const c = new OffscreenCanvas(w, h);
+  c.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(pix), w, h), 0, 0);
+  const b = new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer());
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return `data:image/png;base64,${btoa(s)}`;
+}
+
+// exportTaught returns the JSON text of every character taught through api (toonid.load()).
+export async function exportTaught(api) {
+  const chars = await api.taught();
+  const characters = [];
+  for (const c of chars) characters.push({ name: c.name, series: c.series || '', pack: c.pack, crops: await Promise.all(c.crops.map(toPNG)) });
+  return JSON.stringify({ format: FORMAT, version: 1, exported: new Date().toISOString(), characters });
+}
+
+// importTaught teaches every character of an exported file (text) through api; a name already
+// known gains the examples. Returns [{name, examples}] as enroll reported them.
+export async function importTaught(api, text) {
+  if (text.length > MAX_FILE) throw new Error('taught characters: file too large');
+  let doc;
+  try { doc = JSON.parse(text); } catch { throw new Error('taught characters: not a JSON file'); }
+  if (!doc || doc.format !== FORMAT || doc.version !== 1 || !Array.isArray(doc.characters)) throw new Error(`taught characters: not a ${FORMAT} version 1 file`);
+  if (doc.characters.length > MAX_CHARACTERS) throw new Error('taught characters: too many characters');
+  const out = [];
+  for (const c of doc.characters) {
+    const name = String(c.name || '').trim();
+    if (!name || name.length > 80 || !Array.isArray(c.crops) || !c.crops.length) throw new Error('taught characters: a character without a name or crops');
+    const bitmaps = [];
+    for (const url of c.crops.slice(0, MAX_CROPS)) {
+      if (typeof url !== 'string' || !url.startsWith('data:image/png;base64,')) throw new Error(`taught characters: ${name}: a crop is not a PNG data URL`);
+      const bmp = await createImageBitmap(await (await fetch(url)).blob());
+      if (bmp.width > MAX_SIDE || bmp.height > MAX_SIDE) throw new Error(`taught characters: ${name}: a crop is larger than ${MAX_SIDE} px`);
+      bitmaps.push(bmp);
+    }
+    const r = await api.enroll(name, bitmaps);
+    for (const b of bitmaps) b.close();
+    out.push({ name: r.name, examples: r.examples });
+  }
+  return out;
+}
