@@ -185,9 +185,10 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
       }
     }, { capture: true });
   }
-  on(doc, 'keydown', (e) => {
+  // Capture phase on the window: focus may sit in the native controls, which keep Escape to themselves.
+  on(win, 'keydown', (e) => {
     if (e.key === 'Escape' && armed) { arm(false); e.preventDefault(); }
-  });
+  }, { capture: true });
   on(doc, 'fullscreenchange', mount);
   on(doc.defaultView, 'resize', place);
   on(doc, 'scroll', place, { capture: true, passive: true });
