@@ -375,9 +375,9 @@ async function identifyAt(p, { box: b } = {}) {
   if (!id) { setStatus('Still loading the model…'); await demo.ready; }
   if (!current) return;
   const my = ++gen;
-  const src = await snapshot(current);
-  let r;
+  let r, src;
   try {
+    src = await snapshot(current); // throws for a video frame the decoder has not produced
     r = await id.identify(src, b ? { box: b, k: 5 } : { x: p.x, y: p.y, k: 5 });
   } catch (err) {
     if (my !== gen) return;
