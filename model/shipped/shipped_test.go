@@ -15,7 +15,7 @@ func TestShippedModelLoadsAndEmbeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	info := m.Info()
-	if info.InputW != 96 || info.InputH != 96 || info.EmbedDim != 128 || !info.Int8 || info.Mean != [3]float32{.5, .5, .5} || info.Std != [3]float32{.5, .5, .5} {
+	if info.InputW != 112 || info.InputH != 112 || info.EmbedDim != 256 || !info.Int8 || !info.Mirror || info.Mean != [3]float32{.5, .5, .5} || info.Std != [3]float32{.5, .5, .5} {
 		t.Fatalf("unexpected shipped model: %+v", info)
 	}
 	// Two different pictures give different unit embeddings; the same picture the same one.
@@ -38,7 +38,7 @@ func TestShippedModelLoadsAndEmbeds(t *testing.T) {
 	for _, v := range a {
 		n += float64(v) * float64(v)
 	}
-	if len(a) != 128 || math.Abs(n-1) > 1e-4 {
+	if len(a) != 256 || math.Abs(n-1) > 1e-4 {
 		t.Fatalf("embedding length %d, norm^2 %v", len(a), n)
 	}
 	if c := model.Cosine(a, a2); c < 0.999999 {
