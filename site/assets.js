@@ -113,7 +113,9 @@ async function modelDigest(buf) {
 
 // fetchJSON is network-first with the last good copy as the offline fallback. Only used for
 // the two small mutable documents (build.json, pack manifest); everything else is addressed by hash.
-async function fetchJSON(url, { onStored } = {}) {
+// check(doc) throws for a document the caller cannot use; it runs before the copy is stored, so
+// an invalid document never replaces the last good one.
+async function fetchJSON(url, { onStored, check } = {}) {
   const cache = await caches.open(CONTENT_CACHE);
   const key = `${KEY_BASE}.toonid-doc/${encodeURIComponent(url)}`;
   let res;
@@ -130,9 +132,20 @@ async function fetchJSON(url, { onStored } = {}) {
   try { doc = JSON.parse(text); } catch (e) {
     throw new Error(`${url}: not JSON (content-type ${res.headers.get('content-type')}, starts ${JSON.stringify(text.slice(0, 16))})`);
   }
+  if (check) check(doc);
   const put = cache.put(key, new Response(text, { headers: { 'content-type': 'application/json' } }));
   if (onStored) onStored(put); else await put;
   return { doc, offline: false };
+}
+
+// checkBuild checks the build.json fields the workers read: the wasm file of each flavour.
+function checkBuild(doc) {
+  const need = (ok, what) => { if (!ok) throw new Error(`toonid: build.json: ${what}`); };
+  need(doc && typeof doc === 'object', 'not an object');
+  for (const k of ['simd', 'scalar']) {
+    const w = doc.wasm && doc.wasm[k];
+    need(w && typeof w.file === 'string' && typeof w.sha256 === 'string', `missing wasm.${k} file/sha256`);
+  }
 }
 
 // parseManifest checks the few fields this worker relies on (pack/FORMAT.md) and fails naming

@@ -15,8 +15,8 @@ const PACK = 'default';
 async function precacheContent() {
   const site = new URL('./', self.registration.scope);
   const [{ doc: build }, { doc: manifest }] = await Promise.all([
-    fetchJSON(new URL('build.json', site).href),
-    fetchJSON(new URL(`v1/packs/${PACK}/manifest.json`, site).href),
+    fetchJSON(new URL('build.json', site).href, { check: checkBuild }),
+    fetchJSON(new URL(`v1/packs/${PACK}/manifest.json`, site).href, { check: parseManifest }),
   ]);
   const m = parseManifest(manifest);
   const wasm = WebAssembly.validate(SIMD_PROBE) ? build.wasm.simd : build.wasm.scalar;

@@ -52,8 +52,8 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   });
   const baseURL = new URL(base, siteURL).href;
   const [{ doc: build }, { doc: manifest, offline }] = await Promise.all([
-    fetchJSON(new URL('build.json', siteURL).href, { onStored }),
-    fetchJSON(new URL(`packs/${encodeURIComponent(pack)}/manifest.json`, baseURL).href, { onStored }),
+    fetchJSON(new URL('build.json', siteURL).href, { onStored, check: checkBuild }),
+    fetchJSON(new URL(`packs/${encodeURIComponent(pack)}/manifest.json`, baseURL).href, { onStored, check: parseManifest }),
   ]);
   phase('documents');
   if (build.bridge !== BRIDGE_VERSION) {

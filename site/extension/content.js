@@ -32,8 +32,12 @@
     Object.assign(layer.style, { position: 'fixed', inset: '0', zIndex: 2147483647, cursor: 'crosshair', background: 'transparent' });
     layer.setAttribute('aria-label', 'toonid: click a face, Escape to cancel');
     layer.tabIndex = -1;
-    layer.addEventListener('click', (e) => {
+    // Only a real click: the page's own scripts can reach this layer and dispatch synthetic
+    // clicks (isTrusted false), which must not trigger a screenshot of the tab.
+    layer.addEventListener('click', function onClick(e) {
       e.preventDefault(); e.stopPropagation();
+      if (!e.isTrusted) return;
+      e.currentTarget.removeEventListener('click', onClick);
       const data = { x: e.clientX, y: e.clientY, dpr: devicePixelRatio };
       clear();
       const v = videoAt(data.x, data.y);
@@ -41,7 +45,7 @@
       paused = v;
       // Wait a frame so the screenshot does not include the layer (and shows the paused frame).
       requestAnimationFrame(() => requestAnimationFrame(() => chrome.runtime.sendMessage({ type: PICKED, target: 'background', data })));
-    }, { once: true });
+    });
     layer.addEventListener('keydown', (e) => { if (e.key === 'Escape') clear(); });
     document.documentElement.append(layer);
     layer.focus();

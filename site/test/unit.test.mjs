@@ -7,6 +7,7 @@ import { mkdtempSync, copyFileSync, writeFileSync, readFileSync, readdirSync, rm
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 
 const SITE = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -113,4 +114,91 @@ test('extension manifest: every permission is used', () => {
     assert.ok(uses[p], `no rule for permission ${p}: add what code needs it`);
     assert.match(code, uses[p], `permission ${p} is asked for but no extension script uses it`);
   }
+});
+
+// assets.js is a classic script (importScripts): run it in a context with fake fetch and caches.
+function loadAssets(fetchImpl) {
+  const store = new Map();
+  const cache = {
+    match: async (k) => (store.has(k) ? new Response(store.get(k)) : undefined),
+    put: async (k, res) => { store.set(k, await res.text()); },
+    delete: async (k) => store.delete(k),
+  };
+  const ctx = vm.createContext({ console, URL, Response, crypto, fetch: fetchImpl, caches: { open: async () => cache } });
+  vm.runInContext(readFileSync(join(SITE, 'assets.js'), 'utf8'), ctx);
+  return { ctx, store };
+}
+
+test('assets.js fetchJSON: an invalid manifest is refused before it can replace the last good offline copy', async () => {
+  const good = { format: 'toonid-pack', version: 1, model_sha256: 'a'.repeat(64), shards: [{ file: 's0.tps', sha256: 'b'.repeat(64) }] };
+  let answer = JSON.stringify(good);
+  const { ctx, store } = loadAssets(async () => {
+    if (answer === null) throw new TypeError('offline');
+    return new Response(answer, { headers: { 'content-type': 'application/json' } });
+  });
+  const url = 'https://example.test/v1/packs/default/manifest.json';
+  const get = () => vm.runInContext(`fetchJSON(${JSON.stringify(url)}, { check: parseManifest })`, ctx);
+  assert.equal((await get()).doc.shards.length, 1);
+  assert.equal(store.size, 1);
+  answer = JSON.stringify({ ...good, shards: [] }); // parses, but parseManifest refuses it
+  await assert.rejects(get(), /missing shards/);
+  answer = '{"format": "toonid-pack", "version": 2}';
+  await assert.rejects(get(), /version 2/);
+  answer = null; // offline: the last good copy is still the one served
+  const off = await get();
+  assert.equal(off.offline, true);
+  assert.deepEqual(JSON.parse(JSON.stringify(off.doc)), good);
+  // build.json is checked the same way.
+  answer = '{"bridge": 2}';
+  await assert.rejects(vm.runInContext(`fetchJSON('https://example.test/build.json', { check: checkBuild })`, ctx), /wasm\.simd/);
+  assert.equal(store.size, 1, 'nothing stored for a refused document');
+});
+
+// content.js against a minimal fake DOM: only a trusted (user) click on its layer asks for a screenshot.
+test('extension content.js: synthetic (untrusted) clicks on the crosshair layer are ignored', async () => {
+  class El {
+    constructor(tag) { this.tag = tag; this.style = {}; this.attrs = {}; this.listeners = []; this.children = []; this.removed = false; }
+    setAttribute(k, v) { this.attrs[k] = v; }
+    addEventListener(type, fn, o = {}) { this.listeners.push({ type, fn, once: o.once }); }
+    removeEventListener(type, fn) { this.listeners = this.listeners.filter((l) => l.type !== type || l.fn !== fn); }
+    dispatch(type, props) {
+      const e = { type, currentTarget: this, preventDefault() {}, stopPropagation() {}, ...props };
+      for (const l of [...this.listeners]) {
+        if (l.type !== type) continue;
+        if (l.once) this.removeEventListener(type, l.fn);
+        l.fn.call(this, e);
+      }
+    }
+    append(...c) { this.children.push(...c); }
+    remove() { this.removed = true; }
+    focus() {}
+  }
+  const root = new El('html');
+  const sent = [];
+  let onMessage;
+  const ctx = vm.createContext({
+    window: {},
+    devicePixelRatio: 1,
+    HTMLVideoElement: class {},
+    requestAnimationFrame: (f) => setImmediate(f),
+    document: { documentElement: root, createElement: (t) => new El(t), elementsFromPoint: () => [], querySelectorAll: () => [] },
+    chrome: { runtime: { onMessage: { addListener: (f) => { onMessage = f; } }, sendMessage: (m) => sent.push(m) } },
+  });
+  vm.runInContext(readFileSync(join(SITE, 'extension', 'content.js'), 'utf8'), ctx);
+  onMessage({ target: 'content', type: 'toonid:pick' });
+  const layer = root.children.at(-1);
+  const frames = () => new Promise((r) => setTimeout(r, 20));
+  layer.dispatch('click', { isTrusted: false, clientX: 5, clientY: 6 });
+  layer.dispatch('click', { isTrusted: false, clientX: 5, clientY: 6 });
+  await frames();
+  assert.equal(sent.length, 0, 'a synthetic click must not ask the background for a screenshot');
+  assert.equal(layer.removed, false, 'the layer stays armed for the real click');
+  layer.dispatch('click', { isTrusted: true, clientX: 7, clientY: 8 });
+  await frames();
+  assert.equal(sent.length, 1);
+  assert.deepEqual({ ...sent[0].data }, { x: 7, y: 8, dpr: 1 });
+  assert.equal(layer.removed, true);
+  layer.dispatch('click', { isTrusted: true, clientX: 7, clientY: 8 });
+  await frames();
+  assert.equal(sent.length, 1, 'one pick, one request');
 });
