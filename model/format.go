@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -299,31 +300,53 @@ type decodedFile struct {
 	sum      [32]byte
 }
 
-// decode parses and verifies a model file. It checks sizes against the file length before
-// allocating, so a hostile header cannot make it allocate more than a few times len(b).
-func decode(b []byte) (*decodedFile, error) {
+// Checksum returns a model file's content address (FORMAT.md, "Content address"): the hex
+// sha256 of every byte after offset 40, which the file also carries at bytes 8..40. Stores and
+// pack manifests name a model by it, not by the sha256 of the whole file, so a name can be
+// checked from the header alone. Checksum verifies the magic, the version, the length and that
+// the stored sum matches, and nothing else: Load checks the rest.
+func Checksum(b []byte) (string, error) {
+	sum, _, err := checksum(b)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// checksum is Checksum returning the raw sum and the header length of the file's version.
+func checksum(b []byte) (sum [sha256.Size]byte, hdrLen uint64, err error) {
 	le := binary.LittleEndian
 	if len(b) < headerSizeV1 {
-		return nil, fmt.Errorf("model: file is %d bytes, shorter than the %d-byte header", len(b), headerSizeV1)
+		return sum, 0, fmt.Errorf("model: file is %d bytes, shorter than the %d-byte header", len(b), headerSizeV1)
 	}
 	if !bytes.Equal(b[:4], []byte(magic)) {
-		return nil, fmt.Errorf("model: bad magic %q (not a toonid model file)", b[:4])
+		return sum, 0, fmt.Errorf("model: bad magic %q (not a toonid model file)", b[:4])
 	}
-	var hdrLen uint64
 	switch v := le.Uint32(b[4:]); v {
 	case 1:
 		hdrLen = headerSizeV1
 	case 2:
 		hdrLen = headerSize
 	default:
-		return nil, fmt.Errorf("model: file version %d, this build reads versions 1 and 2", v)
+		return sum, 0, fmt.Errorf("model: file version %d, this build reads versions 1 and 2", v)
 	}
 	if uint64(len(b)) < hdrLen {
-		return nil, fmt.Errorf("model: file is %d bytes, shorter than the %d-byte version-2 header", len(b), hdrLen)
+		return sum, 0, fmt.Errorf("model: file is %d bytes, shorter than the %d-byte version-2 header", len(b), hdrLen)
 	}
-	sum := sha256.Sum256(b[sumEnd:])
+	sum = sha256.Sum256(b[sumEnd:])
 	if !bytes.Equal(sum[:], b[sumOffset:sumEnd]) {
-		return nil, fmt.Errorf("model: sha256 mismatch (file truncated or corrupted)")
+		return sum, 0, fmt.Errorf("model: sha256 mismatch (file truncated or corrupted)")
+	}
+	return sum, hdrLen, nil
+}
+
+// decode parses and verifies a model file. It checks sizes against the file length before
+// allocating, so a hostile header cannot make it allocate more than a few times len(b).
+func decode(b []byte) (*decodedFile, error) {
+	le := binary.LittleEndian
+	sum, hdrLen, err := checksum(b)
+	if err != nil {
+		return nil, err
 	}
 	d := &decodedFile{sum: sum}
 	if hdrLen == headerSize {

@@ -1,6 +1,6 @@
 # pack/: centroid packs. Targets:
 #   make default-pack     the default pack from tools/gallery with the shipped model, in the serving
-#                         store layout: build/store/models/<model-sha256>.tmdl,
+#                         store layout: build/store/models/<model checksum>.tmdl (model/FORMAT.md),
 #                         build/store/packs/default/{manifest.json,<sha256>.tps}
 #   make test-pack-smoke  toonid eval on tools/gallery/eval.tsv + identify on the Sintel test frame
 #   make bench-pack       matcher benchmarks, native and js/wasm (node), scalar and SIMD wasm
@@ -15,8 +15,7 @@ $(PACK_STORE)/packs/default/manifest.json: $(TOONID) $(PACK_MODEL) $(GALLERY)/ga
 	rm -rf $(PACK_STORE)/packs/default.tmp && mkdir -p $(PACK_STORE)/models $(PACK_STORE)/packs
 	$(TOONID) pack build -model $(PACK_MODEL) -gallery $(GALLERY)/gallery.tsv -calib $(GALLERY)/calib.tsv -far 0.01 \
 		-name default -o $(PACK_STORE)/packs/default.tmp
-	sha=$$($(PYTHON) -c "import json,sys; print(json.load(open(sys.argv[1]))['model_sha256'])" $(PACK_STORE)/packs/default.tmp/manifest.json) && \
-		cp $(PACK_MODEL) $(PACK_STORE)/models/$$sha.tmdl
+	sum=$$($(TOONID) checksum $(PACK_MODEL) | cut -d' ' -f1) && cp $(PACK_MODEL) $(PACK_STORE)/models/$$sum.tmdl
 	rm -rf $(PACK_STORE)/packs/default && mv $(PACK_STORE)/packs/default.tmp $(PACK_STORE)/packs/default
 	$(TOONID) pack inspect $(PACK_STORE)/packs/default | head -8
 

@@ -242,24 +242,24 @@ func verifyPacks(fsys fs.FS, plan []serve.Upload) error {
 	return nil
 }
 
-// checkAddressed accepts a content-addressed file whose bytes hash to its name, or a
-// model file named by its own checksum (model.Info().SHA256, the sha256 of bytes 40..end
-// stored in its header), which is how the pack room names models: model.Load verifies it.
+// checkAddressed checks a content-addressed file against its name: a pack shard's whole
+// bytes hash to it (serve.CheckSHA256), a model's content address (model.Checksum, the header
+// checksum of model/FORMAT.md) is it. Models are named by their checksum, not the sha256 of
+// the file, so that a pack manifest's model_sha256 and the store's name are the same string.
 func checkAddressed(fsys fs.FS, key, sum string) error {
-	err := serve.CheckSHA256(fsys, key, sum)
-	if err == nil || !strings.HasPrefix(key, "models/") {
+	if !strings.HasPrefix(key, "models/") {
+		return serve.CheckSHA256(fsys, key, sum)
+	}
+	b, err := fs.ReadFile(fsys, key)
+	if err != nil {
 		return err
 	}
-	b, rerr := fs.ReadFile(fsys, key)
-	if rerr != nil {
-		return rerr
+	got, err := model.Checksum(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
 	}
-	m, lerr := model.Load(b)
-	if lerr != nil {
-		return fmt.Errorf("%w; and not a loadable model: %v", err, lerr)
-	}
-	if got := m.Info().SHA256; got != sum {
-		return fmt.Errorf("%s: neither the file's sha256 nor the model's checksum %s matches the name", key, got)
+	if got != sum {
+		return fmt.Errorf("%s: model checksum is %s, not the name's", key, got)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -249,7 +251,7 @@ func alive(pid int) bool {
 }
 
 // A model named by its own checksum (as the pack room names it) is published; the same
-// file with a flipped byte is refused.
+// file with a flipped byte, or named by the sha256 of the whole file, is refused.
 func TestPublishModelChecksum(t *testing.T) {
 	g := &model.Graph{InputC: 3, InputH: 8, InputW: 8, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.5, 0.5, 0.5}}
 	g.Ops = append(g.Ops, model.Op{Kind: model.OpGlobalAvgPool, In: [2]int{0, -1}})
@@ -274,9 +276,19 @@ func TestPublishModelChecksum(t *testing.T) {
 	if !strings.Contains(out.String(), "models/"+m.Info().SHA256+".tmdl") {
 		t.Errorf("model not in the plan:\n%s", out.String())
 	}
+	whole := sha256.Sum256(b)
+	if err := os.Rename(key, filepath.Join(dir, "models", hex.EncodeToString(whole[:])+".tmdl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := runPublish([]string{"-store", dir, "-local", "-n"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "model checksum is "+m.Info().SHA256) {
+		t.Fatalf("model named by the file's sha256: err %v, want its checksum named", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "models", hex.EncodeToString(whole[:])+".tmdl")); err != nil {
+		t.Fatal(err)
+	}
 	b[len(b)-1] ^= 1
 	writeFile(t, key, b)
-	if err := runPublish([]string{"-store", dir, "-local", "-n"}, &out, &errb); err == nil {
-		t.Fatal("corrupted model published")
+	if err := runPublish([]string{"-store", dir, "-local", "-n"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "sha256 mismatch") {
+		t.Fatalf("corrupted model: err %v, want a sha256 mismatch", err)
 	}
 }

@@ -27,6 +27,7 @@ func commands() []command {
 		{"pack", "build or inspect a centroid pack (pack build | pack inspect)", runPack, parsePack},
 		{"identify", "name the character in an image using a pack", runIdentify, parseOnly(parseIdentify)},
 		{"detect", "find cartoon faces: boxes and scores (detect IMAGE... | detect quantize)", runDetect, parseOnly(parseDetect)},
+		{"checksum", "print a model file's content address (the name a store keeps it under)", runChecksum, parseOnly(parseChecksum)},
 		{"eval", "evaluate a model on a manifest (iCartoonFace protocol + open-set metrics)", runEval, parseOnly(parseEval)},
 		{"collect", "machine proposes, people verify: folder -> reviewed gallery (collect propose | apply)", runCollect, parseCollect},
 		{"serve", "serve the demo site, model and packs on localhost", runServe, parseOnly(parseServe)},
