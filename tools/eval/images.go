@@ -40,7 +40,8 @@ var budget = newMemBudget(DecodeBudget)
 
 // LoadImage decodes a PNG, JPEG or GIF after checking its header against maxPixels (0 =
 // MaxPixels) and MaxDecodeBytes (CheckImage). Transparent pixels are composited onto white, so
-// sprites look the same wherever they come from.
+// sprites look the same wherever they come from, and a JPEG is turned as its EXIF orientation
+// says (orient.go), as browsers show it.
 func LoadImage(name string, maxPixels int) (image.Image, error) {
 	f, err := fsutil.OpenRegular(name) // a FIFO named as an image is refused, not waited on
 	if err != nil {
@@ -63,7 +64,8 @@ func DecodeImage(f io.ReadSeeker, name string, maxPixels int) (image.Image, erro
 }
 
 // LoadImageAsIs is LoadImage without the flattening: the decoder's own image, colours under
-// transparent pixels kept (what `toonid quantize` calibrates on). The same checks come first.
+// transparent pixels kept (what `toonid quantize` calibrates on), except that a JPEG with an
+// EXIF orientation comes turned, as an RGBA. The same checks come first.
 func LoadImageAsIs(name string, maxPixels int) (image.Image, error) {
 	f, err := fsutil.OpenRegular(name)
 	if err != nil {
@@ -80,38 +82,56 @@ func LoadImageAsIs(name string, maxPixels int) (image.Image, error) {
 
 // CheckImage is the rule every tool applies to an image before decoding it, from its header
 // alone: a known format, 1..maxPixels pixels (0 = MaxPixels) and at most MaxDecodeBytes of
-// decoding memory (DecodeBytes). It returns the header's config; f is left anywhere.
+// decoding memory (DecodeBytes). It returns the header's config with the size as the decoded
+// image will have it (a JPEG's EXIF orientation applied: a quarter turn swaps the sides); f is
+// left anywhere.
 func CheckImage(f io.ReadSeeker, name string, maxPixels int) (image.Config, error) {
-	cfg, _, err := check(f, name, maxPixels)
+	cfg, _, _, err := check(f, name, maxPixels)
 	return cfg, err
 }
 
-func check(f io.ReadSeeker, name string, maxPixels int) (image.Config, int64, error) {
+// check returns the config (sides as seen), the decode's bytes and the EXIF orientation (1 for
+// all but JPEGs that carry one).
+func check(f io.ReadSeeker, name string, maxPixels int) (image.Config, int64, int, error) {
 	if maxPixels <= 0 {
 		maxPixels = MaxPixels
 	}
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return image.Config{}, 0, fmt.Errorf("%s: unreadable image: %w", name, err)
+		return image.Config{}, 0, 0, fmt.Errorf("%s: unreadable image: %w", name, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
-		return image.Config{}, 0, fmt.Errorf("%s: %s image is %dx%d, over the limit of %d pixels", name, format, cfg.Width, cfg.Height, maxPixels)
+		return image.Config{}, 0, 0, fmt.Errorf("%s: %s image is %dx%d, over the limit of %d pixels", name, format, cfg.Width, cfg.Height, maxPixels)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return image.Config{}, 0, fmt.Errorf("%s: %w", name, err)
+		return image.Config{}, 0, 0, fmt.Errorf("%s: %w", name, err)
 	}
 	n := DecodeBytes(f, cfg, format)
+	o := 1
+	if format == "jpeg" {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return image.Config{}, 0, 0, fmt.Errorf("%s: %w", name, err)
+		}
+		o = jpegOrientation(f)
+	}
+	if orientSwapsSides(o) {
+		n += 4 * int64(cfg.Width) * int64(cfg.Height) // the turned copy (orient)
+	}
 	if n > MaxDecodeBytes {
-		return image.Config{}, 0, fmt.Errorf("%s: %s image is %dx%d (%s) and would take %d bytes to decode, over the limit of %d bytes",
+		return image.Config{}, 0, 0, fmt.Errorf("%s: %s image is %dx%d (%s) and would take %d bytes to decode, over the limit of %d bytes",
 			name, format, cfg.Width, cfg.Height, describe(cfg, format), n, MaxDecodeBytes)
 	}
-	return cfg, n, nil
+	if orientSwapsSides(o) {
+		cfg.Width, cfg.Height = cfg.Height, cfg.Width
+	}
+	return cfg, n, o, nil
 }
 
-// decode checks f's header, waits for room in the decode budget, decodes and (with flat)
-// flattens. release gives the budget back; until then the bytes count as in use.
+// decode checks f's header, waits for room in the decode budget, decodes, (with flat) flattens
+// and turns a JPEG as its EXIF orientation says. release gives the budget back; until then the
+// bytes count as in use.
 func decode(f io.ReadSeeker, name string, maxPixels int, flat bool) (image.Image, func(), error) {
-	_, n, err := check(f, name, maxPixels)
+	_, n, o, err := check(f, name, maxPixels)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -126,8 +146,12 @@ func decode(f io.ReadSeeker, name string, maxPixels int, flat bool) (image.Image
 		release()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if flat {
+	if flat || o != 1 {
+		// A JPEG is opaque, so flattening one that must be turned changes no colour.
 		img = flatten(img)
+	}
+	if o != 1 {
+		img = orient(img.(*image.RGBA), o)
 	}
 	return img, release, nil
 }
