@@ -46,10 +46,10 @@ TEST_TARGETS += test-detect
 
 # Benchmark (reads ../shared for the cascade; not a test): the detector vs lbpcascade_animeface
 # on tools/gallery/detval, one thread each; the last line is one JSON object.
-DETECT_MODEL ?= $(DETECT_RUN)/detect.tmdl
+DETECT_MODEL ?= model/shipped/detect.tmdl
 LBP_CASCADE ?= ../shared/baselines/lbpcascade_animeface.xml
 .PHONY: bench-detect
 bench-detect: ## the detector vs lbpcascade_animeface on tools/gallery/detval: AP@0.5, lenient AP, recall at 1 FP/image, ms/frame
 	mkdir -p $(BUILD)
 	$(SIMD) $(GO) build -o $(BUILD)/toonid-bench ./tools/toonid
-	$(PYTHON) $(DET_TRAIN)/bench_detect.py --model $(DETECT_MODEL) --cascade $(LBP_CASCADE) --toonid $(BUILD)/toonid-bench
+	$(PYTHON) $(DET_TRAIN)/bench_detect.py --model $(DETECT_MODEL) --cascade $(LBP_CASCADE) --toonid $(BUILD)/toonid-bench --go $(GO)

@@ -10,7 +10,9 @@ equalizeHist + detectMultiScale3). Detections on ignore boxes count neither way.
 The last line printed is one JSON object.
 
 usage: python3 bench_detect.py --model FILE --cascade ../shared/baselines/lbpcascade_animeface.xml
-       [--labels tools/gallery/detval/labels.tsv] [--toonid CMD]
+       [--labels tools/gallery/detval/labels.tsv] [--toonid CMD] [--go go]
+--go also times the shipped detector on one 848x480 frame natively and as js/wasm under node
+(BenchmarkShippedDetector; node, not Chromium).
 """
 import argparse
 import json
@@ -86,12 +88,31 @@ def run_toonid(cmd, model, rows):
     return [by[r[0]] for r in rows], ms
 
 
+def go_bench(go, wasm):
+    """ms per 848x480 frame of BenchmarkShippedDetector (package detect), natively or as js/wasm
+    under node (SIMD), one thread."""
+    env = dict(os.environ, GOEXPERIMENT="simd", GOMAXPROCS="1")
+    cmd = [go, "test", "./detect", "-run", "XXX", "-bench", "ShippedDetector", "-benchtime", "10x", "-cpu", "1"]
+    if wasm:
+        env.update(GOOS="js", GOARCH="wasm")
+        root = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True).stdout.strip()
+        cmd[2:2] = ["-exec", os.path.join(root, "lib", "wasm", "go_js_wasm_exec")]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    for line in out.stdout.splitlines():
+        if line.startswith("BenchmarkShippedDetector"):
+            f = line.split()
+            return round(float(f[f.index("ns/op") - 1]) / 1e6, 2)
+    print("go bench failed:", out.stdout[-500:], out.stderr[-500:], file=sys.stderr)
+    return None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--cascade", required=True)
     ap.add_argument("--labels", default="tools/gallery/detval/labels.tsv")
     ap.add_argument("--toonid", default="go run ./tools/toonid")
+    ap.add_argument("--go", default="", help="go command: also time the shipped detector natively and as js/wasm (node)")
     a = ap.parse_args(argv)
     rows = read_labels(a.labels)
     nf = sum(len(r[1]) for r in rows)
@@ -103,6 +124,9 @@ def main(argv=None):
         res[name] = {"toonid": dict(scores(td, sel), ms_per_frame=round(tms, 2) if tms else None),
                      "lbpcascade": dict(scores(cd, sel), ms_per_frame=round(cms, 2))}
         print(name, json.dumps(res[name]))
+    if a.go:
+        res["go_native_ms_848x480"] = go_bench(a.go, False)
+        res["go_wasm_node_ms_848x480"] = go_bench(a.go, True)
     print(json.dumps(res))
 
 

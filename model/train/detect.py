@@ -310,6 +310,7 @@ def main(argv=None):
     ap.add_argument("--cache-threads", type=int, default=1)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--cache-only", action="store_true", help="build the trunk caches and stop (another run may be training)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training scenes")
     a = ap.parse_args(argv)
@@ -339,6 +340,8 @@ def main(argv=None):
             rows = rows[:a.limit]
         feats = build_cache(ftrunk, d, rows, os.path.join(a.data, f"cache_{split}.npy"), a.cache_threads)
         sets[split] = (rows, feats)
+    if a.cache_only:
+        return
     torch.set_num_threads(a.threads)
     rows, feats = sets["train"]
     heat, reg, regw, mask = (torch.from_numpy(t) for t in targets(rows))

@@ -22,6 +22,7 @@ type detectArgs struct {
 	json      bool
 	threshold float64 // < 0: the file's default
 	time      bool
+	tsv       bool
 	images    []string
 	// quantize
 	quantize  bool
@@ -34,7 +35,7 @@ func parseDetect(args []string, stderr io.Writer) (*detectArgs, error) {
 	if len(args) > 0 && args[0] == "quantize" {
 		return parseDetectQuantize(args[1:], stderr)
 	}
-	fs := newFlags("detect", "detect [-model FILE] [-json] [-threshold T] IMAGE...\n"+
+	fs := newFlags("detect", "detect [-model FILE] [-json | -tsv] [-threshold T] IMAGE...\n"+
 		"       toonid detect quantize [-f32] [-threshold 0.3] [-nms 0.5] -o FILE model.onnx\n\n"+
 		"Prints the cartoon face boxes of each image: x, y, w, h in image pixels (brow or hair-line to chin,\n"+
 		"ear to ear) and a score in [0,1], best first, after NMS, at most 100. With -json one line per image:\n"+
@@ -44,6 +45,7 @@ func parseDetect(args []string, stderr io.Writer) (*detectArgs, error) {
 	fs.StringVar(&a.model, "model", "", "detector model `file` (default: the shipped detector)")
 	fs.BoolVar(&a.json, "json", false, "one JSON object per image")
 	fs.Float64Var(&a.threshold, "threshold", -1, "minimum score (0..1; default: the model file's)")
+	fs.BoolVar(&a.tsv, "tsv", false, "print a box list for collect propose -boxes (header path x y w h, one row per box; give IMAGE paths relative to the folder, use -enlarge 2 there)")
 	fs.BoolVar(&a.time, "time", false, "report milliseconds per frame (letterbox + network + decode, not the image decode) on stderr")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -51,6 +53,9 @@ func parseDetect(args []string, stderr io.Writer) (*detectArgs, error) {
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return nil, errors.New("want at least one IMAGE")
+	}
+	if a.tsv && a.json {
+		return nil, errors.New("-tsv or -json, not both")
 	}
 	if a.threshold != -1 {
 		if err := floatIn("threshold", a.threshold, 0, 1); err != nil {
@@ -130,6 +135,9 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		d.Threshold = float32(a.threshold)
 	}
 	var spent time.Duration
+	if a.tsv {
+		fmt.Fprintln(stdout, "path\tx\ty\tw\th")
+	}
 	for _, p := range a.images {
 		img, err := loadImageFor(p, false)
 		if err != nil {
@@ -140,6 +148,13 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		spent += time.Since(t0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
+		}
+		if a.tsv {
+			for _, b := range boxes {
+				r := image.Rect(int(math.Floor(float64(b.X))), int(math.Floor(float64(b.Y))), int(math.Ceil(float64(b.X+b.W))), int(math.Ceil(float64(b.Y+b.H))))
+				fmt.Fprintf(stdout, "%s\t%d\t%d\t%d\t%d\n", p, r.Min.X, r.Min.Y, r.Dx(), r.Dy())
+			}
+			continue
 		}
 		if err := writeBoxes(stdout, p, boxes, a.json); err != nil {
 			return err

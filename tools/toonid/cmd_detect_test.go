@@ -157,3 +157,32 @@ func TestIdentifyAll(t *testing.T) {
 		t.Fatalf("-all with -box: %d %s", code, errs)
 	}
 }
+
+// -tsv writes the box list collect propose -boxes reads.
+func TestDetectTSVFeedsCollect(t *testing.T) {
+	det := tinyDetectorFile(t)
+	dir := t.TempDir()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, color.RGBA{0, 0, 0, 255})
+		}
+	}
+	for y := 32; y < 40; y++ {
+		for x := 16; x < 24; x++ {
+			img.Set(x, y, color.RGBA{255, 255, 255, 255})
+		}
+	}
+	f, _ := os.Create(filepath.Join(dir, "a.png"))
+	png.Encode(f, img)
+	f.Close()
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := cli("detect", "-model", det, "-tsv", "a.png")
+	if code != 0 || out != "path\tx\ty\tw\th\na.png\t16\t32\t8\t8\n" {
+		t.Fatalf("exit %d %q %s", code, out, errs)
+	}
+}
