@@ -74,13 +74,22 @@ const (
 	serveIdleTimeout       = time.Minute
 )
 
+// serverTimeouts are the four http.Server timeouts; tests run the server with short ones.
+type serverTimeouts struct{ readHeader, read, write, idle time.Duration }
+
+var serveTimeouts = serverTimeouts{serveReadHeaderTimeout, serveReadTimeout, serveWriteTimeout, serveIdleTimeout}
+
 func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return newServerTimeouts(h, logger, serveTimeouts)
+}
+
+func newServerTimeouts(h http.Handler, logger *slog.Logger, t serverTimeouts) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: serveReadHeaderTimeout,
-		ReadTimeout:       serveReadTimeout,
-		WriteTimeout:      serveWriteTimeout,
-		IdleTimeout:       serveIdleTimeout,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
