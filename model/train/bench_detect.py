@@ -106,6 +106,45 @@ def go_bench(go, wasm):
     return None
 
 
+def spread(n, s):
+    if s >= n:
+        return [0]
+    stride = max(1, s // 2)
+    k = (n - s + stride - 1) // stride + 1
+    return [int(round(i * (n - s) / (k - 1))) for i in range(k)]
+
+
+def windows(w, h, grid=(1, 2, 3), min_side=32):
+    """collect.Windows: the window grid collect propose uses without boxes (DefaultGrid, DefaultMinSide)."""
+    out, short = [], min(w, h)
+    for d in grid:
+        side = short // d
+        if side < 1 or (side < min_side and d != 1):
+            continue
+        out += [[x, y, side, side] for y in spread(h, side) for x in spread(w, side)]
+    return out
+
+
+def crop2x(b):
+    s = 2 * max(b[2], b[3])
+    return [b[0] + b[2] / 2 - s / 2, b[1] + b[3] / 2 - s / 2, s, s]
+
+
+def proposals_per_face(rows, dets, thr):
+    """collect propose before (the window grid) and after (the detector's boxes >= thr, each
+    enlarged 2x as collect propose -enlarge 2 does): proposals, true faces covered (a proposal
+    whose IoU with the face's 2x square crop is >= 0.4), proposals per covered face."""
+    from detect import iou
+    out = {}
+    for name, props in (("grid", [windows(*cv2.imread(r[0]).shape[1::-1]) for r in rows]),
+                        ("detector", [[crop2x(d) for d in ds if d[4] >= thr] for ds in dets])):
+        n = sum(len(p) for p in props)
+        found = sum(any(iou(crop2x(g), p) >= 0.4 for p in ps) for r, ps in zip(rows, props) for g in r[1])
+        out[name] = {"proposals": n, "faces_covered": found, "faces": sum(len(r[1]) for r in rows),
+                     "proposals_per_covered_face": round(n / max(found, 1), 2)}
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -124,6 +163,8 @@ def main(argv=None):
         res[name] = {"toonid": dict(scores(td, sel), ms_per_frame=round(tms, 2) if tms else None),
                      "lbpcascade": dict(scores(cd, sel), ms_per_frame=round(cms, 2))}
         print(name, json.dumps(res[name]))
+    res["collect_propose"] = proposals_per_face(rows, run_toonid(a.toonid, a.model, rows)[0], 0.3)
+    print("collect_propose", json.dumps(res["collect_propose"]))
     if a.go:
         res["go_native_ms_848x480"] = go_bench(a.go, False)
         res["go_wasm_node_ms_848x480"] = go_bench(a.go, True)
