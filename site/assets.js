@@ -99,16 +99,29 @@ async function fetchVerified(url, sha, { attempts = 3, onBytes = () => {}, onSiz
   throw lastErr;
 }
 
-// modelDigest names a model file (model/FORMAT.md): the sha256 of everything after byte 40,
-// which the file also carries at bytes 8..40; bytes 0..8 (magic, version) are checked by the Go
-// decoder. A store may also name a model by the plain sha256 of the whole file; both are accepted.
-async function modelDigest(buf) {
-  const whole = await sha256Hex(buf);
-  if (buf.byteLength < 40) return whole;
-  const body = await sha256Hex(buf.slice(40));
+// modelChecksum is a model file's content address, the rule of model/FORMAT.md ("Content
+// address") that model.Checksum implements in Go: the sha256 of every byte after offset 40, which
+// the file also carries at bytes 8..40 - not the sha256 of the whole file. Like Go it requires the
+// magic, version 1 or 2, that version's header length and the stored sum, and throws otherwise;
+// model/testdata/checksums.txt pins both to the same answers (site/test/assets.test.mjs).
+async function modelChecksum(buf) {
+  const b = new Uint8Array(buf);
+  if (b.byteLength < 96) throw new Error(`model: file is ${b.byteLength} bytes, shorter than the 96-byte header`);
+  if (String.fromCharCode(...b.subarray(0, 4)) !== 'TMDL') throw new Error(`model: bad magic ${JSON.stringify(String.fromCharCode(...b.subarray(0, 4)))} (not a toonid model file)`);
+  const version = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(4, true);
+  if (version !== 1 && version !== 2) throw new Error(`model: file version ${version}, this build reads versions 1 and 2`);
+  if (version === 2 && b.byteLength < 128) throw new Error(`model: file is ${b.byteLength} bytes, shorter than the 128-byte version-2 header`);
+  const sum = await sha256Hex(b.slice(40));
   let stored = '';
-  for (const b of new Uint8Array(buf, 8, 32)) stored += b.toString(16).padStart(2, '0');
-  return body === stored ? body : whole;
+  for (const x of b.subarray(8, 40)) stored += x.toString(16).padStart(2, '0');
+  if (sum !== stored) throw new Error('model: sha256 mismatch (file truncated or corrupted)');
+  return sum;
+}
+
+// modelDigest is fetchVerified's digest for a model: its checksum, or the reason it has none
+// (which then never equals a name, so the download is refused and retried with that reason).
+async function modelDigest(buf) {
+  try { return await modelChecksum(buf); } catch (err) { return `none (${err.message})`; }
 }
 
 // fetchJSON is network-first with the last good copy as the offline fallback. Only used for
@@ -138,7 +151,8 @@ async function fetchJSON(url, { onStored, check } = {}) {
   return { doc, offline: false };
 }
 
-// checkBuild checks the build.json fields the workers read: the wasm file of each flavour.
+// checkBuild checks the build.json fields the workers read (site/tools/build.mjs writes them):
+// the wasm file of each flavour, the bridge protocol version and the page shell.
 function checkBuild(doc) {
   const need = (ok, what) => { if (!ok) throw new Error(`toonid: build.json: ${what}`); };
   need(doc && typeof doc === 'object', 'not an object');
@@ -146,6 +160,39 @@ function checkBuild(doc) {
     const w = doc.wasm && doc.wasm[k];
     need(w && typeof w.file === 'string' && typeof w.sha256 === 'string', `missing wasm.${k} file/sha256`);
   }
+  need(Number.isInteger(doc.bridge), 'missing bridge version');
+  need(Array.isArray(doc.shell) && doc.shell.every((f) => typeof f === 'string' && /^[A-Za-z0-9._-]+$/.test(f) && !f.startsWith('.')),
+    'missing or bad shell list');
+}
+
+// contentURLs lists the content-addressed files one pack needs, in the order the worker hands
+// them to the bridge (wasm, model, then the pack's files), with where each comes from and how
+// it is verified: the wasm build (build.json, beside the page at siteURL; simd or scalar), the
+// model (base/models/<checksum>.tmdl, serve/API.md) and every shard of the parsed manifest m
+// (base/packs/<pack>/<file>). worker.js downloads these and sw.js precaches the same list.
+function contentURLs({ build, m, siteURL, base, pack, simd }) {
+  const wasm = simd ? build.wasm.simd : build.wasm.scalar;
+  const baseURL = new URL(base, siteURL).href;
+  return [
+    { what: 'wasm', url: new URL(wasm.file, siteURL).href, sha256: wasm.sha256, bytes: wasm.bytes, digest: sha256Hex },
+    { what: 'model', url: new URL(`models/${m.model.sha256}.tmdl`, baseURL).href, sha256: m.model.sha256, bytes: m.model.bytes, digest: modelDigest },
+    ...m.shards.map((s) => ({ what: `shard ${s.name}`, name: s.name, url: new URL(`packs/${encodeURIComponent(pack)}/${s.name}`, baseURL).href,
+      sha256: s.sha256, bytes: s.bytes, digest: sha256Hex })),
+  ];
+}
+
+// The worker records where its last good load came from (the page's base and pack), so the
+// service worker precaches that pack from that store rather than a guess of its own.
+const LOAD_KEY = `${KEY_BASE}.toonid-doc/last-load`;
+async function rememberLoad({ siteURL, base, pack }) {
+  const cache = await caches.open(CONTENT_CACHE);
+  await cache.put(LOAD_KEY, new Response(JSON.stringify({ siteURL, base, pack }), { headers: { 'content-type': 'application/json' } }));
+}
+// lastLoad returns {siteURL, base, pack} of the last good load, or null before the first.
+async function lastLoad() {
+  const cache = await caches.open(CONTENT_CACHE);
+  const hit = await cache.match(LOAD_KEY);
+  return hit ? hit.json() : null;
 }
 
 // parseManifest checks the few fields this worker relies on (pack/FORMAT.md) and fails naming

@@ -61,8 +61,8 @@ DEMO_DEPS += site
 # Page-side JS under node, no browser: toonid.js (fake Worker), the extension's offscreen document
 # (fake chrome APIs) and its permissions.
 .PHONY: test-site-unit
-test-site-unit: ## unit tests of toonid.js and the extension's scripts under node (no browser)
-	node --test site/test/unit.test.mjs
+test-site-unit: ## unit tests of toonid.js, assets.js, build.mjs and the extension's scripts under node (no browser)
+	node --test site/test/unit.test.mjs site/test/assets.test.mjs
 
 TEST_TARGETS += test-browser test-extension test-site-unit
 BENCH_TARGETS += bench-site

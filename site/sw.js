@@ -1,5 +1,5 @@
 // toonid service worker: precaches the page shell, and makes sure the content a visit needs
-// offline (this browser's wasm build, the model and the default pack) is in the hash-keyed content
+// offline (this browser's wasm build, the model and the pack the page loaded) is in the hash-keyed content
 // cache that worker.js reads, verified by sha256 (assets.js). It is registered after the page's
 // first good load, when worker.js has already stored that content, so installing downloads nothing
 // twice: it only re-checks the hashes.
@@ -9,29 +9,28 @@ importScripts('assets.js');
 
 // @BUILD@ is replaced at build time by a hash of the shell, so a new build gets a new cache.
 const SHELL_CACHE = 'toonid-shell-@BUILD@';
-const SHELL = ['./', 'index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'favicon.svg', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
-const PACK = 'default';
 
-async function precacheContent() {
-  const site = new URL('./', self.registration.scope);
-  const [{ doc: build }, { doc: manifest }] = await Promise.all([
-    fetchJSON(new URL('build.json', site).href, { check: checkBuild }),
-    fetchJSON(new URL(`v1/packs/${PACK}/manifest.json`, site).href, { check: parseManifest }),
-  ]);
-  const m = parseManifest(manifest);
-  const wasm = WebAssembly.validate(SIMD_PROBE) ? build.wasm.simd : build.wasm.scalar;
-  await Promise.all([
-    fetchVerified(new URL(wasm.file, site).href, wasm.sha256),
-    fetchVerified(new URL(`v1/models/${m.model.sha256}.tmdl`, site).href, m.model.sha256, { digest: modelDigest }),
-    ...m.shards.map((s) => fetchVerified(new URL(`v1/packs/${PACK}/${s.name}`, site).href, s.sha256)),
-  ]);
+// precacheContent makes sure the content of the page's last good load is in the content cache:
+// the same pack from the same store (worker.js records them), this browser's wasm build, listed
+// by the one contentURLs of assets.js. Before any load there is nothing to precache.
+async function precacheContent(build) {
+  const last = await lastLoad();
+  if (!last) return;
+  const { doc: manifest } = await fetchJSON(new URL(`packs/${encodeURIComponent(last.pack)}/manifest.json`, new URL(last.base, last.siteURL)).href,
+    { check: parseManifest });
+  const files = contentURLs({ build, m: parseManifest(manifest), siteURL: last.siteURL, base: last.base, pack: last.pack,
+    simd: WebAssembly.validate(SIMD_PROBE) });
+  await Promise.all(files.map((f) => fetchVerified(f.url, f.sha256, { digest: f.digest })));
 }
 
+// The shell is build.json's list (site/tools/build.mjs) plus the scope URL itself.
 self.addEventListener('install', (e) => {
   e.waitUntil((async () => {
+    const site = new URL('./', self.registration.scope);
+    const { doc: build } = await fetchJSON(new URL('build.json', site).href, { check: checkBuild });
     const c = await caches.open(SHELL_CACHE);
-    await c.addAll(SHELL.map((p) => new Request(p, { cache: 'reload' })));
-    await precacheContent();
+    await c.addAll(['./', ...build.shell].map((p) => new Request(p, { cache: 'reload' })));
+    await precacheContent(build);
     await self.skipWaiting();
   })());
 });
@@ -46,7 +45,8 @@ self.addEventListener('activate', (e) => {
 });
 
 // Network first, so a rebuilt site is seen at once; the cache answers only when the network fails.
-// /v1/ (model, pack) and the wasm files are left to worker.js's hash-keyed cache.
+// Only shell files are kept. The store's files (same-origin /v1/, serve/API.md) and the wasm are
+// not even intercepted: worker.js's hash-keyed cache holds them.
 self.addEventListener('fetch', (e) => {
   const url = new URL(e.request.url);
   if (e.request.method !== 'GET' || url.origin !== self.location.origin) return;
@@ -56,10 +56,9 @@ self.addEventListener('fetch', (e) => {
   e.respondWith((async () => {
     try {
       const res = await fetch(e.request);
-      if (res.ok && SHELL.includes(rel || './')) {
-        const c = await caches.open(SHELL_CACHE);
-        await c.put(e.request, res.clone());
-      }
+      // Only the shell is kept: the files install cached (build.json's list).
+      const c = await caches.open(SHELL_CACHE);
+      if (res.ok && await c.match(e.request, { ignoreSearch: true })) await c.put(e.request, res.clone());
       return res;
     } catch (err) {
       const hit = await caches.match(e.request, { cacheName: SHELL_CACHE, ignoreSearch: true });

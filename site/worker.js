@@ -5,9 +5,12 @@
 
 importScripts('wasm_exec.js', 'assets.js');
 
-// BRIDGE_VERSION must equal the version the wasm reports (wasm/bridge.Version); a mismatch means
-// a stale cached page or wasm, and we refuse to run rather than mis-read messages.
-const BRIDGE_VERSION = 2;
+// BRIDGE_VERSION is the protocol this worker speaks, stamped by site/tools/build.mjs from
+// wasm/bridge.Version (the one place it is written; build.json carries the same number). The
+// wasm module and build.json must report it too: a mismatch means a stale cached page or wasm,
+// and we refuse to run rather than mis-read messages. Unstamped (not built), it is NaN and
+// nothing matches.
+const BRIDGE_VERSION = Number('@BRIDGE@');
 const DB_NAME = 'toonid';
 const DB_STORE = 'characters';
 
@@ -64,11 +67,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   if (!['auto', 'simd', 'scalar'].includes(want)) throw new Error(`toonid: wasm option ${JSON.stringify(want)}: want auto, simd or scalar`);
   const simd = want === 'auto' ? WebAssembly.validate(SIMD_PROBE) : want === 'simd';
   const wasm = simd ? build.wasm.simd : build.wasm.scalar;
-  const files = [
-    { what: 'wasm', url: new URL(wasm.file, siteURL).href, sha256: wasm.sha256, bytes: wasm.bytes },
-    { what: 'model', url: new URL(`models/${m.model.sha256}.tmdl`, baseURL).href, sha256: m.model.sha256, bytes: m.model.bytes },
-    ...m.shards.map((s) => ({ what: `shard ${s.name}`, name: s.name, url: new URL(`packs/${encodeURIComponent(pack)}/${s.name}`, baseURL).href, sha256: s.sha256, bytes: s.bytes })),
-  ];
+  const files = contentURLs({ build, m, siteURL, base, pack, simd });
   let total = files.reduce((a, f) => a + (f.bytes || 0), 0);
   let loaded = 0, fromCache = 0;
   const onBytes = (n, cached) => {
@@ -80,7 +79,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   const pending = files.map((f) => fetchVerified(f.url, f.sha256, {
     onBytes,
     onStored,
-    digest: f.what === 'model' ? modelDigest : sha256Hex,
+    digest: f.digest,
     // Sizes the manifest does not give (the model's) join the total when their response arrives.
     onSize: f.bytes ? undefined : (n) => { if (!f.sized) { f.sized = true; total += n; } },
     check: f.what === 'wasm' ? (buf, res) => {
@@ -115,6 +114,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
     throw new Error(`toonid: manifest names model ${m.model.sha256} but the loaded model is ${info.model.sha256}`);
   }
   state = { bridge, info, manifest, packName: pack, modelSha: info.model.sha256, simd };
+  onStored(rememberLoad({ siteURL, base, pack })); // what sw.js precaches
   phase('model+pack init');
   const records = await userRecords;
   const user = records ? await loadUser(records) : [];
@@ -255,9 +255,13 @@ async function loadUser(records) {
 
 async function enroll({ name, crops }) {
   if (!state) throw new Error('toonid: not loaded');
+  // The limits are the bridge's (wasm/bridge.MaxTaught*): checked here before anything is
+  // stored, since a stored record the bridge refuses would make every later load fail.
+  const lim = state.info.limits;
   name = String(name || '').trim();
-  if (!name || name.length > 80) throw new Error('toonid: enroll needs a name of 1 to 80 characters');
-  if (!crops.length || crops.length > 32) throw new Error('toonid: enroll needs 1 to 32 crops');
+  const chars = [...name].length; // code points, as Go counts them
+  if (!chars || chars > lim.name) throw new Error(`toonid: enroll needs a name of 1 to ${lim.name} characters`);
+  if (!crops.length || crops.length > lim.examples) throw new Error(`toonid: enroll needs 1 to ${lim.examples} crops`);
   const db = await openDB();
   let rec;
   try {
@@ -270,9 +274,10 @@ async function enroll({ name, crops }) {
     const embeddings = crops.map(embedCrop);
     // loadUser re-embedded every record for this model at load, so old and new embeddings agree.
     if (rec) {
-      rec.crops = [...rec.crops, ...crops].slice(-32);
-      rec.embeddings = [...rec.embeddings, ...embeddings].slice(-32);
+      rec.crops = [...rec.crops, ...crops].slice(-lim.examples);
+      rec.embeddings = [...rec.embeddings, ...embeddings].slice(-lim.examples);
     } else {
+      if (all.length >= lim.characters) throw new Error(`toonid: ${all.length} characters taught already, the limit; forget one first`);
       rec = label
         ? { id: PACK_PREFIX + label.id, name: label.name, series: label.series || '', created: Date.now(), crops, modelSha: state.modelSha, embeddings }
         : { id: `user:${crypto.randomUUID()}`, name, series: 'taught in this browser', created: Date.now(), crops, modelSha: state.modelSha, embeddings };

@@ -1,5 +1,10 @@
-// Finishes build/site after make has copied the files: writes build.json (the wasm builds with
-// their sha256, which worker.js verifies) and stamps sw.js with a hash of the shell.
+// Finishes build/site after make has copied the files: writes build.json and stamps the two
+// workers, so what they must agree on is written once:
+//   - bridge: the wasm message protocol version, read from wasm/bridge.Version (Go); worker.js is
+//     stamped with it (@BRIDGE@) and refuses a build.json or wasm module of another version;
+//   - shell: the files the page needs offline, precached by sw.js (listed here only);
+//   - wasm: both builds with their sha256, which worker.js and sw.js verify.
+// sw.js is stamped with a hash of the shell (@BUILD@), so a new build gets a new shell cache.
 // usage: node site/tools/build.mjs build/site
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
@@ -10,12 +15,23 @@ if (!dir) { console.error('usage: build.mjs SITE_DIR'); process.exit(2); }
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 const entry = (file) => ({ file, sha256: sha(readFileSync(join(dir, file))), bytes: statSync(join(dir, file)).size });
 
-// BRIDGE must match worker.js and wasm/bridge.Version.
-const build = { bridge: 2, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') } };
+const bridgeGo = new URL('../../wasm/bridge/bridge.go', import.meta.url);
+const v = /^const Version = (\d+)$/m.exec(readFileSync(bridgeGo, 'utf8'));
+if (!v) { console.error(`build.mjs: no "const Version = N" line in ${bridgeGo.pathname}`); process.exit(1); }
+const bridge = Number(v[1]);
+
+// The page shell: what index.html loads (and sw.js serves offline), besides the scope URL itself.
+const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'favicon.svg', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
+
+const stamp = (file, from, to) => {
+  const src = readFileSync(join(dir, file), 'utf8');
+  if (!src.includes(from)) { console.error(`build.mjs: ${file} has no ${from} to stamp`); process.exit(1); }
+  writeFileSync(join(dir, file), src.replaceAll(from, to));
+};
+stamp('worker.js', '@BRIDGE@', String(bridge));
+
+const build = { bridge, shell, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') } };
 writeFileSync(join(dir, 'build.json'), JSON.stringify(build, null, 1) + '\n');
 
-const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'favicon.svg', 'toonid.js', 'worker.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md']
-  .map((f) => sha(readFileSync(join(dir, f)))).join('');
-const sw = readFileSync(join(dir, 'sw.js'), 'utf8').replace('@BUILD@', sha(shell).slice(0, 16));
-writeFileSync(join(dir, 'sw.js'), sw);
-console.log(`site: ${dir}/build.json: simd ${build.wasm.simd.bytes} B, scalar ${build.wasm.scalar.bytes} B`);
+stamp('sw.js', '@BUILD@', sha(shell.map((f) => sha(readFileSync(join(dir, f)))).join('')).slice(0, 16));
+console.log(`site: ${dir}/build.json: bridge ${bridge}, ${shell.length} shell files, simd ${build.wasm.simd.bytes} B, scalar ${build.wasm.scalar.bytes} B`);

@@ -184,6 +184,9 @@ func TestBadRequestsAreErrors(t *testing.T) {
 		{"foreign id", `[{"id":"sintel","name":"x","embeddings":[[1,0,0,0]]}]`, "must start with"},
 		{"wrong dim", `[{"id":"user:a","name":"x","embeddings":[[1,0]]}]`, "model has 4"},
 		{"no embeddings", `[{"id":"user:a","name":"x","embeddings":[]}]`, "no embeddings"},
+		{"empty name", `[{"id":"user:a","name":"  ","embeddings":[[1,0,0,0]]}]`, "name of 0 characters, want 1..80"},
+		{"long name", `[{"id":"user:a","name":"` + strings.Repeat("é", MaxTaughtName+1) + `","embeddings":[[1,0,0,0]]}]`, "name of 81 characters"},
+		{"too many examples", `[{"id":"user:a","name":"x","embeddings":[` + strings.Repeat(`[1,0,0,0],`, MaxTaughtExamples) + `[1,0,0,0]]}]`, "33 examples, limit 32"},
 	} {
 		t.Run("setUser "+tc.name, func(t *testing.T) {
 			if got := string(s.SetUser([]byte(tc.chars))); !strings.Contains(got, tc.want) {
@@ -243,5 +246,17 @@ func TestViews(t *testing.T) {
 				t.Errorf("views %s: %s, want it to mention %q", tc.req, got, tc.want)
 			}
 		})
+	}
+}
+
+// The worker's enroll checks read the limits from the session info, so they are UserPack's.
+func TestInfoCarriesTheTaughtLimits(t *testing.T) {
+	s, _ := testSession(t)
+	var si SessionInfo
+	if err := json.Unmarshal(s.Info(), &si); err != nil {
+		t.Fatal(err)
+	}
+	if si.Bridge != Version || si.Limits != (Limits{Name: MaxTaughtName, Examples: MaxTaughtExamples, Characters: MaxTaughtChars}) {
+		t.Fatalf("info: bridge %d limits %+v", si.Bridge, si.Limits)
 	}
 }

@@ -53,6 +53,8 @@ type SessionInfo struct {
 	} `json:"model"`
 	Pack PackInfo `json:"pack"`
 	User int      `json:"user"`
+	// Limits bound what enroll may store (MaxTaughtName, MaxTaughtExamples, MaxTaughtChars).
+	Limits Limits `json:"limits"`
 	// Search is the click search (identify.Search): the page sends only the pixels within Extent
 	// (times the image's shorter side) of a click.
 	Search struct {
@@ -85,6 +87,7 @@ func (s *Session) Info() []byte {
 		Threshold: s.pack.Threshold, Calibrated: s.pack.ThresholdCalibrated, FAR: s.pack.ThresholdFAR,
 	}
 	si.User = s.user
+	si.Limits = TaughtLimits()
 	search := s.id.Search()
 	si.Search.Extent = search.Extent()
 	si.Search.Scales = search.Scales

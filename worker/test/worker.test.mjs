@@ -111,8 +111,13 @@ before(async () => {
   assert.ok(fixtureBin, 'FIXTURE_BIN must name the worker/test/fixture binary');
   tmp = await mkdtemp(join(tmpdir(), 'toonid-worker-test-'));
   // Fixture store: sizes chosen to cross stream chunk boundaries and include a 1-byte file.
+  // A model is named by its content address (model/FORMAT.md): the sha256 of the bytes after
+  // offset 40, which the header carries at 8..40; the rest may be random for the handler.
   const model = randomBytes(300_000);
-  await put(`models/${sha(model)}.tmdl`, model);
+  model.write('TMDL', 0, 'latin1');
+  model.writeUInt32LE(2, 4);
+  Buffer.from(sha(model.subarray(40)), 'hex').copy(model, 8);
+  await put(`models/${sha(model.subarray(40))}.tmdl`, model);
   const shards = [randomBytes(70_001), randomBytes(1), randomBytes(4096)];
   for (const s of shards) await put(`packs/fixture/${sha(s)}.tps`, s);
   const wasm = Buffer.concat([Buffer.from('\0asm\x01\0\0\0', 'binary'), randomBytes(100)]);
