@@ -1,6 +1,9 @@
 package track
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // unknownID is the vote key of "no character above the threshold" (shown as label "").
 const unknownID = ""
@@ -37,29 +40,30 @@ func (id *identity) observe(d Detection, c *Config) {
 	keep := math.Pow(c.VoteDecay, w)
 	add := 1 - keep
 
-	// The crop's vote: softmax over its distinct answers and unknown.
-	best := float64(d.Threshold)
-	scores := map[string]float64{}
+	// The crop's vote: softmax over its distinct answers (best score per id) and unknown.
+	scores := make([]Answer, 0, len(d.Answers))
 	for _, a := range d.Answers {
 		if a.ID == unknownID {
 			continue
 		}
-		s := float64(a.Score)
-		if old, ok := scores[a.ID]; !ok || s > old {
-			scores[a.ID] = s
+		if i := slices.IndexFunc(scores, func(b Answer) bool { return b.ID == a.ID }); i >= 0 {
+			scores[i].Score = max(scores[i].Score, a.Score)
+		} else {
+			scores = append(scores, a)
 		}
-		best = math.Max(best, s)
 	}
-	top := float64(d.Threshold)
+	thr := float64(d.Threshold)
+	top := thr // the best answer's score, shown for unknown
 	if len(scores) > 0 {
 		top = math.Inf(-1)
-		for _, s := range scores {
-			top = math.Max(top, s)
+		for _, a := range scores {
+			top = math.Max(top, float64(a.Score))
 		}
 	}
-	total := math.Exp((float64(d.Threshold) - best) / c.Temperature)
-	for _, s := range scores {
-		total += math.Exp((s - best) / c.Temperature)
+	best := math.Max(thr, top) // subtracted before exp, for range
+	total := math.Exp((thr - best) / c.Temperature)
+	for _, a := range scores {
+		total += math.Exp((float64(a.Score) - best) / c.Temperature)
 	}
 
 	for _, v := range id.votes {
@@ -78,9 +82,10 @@ func (id *identity) observe(d Detection, c *Config) {
 			v.seen += add
 		}
 	}
-	cast(unknownID, math.Exp((float64(d.Threshold)-best)/c.Temperature)/total, 0, false)
-	for key, s := range scores {
-		cast(key, math.Exp((s-best)/c.Temperature)/total, s, true)
+	cast(unknownID, math.Exp((thr-best)/c.Temperature)/total, 0, false)
+	for _, a := range scores {
+		s := float64(a.Score)
+		cast(a.ID, math.Exp((s-best)/c.Temperature)/total, s, true)
 	}
 	if id.weight == 0 {
 		id.top = top

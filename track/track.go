@@ -435,13 +435,17 @@ func (tk *track) observe(t float64, d input, c *Config) {
 		if !tk.moving {
 			// The first sighting after a (re)start gives the velocity outright.
 			tk.vx, tk.vy = (zcx-tk.cx)/dt, (zcy-tk.cy)/dt
-			tk.moving = true
 		} else {
 			tk.vx += c.VelocityBeta * rx / dt
 			tk.vy += c.VelocityBeta * ry / dt
 		}
 	}
-	tk.cx, tk.cy = pcx+c.PositionAlpha*rx, pcy+c.PositionAlpha*ry
+	if tk.moving {
+		tk.cx, tk.cy = pcx+c.PositionAlpha*rx, pcy+c.PositionAlpha*ry
+	} else {
+		tk.cx, tk.cy = zcx, zcy // nothing to smooth against yet
+	}
+	tk.moving = tk.moving || dt > 0
 	tk.w += c.SizeAlpha * (d.Box.W - tk.w)
 	tk.h += c.SizeAlpha * (d.Box.H - tk.h)
 	tk.sighted(t, d, c)
@@ -449,7 +453,7 @@ func (tk *track) observe(t float64, d input, c *Config) {
 		for i := range tk.app {
 			tk.app[i] = float32(c.AppearanceKeep)*tk.app[i] + float32(1-c.AppearanceKeep)*d.emb[i]
 		}
-		tk.app, _ = unit(tk.app)
+		normalize(tk.app)
 	} else if d.emb != nil {
 		tk.app = slices.Clone(d.emb)
 	}
@@ -510,6 +514,21 @@ func unit(v []float32) ([]float32, bool) {
 		out[i] = float32(float64(x) * inv)
 	}
 	return out, true
+}
+
+// normalize scales v to unit length in place (v is a blend of unit vectors, never zero in
+// practice; a zero v stays zero).
+func normalize(v []float32) {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s > 0 {
+		inv := float32(1 / math.Sqrt(s))
+		for i := range v {
+			v[i] *= inv
+		}
+	}
 }
 
 func unit64(v []float64) ([]float64, bool) {
