@@ -321,11 +321,15 @@ func (tr *Tracker) reidentify(t float64, in []input, used []bool) {
 			continue
 		}
 		tk, j := cands[i], dets[k]
-		if idx := slices.Index(tr.ended, tk); idx >= 0 {
+		if slices.Contains(tr.ended, tk) {
 			if !tr.makeRoom() {
 				continue
 			}
-			tr.ended = slices.Delete(tr.ended, idx, idx+1)
+			// makeRoom may have ended a track, and so dropped another (even tk) from ended:
+			// look tk up again.
+			if idx := slices.Index(tr.ended, tk); idx >= 0 {
+				tr.ended = slices.Delete(tr.ended, idx, idx+1)
+			}
 			tr.live = append(tr.live, tk)
 		}
 		tk.revive(t, in[j], &tr.cfg)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -653,5 +654,60 @@ func TestPanKeepsNeighbours(t *testing.T) {
 				t.Errorf("before the pan %+v\nafter %+v", before, after)
 			}
 		})
+	}
+}
+
+// Random sequences (faces appearing, moving, vanishing, gaps in time, frames without
+// embeddings or answers): no panic, the cap holds, each frame's outputs are distinct tracks by
+// ID, no track held twice, boxes finite and positive, confidences in [0, 1]. (It found a
+// revival that deleted the wrong ended track once the eviction it needed had shifted the list.)
+func TestRandomSequencesInvariants(t *testing.T) {
+	for seed := range uint64(20) {
+		w := newWorld(100 + seed)
+		rng := rand.New(rand.NewPCG(seed, 3))
+		cfg := DefaultConfig()
+		cfg.MaxTracks = 1 + rng.IntN(8)
+		tr := mustNew(t, cfg)
+		ms := 0.0
+		for f := range 400 {
+			ms += float64(rng.IntN(200))
+			var dets []Detection
+			for k := range rng.IntN(12) {
+				id := fmt.Sprint("c", rng.IntN(6))
+				x := float64(k*60) + 30*math.Sin(float64(f)/10+float64(k))
+				d := w.face(id, Box{x, rng.Float64() * 200, 20 + rng.Float64()*80, 20 + rng.Float64()*80}, id)
+				switch rng.IntN(6) {
+				case 0:
+					d.Embedding = nil
+				case 1:
+					d.Answers = nil
+				case 2:
+					d.Score = -1
+				}
+				dets = append(dets, d)
+			}
+			out, err := tr.Update(ms, dets)
+			if err != nil {
+				t.Fatalf("seed %d frame %d: %v", seed, f, err)
+			}
+			if len(out) > cfg.MaxTracks || len(tr.live) > cfg.MaxTracks || len(tr.ended) > cfg.MaxTracks {
+				t.Fatalf("seed %d frame %d: %d shown, %d live, %d ended, cap %d", seed, f, len(out), len(tr.live), len(tr.ended), cfg.MaxTracks)
+			}
+			held := map[*track]bool{} // a track is live or ended, once
+			for _, tk := range append(slices.Clone(tr.live), tr.ended...) {
+				if held[tk] {
+					t.Fatalf("seed %d frame %d: track %d held twice", seed, f, tk.id)
+				}
+				held[tk] = true
+			}
+			for i, o := range out {
+				if i > 0 && o.TrackID <= out[i-1].TrackID {
+					t.Fatalf("seed %d frame %d: IDs not increasing: %+v", seed, f, out)
+				}
+				if !o.Box.valid() || o.Confidence < 0 || o.Confidence > 1.0001 || math.IsNaN(float64(o.Score)) {
+					t.Fatalf("seed %d frame %d: %+v", seed, f, o)
+				}
+			}
+		}
 	}
 }
