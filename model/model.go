@@ -199,15 +199,21 @@ func (m *Model) EmbedBatch(in [][]float32) ([][]float32, error) {
 // EmbedImage crops box out of img (padding where the box leaves the image), preprocesses
 // and embeds it.
 func (m *Model) EmbedImage(img image.Image, box image.Rectangle) ([]float32, error) {
-	pix, stride, w, h, box, err := rgbaView(img, box)
-	if err != nil {
-		return nil, err
-	}
-	in, err := m.Preprocess(nil, pix, stride, w, h, box)
+	in, err := m.PreprocessImage(nil, img, box)
 	if err != nil {
 		return nil, err
 	}
 	return m.Embed(in)
+}
+
+// PreprocessImage is the input tensor EmbedImage embeds: box cropped out of img (padding
+// where it leaves the image) and preprocessed, into dst (reused when large enough).
+func (m *Model) PreprocessImage(dst []float32, img image.Image, box image.Rectangle) ([]float32, error) {
+	pix, stride, w, h, box, err := rgbaView(img, box)
+	if err != nil {
+		return nil, err
+	}
+	return m.Preprocess(dst, pix, stride, w, h, box)
 }
 
 func normalize(v []float32) {

@@ -24,6 +24,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/toonid/toonid/internal/fsutil"
 )
 
 // A Pack is a decoded pack held in memory, ready for a Matcher.
@@ -341,12 +343,10 @@ func CheckDir(dir string) error {
 	return nil
 }
 
+// writeFileAtomic is fsutil.WriteFileAtomic: a build interrupted mid-file leaves a hidden
+// temporary file that no reader or the store takes for a shard, never a half shard.
 func writeFileAtomic(name string, b []byte) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("pack: %w", err)
-	}
-	if err := os.Rename(tmp, name); err != nil {
+	if err := fsutil.WriteFileAtomic(name, b, 0o644); err != nil {
 		return fmt.Errorf("pack: %w", err)
 	}
 	return nil

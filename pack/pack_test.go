@@ -152,6 +152,19 @@ func TestWriteDirAndOpenDir(t *testing.T) {
 	if len(series) != 3 {
 		t.Errorf("series %v, want 3", series)
 	}
+	// The directory holds the manifest and its shards, nothing else (no temporary files).
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1+len(m.Shards) {
+		t.Errorf("%d files in the pack directory, want the manifest and %d shards", len(ents), len(m.Shards))
+	}
+	for _, e := range ents {
+		if e.Name() != ManifestFile && !strings.HasSuffix(e.Name(), ShardExt) {
+			t.Errorf("stray file %s in the pack directory", e.Name())
+		}
+	}
 	all, err := Open(os.DirFS(dir), OpenOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 // Package fsutil opens the files the tools are given by name (images, models, TSVs,
 // manifests) the one safe way: regular files only, opened so that a FIFO or device named as
-// input is refused at once instead of hanging until a writer comes.
+// input is refused at once instead of hanging until a writer comes. It also writes files the
+// one safe way (WriteFileAtomic), for the pack builder, collect and quantize.
 package fsutil
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // ErrNotRegular is returned (wrapped) for a name that is not a regular file.
@@ -65,4 +67,36 @@ func ReadRegular(name string, limit int64) ([]byte, error) {
 			b = append(b, 0)[:len(b)]
 		}
 	}
+}
+
+// WriteFileAtomic writes b to name through a temporary file in the same directory and a
+// rename, so a reader sees the old file or the whole new one, never half of it. The temporary
+// name is unique (concurrent writers of one name do not share it) and starts with a dot
+// (".tmp-<base>-*"), so one left behind by a killed process is not taken for content: the
+// store refuses dotfiles (serve/API.md) and globs skip them. On any error the temporary file is
+// removed. The file gets mode perm.
+func WriteFileAtomic(name string, b []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name)+"-*")
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
 }

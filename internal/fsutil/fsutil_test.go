@@ -58,3 +58,42 @@ func TestOpenRegular(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "a.tps")
+	for _, body := range []string{"first", "second, longer"} {
+		if err := WriteFileAtomic(name, []byte(body), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(name)
+		if err != nil || string(got) != body {
+			t.Fatalf("read back %q, %v; want %q", got, err, body)
+		}
+		if st, err := os.Stat(name); err != nil || st.Mode().Perm() != 0o640 {
+			t.Fatalf("mode %v, %v; want 0640", st.Mode(), err)
+		}
+	}
+	// A failed rename (the name is a non-empty directory) leaves no temporary file behind.
+	sub := filepath.Join(dir, "sub")
+	if err := os.MkdirAll(filepath.Join(sub, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(sub, []byte("x"), 0o644); err == nil {
+		t.Fatal("writing over a directory succeeded")
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"), 0o644); err == nil {
+		t.Fatal("writing into a missing directory succeeded")
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || names[0] != "a.tps" || names[1] != "sub" {
+		t.Errorf("directory holds %v, want [a.tps sub]: no temporary files", names)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/toonid/toonid/internal/fsutil"
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/pack"
 )
@@ -541,27 +542,9 @@ func tensorImage(in []float32, info model.Info) *image.RGBA {
 	return img
 }
 
-// writeFileAtomic writes through a temporary file and a rename, so readers never see half a file.
+// writeFileAtomic is fsutil.WriteFileAtomic, so readers never see half a file.
 func writeFileAtomic(name string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name)+"-*")
-	if err != nil {
-		return fmt.Errorf("collect: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("collect: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("collect: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("collect: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		os.Remove(tmp.Name())
+	if err := fsutil.WriteFileAtomic(name, b, 0o644); err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}
 	return nil

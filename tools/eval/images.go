@@ -64,8 +64,9 @@ func DecodeImage(f io.ReadSeeker, name string, maxPixels int) (image.Image, erro
 }
 
 // LoadImageAsIs is LoadImage without the flattening: the decoder's own image, colours under
-// transparent pixels kept (what `toonid quantize` calibrates on), except that a JPEG with an
-// EXIF orientation comes turned, as an RGBA. The same checks come first.
+// transparent pixels kept, except that a JPEG with an EXIF orientation comes turned, as an
+// RGBA. The same checks come first. (Nothing embeds or calibrates on it: those use LoadImage's
+// flattened pixels, PreprocessFile included.)
 func LoadImageAsIs(name string, maxPixels int) (image.Image, error) {
 	f, err := fsutil.OpenRegular(name)
 	if err != nil {
@@ -231,15 +232,42 @@ feed:
 	return out, nil
 }
 
-// embedOne holds the image's share of the decode budget until it is embedded: the flattened
-// copy lives that long.
-func embedOne(e Embedder, path string, opts EmbedOptions) ([]float32, error) {
-	f, err := fsutil.OpenRegular(path)
+// A Preprocessor turns the box of an image into the model's input tensor; *model.Model is one.
+type Preprocessor interface {
+	PreprocessImage(dst []float32, img image.Image, box image.Rectangle) ([]float32, error)
+}
+
+// PreprocessFile is the input tensor of the whole image at path, decoded exactly as EmbedFiles
+// decodes what it embeds (LoadImage: maxPixels (0 = MaxPixels) and the decode budget, EXIF
+// orientation, transparent pixels on white), so the images `toonid quantize` measures the
+// int8 model on look to it as eval and pack build images do.
+func PreprocessFile(p Preprocessor, path string, maxPixels int) ([]float32, error) {
+	img, release, err := loadFlat(path, maxPixels)
 	if err != nil {
 		return nil, err
 	}
-	img, release, err := decode(f, path, opts.MaxPixels, true)
-	f.Close()
+	defer release()
+	in, err := p.PreprocessImage(nil, img, img.Bounds())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return in, nil
+}
+
+// loadFlat is LoadImage that keeps the image's share of the decode budget until release.
+func loadFlat(path string, maxPixels int) (image.Image, func(), error) {
+	f, err := fsutil.OpenRegular(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	return decode(f, path, maxPixels, true)
+}
+
+// embedOne holds the image's share of the decode budget until it is embedded: the flattened
+// copy lives that long.
+func embedOne(e Embedder, path string, opts EmbedOptions) ([]float32, error) {
+	img, release, err := loadFlat(path, opts.MaxPixels)
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"image"
-	"image/draw"
 	"io"
 	"math"
 	"os"
@@ -15,6 +13,8 @@ import (
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/model/onnximport"
 	"github.com/toonid/toonid/tools/eval"
+
+	"github.com/toonid/toonid/internal/fsutil"
 )
 
 // quantizeArgs are quantize's checked arguments.
@@ -146,7 +146,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if qerr != nil {
 		return fmt.Errorf("%w (-min-cos); not writing %s", qerr, a.out)
 	}
-	return os.WriteFile(a.out, q.File, 0o644)
+	return fsutil.WriteFileAtomic(a.out, q.File, 0o644) // an interrupted run leaves no half model
 }
 
 func loadCalib(dir string, limit int) ([]string, error) {
@@ -181,20 +181,8 @@ func loadCalib(dir string, limit int) ([]string, error) {
 }
 
 // preprocessFile decodes an image and preprocesses all of it (calibration images are
-// already face crops).
+// already face crops) as eval and pack build decode what they embed (eval.PreprocessFile: the
+// same pixel cap, decode budget and white background).
 func preprocessFile(m *model.Model, path string) ([]float32, error) {
-	// eval's limits (pixels and decoding bytes, from the header) and decode budget; not
-	// flattened, so colours under transparent pixels stay what they were.
-	img, err := eval.LoadImageAsIs(path, 0)
-	if err != nil {
-		return nil, err
-	}
-	b := img.Bounds()
-	nrgba := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(nrgba, nrgba.Rect, img, b.Min, draw.Src)
-	in, err := m.Preprocess(nil, nrgba.Pix, nrgba.Stride, b.Dx(), b.Dy(), image.Rect(0, 0, b.Dx(), b.Dy()))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return in, nil
+	return eval.PreprocessFile(m, path, 0)
 }
