@@ -1,13 +1,14 @@
 package collect
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/toonid/toonid/tools/eval"
 )
 
 // MaxLabelsBytes bounds labels.tsv.
@@ -38,74 +39,51 @@ var runComment = regexp.MustCompile(`^#\s*toonid-collect-labels\s+run=([0-9a-f]{
 // LabelsHeader is the header line the page writes (name, series, credit and box are optional).
 const LabelsHeader = "proposal\tidentity\tname\tseries\tcredit"
 
+// errEnough stops the scan once maxReported rows are bad.
+var errEnough = errors.New("enough bad rows")
+
 // ReadLabels parses labels.tsv: tab-separated with a header naming at least the columns
 // proposal and identity (optional: name, series, credit, box as "x,y,w,h"); blank lines and
-// lines starting with # are skipped, except the run comment. Cells are trimmed. It checks each
-// row on its own (ids, text, box syntax); Check matches them against proposals.json.
+// lines starting with # are skipped, except the run comment. Cells are trimmed. The file is read
+// by eval.ScanTSVComments, the TSV rules every tool shares (byte-order mark, CRLF, a column named
+// twice, line limits). It checks each row on its own (ids, text, box syntax) and reports up to
+// 20 bad rows at once; Check matches them against proposals.json.
 func ReadLabels(r io.Reader, name string) (*Labels, error) {
 	cr := &countReader{r: io.LimitReader(r, MaxLabelsBytes+1)}
-	sc := bufio.NewScanner(cr)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var cols map[string]int
 	l := &Labels{}
 	var errs []error
-	for ln := 1; sc.Scan(); ln++ {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if m := runComment.FindStringSubmatch(line); m != nil {
-			if l.Run != "" && l.Run != m[1] {
-				return nil, fmt.Errorf("collect: %s:%d: a second, different run comment", name, ln)
-			}
-			l.Run = m[1]
-			continue
+	comment := func(ln int, line string) error {
+		m := runComment.FindStringSubmatch(line)
+		if m == nil {
+			return nil
 		}
-		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
-			continue
+		if l.Run != "" && l.Run != m[1] {
+			return errors.New("a second, different run comment")
 		}
-		cells := strings.Split(line, "\t")
-		if cols == nil {
-			cols = map[string]int{}
-			for i, c := range cells {
-				c = strings.TrimSpace(c)
-				if _, dup := cols[c]; dup {
-					return nil, fmt.Errorf("collect: %s:%d: column %q twice in the header", name, ln, clip(c))
-				}
-				cols[c] = i
-			}
-			for _, c := range []string{"proposal", "identity"} {
-				if _, ok := cols[c]; !ok {
-					return nil, fmt.Errorf("collect: %s:%d: header lacks column %q (want %s, tab-separated)", name, ln, c, LabelsHeader)
-				}
-			}
-			continue
-		}
-		get := func(c string) string {
-			if i, ok := cols[c]; ok && i < len(cells) {
-				return strings.TrimSpace(cells[i])
-			}
-			return ""
-		}
-		row := LabelRow{Line: ln, Proposal: get("proposal"), Identity: get("identity"),
-			Name: get("name"), Series: get("series"), Credit: get("credit")}
-		if err := checkRow(&row, get("box")); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, ln, err))
-			if len(errs) >= maxReported {
-				break
-			}
-			continue
-		}
-		l.Rows = append(l.Rows, row)
+		l.Run = m[1]
+		return nil
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("collect: %s: %w", name, err)
-	}
+	err := eval.ScanTSVComments(cr, name, []string{"proposal", "identity"}, []string{"name", "series", "credit", "box"}, comment,
+		func(ln int, c map[string]string) error {
+			row := LabelRow{Line: ln, Proposal: c["proposal"], Identity: c["identity"], Name: c["name"], Series: c["series"], Credit: c["credit"]}
+			if err := checkRow(&row, c["box"]); err != nil {
+				errs = append(errs, fmt.Errorf("%s:%d: %w", name, ln, err))
+				if len(errs) >= maxReported {
+					return errEnough
+				}
+				return nil
+			}
+			l.Rows = append(l.Rows, row)
+			return nil
+		})
 	if cr.n > MaxLabelsBytes {
 		return nil, fmt.Errorf("collect: %s: over %d bytes", name, MaxLabelsBytes)
 	}
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("collect: %d bad rows:\n%w", len(errs), errors.Join(errs...))
-	}
-	if cols == nil {
-		return nil, fmt.Errorf("collect: %s: empty file (no header; want %s)", name, LabelsHeader)
 	}
 	return l, nil
 }

@@ -54,6 +54,11 @@ func TestReadLabels(t *testing.T) {
 		{"empty box", "proposal\tidentity\tbox\np000000\towl\t1,2,0,3\n", 0, "", "must be positive"},
 		{"two runs", "# toonid-collect-labels run=0123456789abcdef\n# toonid-collect-labels run=fedcba9876543210\n" + hdr, 0, "", "different run"},
 		{"errors are gathered", hdr + "x\towl\ny\towl\n", 0, "", "2 bad rows"},
+		// The rules every tool's TSV reader shares (eval.ScanTSV):
+		{"byte-order mark", "\ufeff" + hdr + "p000000\towl\n", 1, "", ""},
+		{"run comment after the header", hdr + "# toonid-collect-labels run=0123456789abcdef\np000000\towl\n", 1, "0123456789abcdef", ""},
+		{"empty proposal cell", hdr + "\towl\n", 0, "", `labels.tsv:2: empty "proposal"`},
+		{"long line", hdr + "p000000\towl\t" + strings.Repeat("x", 1<<20) + "\n", 0, "", "line longer than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := ReadLabels(strings.NewReader(tc.in), "labels.tsv")

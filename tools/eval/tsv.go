@@ -51,6 +51,13 @@ func readTSV(name string, required, optional []string) ([]map[string]string, []i
 // in the header and non-empty in every row; a missing optional cell is left out of the map. Errors
 // name the file (name) and line; an error from fn stops the scan and is returned with the location.
 func ScanTSV(r io.Reader, name string, required, optional []string, fn func(ln int, row map[string]string) error) error {
+	return ScanTSVComments(r, name, required, optional, nil, fn)
+}
+
+// ScanTSVComments is ScanTSV that also hands every comment line (starting with #, anywhere in
+// the file) to comment, for files that carry a stamp in a comment (collect's labels.tsv); nil
+// skips them as ScanTSV does. An error from comment stops the scan like one from fn.
+func ScanTSVComments(r io.Reader, name string, required, optional []string, comment func(ln int, line string) error, fn func(ln int, row map[string]string) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxTSVLine)
 	var cols map[string]int
@@ -62,6 +69,12 @@ func ScanTSV(r io.Reader, name string, required, optional []string, fn func(ln i
 			// Spreadsheet exports start with a byte-order mark, which would otherwise be part of
 			// the first column's name ("\ufeffpath") and hide it.
 			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		if strings.HasPrefix(line, "#") && comment != nil {
+			if err := comment(ln, line); err != nil {
+				return fmt.Errorf("%s:%d: %w", name, ln, err)
+			}
+			continue
 		}
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
