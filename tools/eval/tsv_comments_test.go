@@ -28,7 +28,10 @@ func TestScanTSVComments(t *testing.T) {
 	stop := errors.New("stop")
 	err = ScanTSVComments(strings.NewReader(in), "t.tsv", []string{"id"}, nil,
 		func(ln int, line string) error { return stop },
-		func(ln int, row map[string]string) error { t.Error("a row after the comment stopped the scan"); return nil })
+		func(ln int, row map[string]string) error {
+			t.Error("a row after the comment stopped the scan")
+			return nil
+		})
 	if !errors.Is(err, stop) || !strings.HasPrefix(err.Error(), "t.tsv:1: ") {
 		t.Errorf("comment error %v, want it with its location", err)
 	}
