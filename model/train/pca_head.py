@@ -125,7 +125,7 @@ def main(argv=None):
         e = train.embed_images(Feat(), data.load_images(paths))
         for tag, z in (("pca", (e - mu) @ w0), ("head", e @ w + b)):
             r = metrics.score(z, ids, roles)
-            print(os.path.basename(m), tag, {k: round(r[k], 4) for k in ("pack_top1", "pack_top5", "dir_at_far_1pct", "icf_rank1")}, flush=True)
+            print(os.path.basename(m), tag, {k: round(r[k], 4) for k in ("centroid_top1", "centroid_top5", "centroid_dir_at_far_1pct", "icf_rank1")}, flush=True)
     if a.out:
         print("pca_head: ops", train.export_onnx(Headed(model, w, b), a.out), "->", a.out)
 

@@ -120,13 +120,13 @@ class MetricsTest(unittest.TestCase):
         roles = ["gallery", "probe", "gallery", "probe", "distractor"]
         r = metrics.score(e, ids, roles)
         # probe A (0.99 cos to A, 0.71 to B): top1 right. probe B: cos 0.6 to A, 0.8 to B: right.
-        self.assertEqual(r["pack_top1"], 1.0)
-        self.assertEqual(r["pack_top5"], 1.0)
+        self.assertEqual(r["centroid_top1"], 1.0)
+        self.assertEqual(r["centroid_top5"], 1.0)
         # icf: probe A mate gallery A sim .994 > distractor .79 -> hit; probe B mate gallery B
         # sim 0.8 < distractor 0.96 -> miss
         self.assertAlmostEqual(r["icf_rank1"], 0.5)
         # distractor best pack score is 0.8 (A); probe A scores .994 (>= t), probe B 0.8 (not above)
-        self.assertAlmostEqual(r["dir_at_far_1pct"], 0.5)
+        self.assertAlmostEqual(r["centroid_dir_at_far_1pct"], 0.5)
 
     def test_threshold_at_far(self):
         imp = np.arange(1000) / 1000.0
@@ -142,8 +142,41 @@ class MetricsTest(unittest.TestCase):
         ids = [i // 3 for i in range(18)]
         roles = ["distractor" if i >= 15 else ("gallery" if i % 3 == 0 else "probe") for i in range(18)]
         r = metrics.score(e, [str(i) for i in ids], roles)
-        for k in ("icf_rank1", "pack_top1", "dir_at_far_1pct", "tar_at_far_1e-3"):
+        for k in ("icf_rank1", "centroid_top1", "centroid_dir_at_far_1pct", "tar_at_far_1e-3"):
             self.assertEqual(r[k], 1.0, k)
+
+    def test_nothing_to_count_is_zero(self):
+        # As toonid eval: no probes, no distractors, no impostor pairs -> 0, never NaN or an error.
+        e = np.eye(3)
+        r = metrics.score(e, ["A", "A", "A"], ["gallery", "gallery", "gallery"])
+        for k in ("icf_rank1", "centroid_top1", "centroid_dir_at_far_1pct", "tar_at_far_1e-3"):
+            self.assertEqual(r[k], 0.0, k)
+        self.assertEqual((r["n_identities"], r["n_gallery"], r["n_probe"], r["n_distractor"]), (1, 3, 0, 0))
+        # A probe whose identity has no gallery rows is no known probe: it does not count in centroid_*.
+        r = metrics.score(np.eye(3), ["A", "A", "B"], ["gallery", "probe", "probe"])
+        self.assertEqual(r["centroid_top1"], 1.0)
+        self.assertEqual(r["n_identities"], 2)
+
+
+class MetricsCrossCheckTest(unittest.TestCase):
+    """The keys metrics.py shares with toonid eval give want.json's values on the embeddings of
+    tools/eval/testdata/crosscheck, as Go's TestCrossCheck requires of eval.Evaluate."""
+
+    def test_same_as_toonid_eval(self):
+        import json
+        root = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools", "eval", "testdata", "crosscheck")
+        cases = sorted(os.listdir(root))
+        self.assertTrue(cases)
+        for case in cases:
+            d = os.path.join(root, case)
+            paths, ids, roles = metrics.read_eval_manifest(os.path.join(d, "manifest.tsv"))
+            by_path = metrics.read_embeddings(os.path.join(d, "embeddings.tsv"))
+            e = np.stack([by_path[os.path.relpath(p, d)] for p in paths])
+            with open(os.path.join(d, "want.json")) as f:
+                want = json.load(f)
+            got = metrics.score(e, ids, roles)
+            for k, v in want.items():
+                self.assertEqual(got[k], v, f"{case}: {k}")
 
 
 class DataTest(unittest.TestCase):

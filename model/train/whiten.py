@@ -148,7 +148,7 @@ def main(argv=None):
         before, after = metrics.score(e, ids, roles), metrics.score((e - mu) @ w, ids, roles)
         mirrored = metrics.score(train.embed_images(model, im, mirror=True, post=lambda x: (x - mu) @ w), ids, roles)
         res[os.path.basename(m)] = {"raw": before, "whitened": after, "whitened_mirror": mirrored}
-        keys = ("pack_top1", "pack_top5", "dir_at_far_1pct", "tar_at_far_1e-3", "icf_rank1")
+        keys = ("centroid_top1", "centroid_top5", "centroid_dir_at_far_1pct", "tar_at_far_1e-3", "icf_rank1")
         for k, r in (("raw", before), ("whitened", after), ("whitened_mirror", mirrored)):
             print(os.path.basename(m), k, json.dumps({x: round(r[x], 4) for x in keys}), flush=True)
     with open(os.path.join(a.run, "whiten.json"), "w") as f:

@@ -1,6 +1,9 @@
 // Package eval measures how well a model and its packs name characters: the iCartoonFace
-// rank-1 protocol and the open-set pack metrics of issue 3, plus the helpers the CLI uses to read
-// manifests and embed images in parallel.
+// rank-1 protocol, verification (TAR at a FAR) and the open-set metrics of a pack built from the
+// gallery (top-1/top-5, DIR at 1% FAR), plus the helpers the CLI uses to read manifests and embed
+// images in parallel. model/train/metrics.py computes icf_rank1, tar_at_far_1e-3 and the counts
+// with these definitions (TestCrossCheck pins both on testdata/crosscheck); its centroid_* keys
+// are a float stand-in for the pack metrics, not these.
 //
 //	rows, _ := eval.ReadManifest("m.tsv")
 //	embs, _ := eval.EmbedFiles(ctx, model, eval.Paths(rows), eval.EmbedOptions{})
@@ -33,7 +36,8 @@ type Row struct {
 	Role     Role
 }
 
-// Report holds the metrics, with exactly the JSON keys of issue 3.
+// Report holds the metrics under the JSON keys `toonid eval -json` prints (pack/smoke_check.py
+// and the model card read them).
 type Report struct {
 	ICFRank1     float64 `json:"icf_rank1"`
 	PackTop1     float64 `json:"pack_top1"`
@@ -51,7 +55,8 @@ type Report struct {
 // Evaluate computes every metric from rows and their L2-normalised embeddings (embs[i] for rows[i]).
 // The pack for pack_top1/5 and dir_at_far_1pct is built from the gallery rows with pack.BuildItems,
 // exactly as `toonid pack build` builds one. n_identities counts distinct identities of gallery and
-// probe rows. A metric with nothing to count (e.g. no probes) is 0.
+// probe rows. A metric with nothing to count (e.g. no probes) is 0, and so is one whose
+// false-accept rate cannot be measured (DIR without distractors, TAR without impostor pairs).
 func Evaluate(rows []Row, embs [][]float32, opts pack.BuildOptions) (Report, error) {
 	if len(rows) != len(embs) {
 		return Report{}, fmt.Errorf("eval: %d rows but %d embeddings", len(rows), len(embs))
@@ -216,7 +221,8 @@ func OpenSet(rows []Row, embs [][]float32, m *pack.Matcher) (OpenSetResult, erro
 // TARAtFAR is verification over all pairs of rows (same identity = genuine, else impostor): with t the
 // lowest threshold at which at most far of the impostor pairs have similarity >= t, the fraction of
 // genuine pairs with similarity >= t. Only the top impostor scores are kept, so memory stays
-// O(far · pairs + genuine pairs). Returns 0 without genuine pairs.
+// O(far · pairs + genuine pairs). Returns 0 without genuine pairs, and 0 without impostor pairs
+// (no false-accept rate to hold: pack.ThresholdAtFAR's +Inf, as DIR without distractors).
 func TARAtFAR(rows []Row, embs [][]float32, far float64) float64 {
 	n := len(rows)
 	var genuine []float32
@@ -246,7 +252,7 @@ func TARAtFAR(rows []Row, embs [][]float32, far float64) float64 {
 			}
 		}
 	}
-	if len(genuine) == 0 {
+	if len(genuine) == 0 || nImp == 0 {
 		return 0
 	}
 	t := float32(math.Inf(-1))

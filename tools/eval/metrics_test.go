@@ -90,6 +90,13 @@ func TestTARByHand(t *testing.T) {
 	if got := TARAtFAR(rows, embs, 1); !near(got, 1) {
 		t.Errorf("TAR@1 = %v, want 1", got)
 	}
+	// One identity: genuine pairs but no impostor pair, so no FAR to hold: 0, as metrics.py says.
+	for i := range rows {
+		rows[i].Identity = "A"
+	}
+	if got := TARAtFAR(rows, embs, 1); got != 0 {
+		t.Errorf("TAR without impostors = %v, want 0", got)
+	}
 }
 
 func TestEvaluateRejects(t *testing.T) {
