@@ -134,7 +134,12 @@ func TestApplyFailureLeavesOutputIntact(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot(t, out)
-	copyFiles(t, src, bombs[0]+"="+filepath.Base(p.Images[len(p.Images)-1].Path))
+	// Change a source image the labels use (which images end in clusters depends on the model).
+	target, with := filepath.Base(p.Clusters[len(p.Clusters)-1].Members[0].Path), bombs[0]
+	if target == filepath.Base(with) {
+		with = owls[0]
+	}
+	copyFiles(t, src, with+"="+target)
 	if _, err := Apply(context.Background(), p, readLabelsFile(t, both), both, out, ApplyOptions{}); err == nil || !strings.Contains(err.Error(), "changed since propose") {
 		t.Fatalf("changed source: err %v", err)
 	}
