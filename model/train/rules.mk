@@ -1,7 +1,7 @@
 # model/train: the PyTorch recipe for the shipped embedder (see MODEL_CARD.md).
 # make train        full recipe: data -> train the ResNet (50 + 16 + 90 + 95 min on 2 CPU cores) -> export ->
 #                   train-dual (+ the ImageNet MobileNetV2 branch, ~3 min) -> quantize -> eval
-# make train-smoke  tiny end-to-end check (< 2 min): a few identities, a few steps, export, op list
+# make train-smoke  tiny end-to-end check (< 1 min): a few identities, a few steps, export, op list
 # make test-train   unit tests (adapter, generator determinism, metrics, export contract)
 
 TRAIN_DIR := model/train
@@ -150,7 +150,7 @@ train-eval: ## score the trained runs on every eval manifest, float and int8
 
 # Smoke: DiceBear + procedural only (no shared art), 4 steps, into build/.
 SMOKE := $(BUILD)/train-smoke
-train-smoke: | node_modules ## tiny end-to-end training check (< 2 min, no shared art)
+train-smoke: | node_modules ## tiny end-to-end training check (< 1 min, no shared art)
 	rm -rf $(SMOKE) && mkdir -p $(SMOKE)/db $(SMOKE)/pg
 	node $(TRAIN_DIR)/dicebear_gen.mjs --out $(SMOKE)/db --first 0 --count 6 --variants 2 --styles adventurer,micah,lorelei
 	$(PYTHON) $(TRAIN_DIR)/procgen.py --out $(SMOKE)/pg --first 0 --count 6 --variants 2 --renderers flat,ink
