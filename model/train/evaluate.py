@@ -1,12 +1,13 @@
 """evaluate embeds every image of eval manifests with a trained model (float, PyTorch) and
-prints the metrics of metrics.py as JSON.
+prints the metrics of metrics.py as JSON (float: its centroid_* keys are not toonid eval's pack
+metrics; MODEL_CARD.md, "Which numbers are which").
 
 usage: python3 evaluate.py --run RUN manifest.tsv [...]
        python3 evaluate.py --zeroshot TFJS_DIR [--size 112] manifest.tsv [...]
 
---zeroshot scores the pretrained MobileNetV2 trunk with no identity training, as the issue that
-introduced it measured it: GAP of block_13_expand_relu, square-rooted, centred on the manifest's
-mean (x/255 input).
+--zeroshot scores the pretrained MobileNetV2 trunk with no identity training, the way the
+zero-shot baseline of MODEL_CARD.md was measured: GAP of block_13_expand_relu, square-rooted,
+centred on the manifest's mean (x/255 input).
 """
 import argparse
 import json
