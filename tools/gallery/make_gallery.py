@@ -205,17 +205,20 @@ def main():
                 rel = save(sprite(os.path.join(d, f)), "%s/supertux/%s_%s" % ("img" if dest is gal else "calib", cid, f))
                 dest.append((rel, "supertux-" + cid, name, ST_SERIES, ST_CREDIT))
 
+    # DiceBear identities are invented, so the default pack names none of them (a user asking about
+    # Sintel should not be offered "Ada Quill"): all 16 are calibration impostors, the synthetic
+    # style next to the game sprites and backgrounds. The first six were gallery identities until
+    # round 2 and keep that smaller set of images (8 of the 12).
     for k in range(16):
         cid = 900000 + k
-        dest = gal if k < len(DB_NAMES) else cal
         name = DB_NAMES[k] if k < len(DB_NAMES) else "DiceBear %d" % cid
         for style in DB_STYLES:
             for v in (0, 1):
-                if dest is gal and v == 1 and style not in ("adventurer", "toonHead"):
+                if k < len(DB_NAMES) and v == 1 and style not in ("adventurer", "toonHead"):
                     continue
                 im = Image.open(os.path.join(dicebear, "%s/c%d_v%d.png" % (style, cid, v))).convert("RGB")
-                rel = save(im, "%s/dicebear/c%d_%s_v%d.png" % ("img" if dest is gal else "calib", cid, style, v))
-                dest.append((rel, "dicebear-%d" % cid, name, DB_SERIES, "DiceBear (dicebear.com): " + DB_CREDIT[style]))
+                rel = save(im, "calib/dicebear/c%d_%s_v%d.png" % (cid, style, v))
+                cal.append((rel, "dicebear-%d" % cid, name, DB_SERIES, "DiceBear (dicebear.com): " + DB_CREDIT[style]))
 
     write_tables(gal + realval_rows(), cal)
 
