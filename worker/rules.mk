@@ -38,13 +38,13 @@ $(WORKER_FIXTURE): worker/test/fixture/main.go internal/teststore/teststore.go $
 	$(GO) build -o $@ ./worker/test/fixture
 
 test-worker: worker-build $(TOONID) $(WORKER_FIXTURE) node_modules ## e2e tests of the Worker under real workerd with a local R2 bucket
-	TOONID_BIN=$(TOONID_BIN) FIXTURE_BIN=$(abspath $(WORKER_FIXTURE)) nice node --test --test-timeout=180000 worker/test/worker.test.mjs
+	TOONID_BIN=$(TOONID_BIN) FIXTURE_BIN=$(abspath $(WORKER_FIXTURE)) nice node --test --test-timeout=600000 worker/test/worker.test.mjs
 
 # The demo's JS API (site room) pointed at the Worker URL, answers compared with same-origin
 # loading. Uses the site room's build and dev store (built for test-browser anyway).
 test-worker-site: worker-build $(TOONID) node_modules site $(BUILD)/devstore/scene.json ## the demo's JS API loading model + pack from the Worker URL
 	TOONID_BIN=$(TOONID_BIN) SITE_DIR=$(abspath $(BUILD)/site) STORE_DIR=$(abspath $(BUILD)/devstore) \
-		nice node --test --test-timeout=180000 worker/test/site-on-worker.test.mjs
+		nice node --test --test-timeout=600000 worker/test/site-on-worker.test.mjs
 
 TEST_TARGETS += test-worker test-worker-site
 
