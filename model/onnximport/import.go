@@ -367,8 +367,6 @@ func (t *translator) batchNorm(ins []*node, out *node, at map[string]interface{}
 	}
 	// Not after a conv: a per-channel scale and shift.
 	t.emit(out, model.Op{Kind: model.OpMul, In: [2]int{x.id, -1}, Weight: f32s(scale), WeightShape: []int{c}}, x.rank)
-	mul := out.id
-	_ = mul
 	t.emit(out, model.Op{Kind: model.OpAdd, In: [2]int{len(t.g.Ops), -1}, Weight: f32s(shift), WeightShape: []int{c}}, x.rank)
 	return nil
 }
