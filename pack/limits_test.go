@@ -173,7 +173,7 @@ func TestFormatLimitsMatchCode(t *testing.T) {
 	want := map[string]int{
 		"MaxManifestSize": MaxManifestSize, "MaxLabels": MaxLabels, "MaxShards": MaxShards,
 		"MaxLists": MaxLists, "MaxShardBytes": MaxShardBytes, "MaxDim": MaxDim,
-		"maxIDLen": maxIDLen, "maxTextLen": maxTextLen,
+		"maxIDLen": maxIDLen, "maxTextLen": maxTextLen, "MaxThumbnailBytes": MaxThumbnailBytes,
 	}
 	_, sec, ok := strings.Cut(string(doc), "\n## Limits\n")
 	if !ok {

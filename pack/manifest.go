@@ -234,8 +234,8 @@ func (m *Manifest) Validate() error {
 		if len(l.Name) > maxTextLen || len(l.Series) > maxTextLen || len(l.Credit) > maxTextLen || len(l.Thumbnail) > maxTextLen {
 			return fmt.Errorf("pack: manifest: label %q: a text field is over %d bytes", clip(l.ID), maxTextLen)
 		}
-		if l.Thumbnail != "" && !safeFileName(l.Thumbnail) {
-			return fmt.Errorf("pack: manifest: label %q: unsafe thumbnail file name %q", clip(l.ID), clip(l.Thumbnail))
+		if l.Thumbnail != "" && !validThumbnailName(l.Thumbnail) {
+			return fmt.Errorf("pack: manifest: label %q: thumbnail file name %q is not <sha256>%s", clip(l.ID), clip(l.Thumbnail), ThumbnailExt)
 		}
 	}
 	nList := 0
@@ -420,10 +420,6 @@ func isHex64(s string) bool {
 		}
 	}
 	return true
-}
-
-func safeFileName(s string) bool {
-	return s != "" && s != "." && !strings.ContainsAny(s, "/\\\x00") && !strings.Contains(s, "..") && fs.ValidPath(s)
 }
 
 // clip keeps hostile strings short in error messages.

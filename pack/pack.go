@@ -37,6 +37,9 @@ type Pack struct {
 	ThresholdFAR        float64
 	ThresholdCalibrated bool
 	Labels              []Label
+	// Thumbnails holds the thumbnail files the labels name (file name -> bytes; SetThumbnail).
+	// Open does not read them (ReadThumbnail does, on demand).
+	Thumbnails map[string][]byte
 
 	// coarse holds the IVF centroids (row label = list number); nil when the pack has no coarse level.
 	coarse *Shard
@@ -200,7 +203,7 @@ type EncodeOptions struct {
 	Overwrite bool
 }
 
-// Encode returns the manifest and the shard files (file name -> bytes) of p.
+// Encode returns the manifest and the files (file name -> bytes: shards, thumbnails) of p.
 func (p *Pack) Encode(opts EncodeOptions) (*Manifest, map[string][]byte, error) {
 	if opts.ShardRows <= 0 {
 		opts.ShardRows = 8192
@@ -212,6 +215,19 @@ func (p *Pack) Encode(opts EncodeOptions) (*Manifest, map[string][]byte, error) 
 		Labels: p.Labels, Shards: []ShardRef{},
 	}
 	files := map[string][]byte{}
+	for _, l := range p.Labels {
+		if l.Thumbnail == "" {
+			continue
+		}
+		b, ok := p.Thumbnails[l.Thumbnail]
+		if !ok {
+			return nil, nil, fmt.Errorf("pack: label %q names thumbnail %s, which the pack does not hold", clip(l.ID), clip(l.Thumbnail))
+		}
+		if err := CheckThumbnail(l.Thumbnail, b); err != nil {
+			return nil, nil, err
+		}
+		files[l.Thumbnail] = b
+	}
 	put := func(s *Shard) (ShardRef, error) {
 		b, err := s.MarshalBinary()
 		if err != nil {

@@ -144,21 +144,63 @@ for (const b of document.querySelectorAll('#examples .example')) {
   });
 }
 
-// fillCatalogue lists the pack's characters by series (names only: the pack's labels carry no
-// thumbnails yet; pack/FORMAT.md's optional "thumbnail" is empty in the default pack).
+// fillCatalogue lists the pack's characters by series, each with its thumbnail (pack/FORMAT.md,
+// "Thumbnails"). The thumbnails are fetched when the list is first opened, not at load (they are
+// not needed to name anyone), through the worker: verified against the sha256 their files are
+// named by and cached like the pack's shards. A character without one shows its initial.
 function fillCatalogue(labels) {
   const bySeries = new Map();
   for (const l of labels) {
     const k = l.series || 'Other';
     if (!bySeries.has(k)) bySeries.set(k, []);
-    bySeries.get(k).push(l.name);
+    bySeries.get(k).push(l);
   }
-  $('catalogue').querySelector('summary').textContent = `Who it knows (${labels.length})`;
-  $('catalogue-list').replaceChildren(...[...bySeries].map(([series, names]) => {
+  const cat = $('catalogue');
+  cat.querySelector('summary').textContent = `Who it knows (${labels.length})`;
+  const pending = [];
+  $('catalogue-list').replaceChildren(...[...bySeries].map(([series, ls]) => {
     const d = document.createElement('div');
-    d.append(Object.assign(document.createElement('strong'), { textContent: `${series}: ` }), names.join(', '));
+    d.className = 'series';
+    const ul = document.createElement('ul');
+    ul.append(...ls.map((l) => {
+      const li = document.createElement('li');
+      const pic = document.createElement('span');
+      pic.className = 'thumb';
+      pic.textContent = [...(l.name || '?')][0].toUpperCase();
+      pic.setAttribute('aria-hidden', 'true');
+      li.append(pic, Object.assign(document.createElement('span'), { className: 'name', textContent: l.name }));
+      li.dataset.id = l.id;
+      if (l.thumbnail) pending.push([l, pic]);
+      return li;
+    }));
+    d.append(Object.assign(document.createElement('h3'), { textContent: series }), ul);
     return d;
   }));
+  const thumbs = demo.thumbnails = { wanted: pending.length, shown: 0, failed: [], done: pending.length === 0 };
+  let started = false;
+  const fetchAll = async () => {
+    if (started || !cat.open) return;
+    started = true;
+    await Promise.all(pending.map(async ([l, pic]) => {
+      try {
+        const blob = await id.thumbnail(l.id);
+        if (!blob) return;
+        const img = new Image(40, 40);
+        img.alt = '';
+        img.src = URL.createObjectURL(blob); // a few KB each, kept for the page's life
+        await img.decode();
+        pic.replaceChildren(img);
+        pic.classList.add('has-img');
+        thumbs.shown++;
+      } catch (err) {
+        thumbs.failed.push(`${l.id}: ${err.message}`);
+        console.warn(`toonid: thumbnail of ${l.id}: ${err.message}`);
+      }
+    }));
+    thumbs.done = true;
+  };
+  cat.addEventListener('toggle', fetchAll);
+  fetchAll();
 }
 stage.addEventListener('dragover', (e) => { e.preventDefault(); stage.classList.add('drag'); });
 stage.addEventListener('dragleave', () => stage.classList.remove('drag'));

@@ -195,6 +195,15 @@ async function lastLoad() {
   return hit ? hit.json() : null;
 }
 
+// A label's thumbnail is <sha256>.jpg, at most MAX_THUMBNAIL_BYTES (pack/FORMAT.md, "Thumbnails";
+// pack.MaxThumbnailBytes). thumbnailSHA256 returns the sha256 its name carries, or throws.
+const MAX_THUMBNAIL_BYTES = 65536;
+function thumbnailSHA256(name, id = '') {
+  const m = /^([0-9a-f]{64})\.jpg$/.exec(String(name));
+  if (!m) throw new Error(`toonid: pack manifest: label ${JSON.stringify(String(id).slice(0, 80))}: thumbnail ${JSON.stringify(String(name).slice(0, 80))} is not <sha256>.jpg`);
+  return m[1];
+}
+
 // parseManifest checks the few fields this worker relies on (pack/FORMAT.md) and fails naming
 // the field; the Go decoder checks everything again before use.
 function parseManifest(doc) {
@@ -207,6 +216,9 @@ function parseManifest(doc) {
   for (const s of shards) {
     need(typeof s.file === 'string' && /^[A-Za-z0-9._-]+$/.test(s.file) && !s.file.startsWith('.'), `bad shard file ${JSON.stringify(s.file)}`);
     need(typeof s.sha256 === 'string', `shard ${s.file}: missing sha256`);
+  }
+  for (const l of Array.isArray(doc.labels) ? doc.labels : []) {
+    if (l && l.thumbnail) thumbnailSHA256(l.thumbnail, l.id);
   }
   return { model: { sha256: doc.model_sha256 }, shards: shards.map((s) => ({ name: s.file, sha256: s.sha256, bytes: s.bytes })) };
 }

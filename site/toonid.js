@@ -144,6 +144,13 @@ class Toonid {
   // ([{id, name, series, pack, crops: [{pix: ArrayBuffer RGBA, w, h}]}]); taught.js exports them.
   taught() { return this._call('taught', {}); }
 
+  // thumbnail resolves to a pack character's catalogue thumbnail (a JPEG Blob, its bytes verified
+  // against the sha256 its file is named by), or null when the pack has none for it.
+  async thumbnail(labelId) {
+    const buf = await this._call('thumbnail', { id: labelId });
+    return buf ? new Blob([buf], { type: 'image/jpeg' }) : null;
+  }
+
   // packs lists the loaded packs and the taught characters.
   packs() { return this._call('packs', {}); }
 

@@ -28,6 +28,7 @@ self.onmessage = async (ev) => {
       case 'forget': result = await forget(data); break;
       case 'packs': result = await packs(); break;
       case 'taught': ({ result, transfer } = await taught()); break;
+      case 'thumbnail': result = await thumbnail(data); transfer = result ? [result] : []; break;
       default: throw new Error(`toonid worker: unknown message type ${JSON.stringify(type)}`);
     }
     self.postMessage({ id, ok: true, result }, transfer);
@@ -113,7 +114,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   if (info.model.sha256 !== m.model.sha256) {
     throw new Error(`toonid: manifest names model ${m.model.sha256} but the loaded model is ${info.model.sha256}`);
   }
-  state = { bridge, info, manifest, packName: pack, modelSha: info.model.sha256, simd };
+  state = { bridge, info, manifest, packName: pack, modelSha: info.model.sha256, simd, baseURL };
   onStored(rememberLoad({ siteURL, base, pack })); // what sw.js precaches
   phase('model+pack init');
   const records = await userRecords;
@@ -130,7 +131,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   return {
     warmMs, phases,
     info, simd, offline, wasm: wasm.file,
-    credits: (manifest.labels || []).map(({ name, series, credit }) => ({ name, series, credit })),
+    credits: (manifest.labels || []).map(({ id, name, series, credit, thumbnail }) => ({ id, name, series, credit, thumbnail: !!thumbnail })),
     bytes: { total, fromCache, network: loaded - fromCache },
     user: user.length, ms: performance.now() - t0,
   };
@@ -202,6 +203,23 @@ async function taught() {
     crops: crops.map(({ pix, w, h }) => { transfer.push(pix); return { pix, w, h }; }),
   }));
   return { result, transfer };
+}
+
+// thumbnail returns the bytes of a pack character's catalogue thumbnail (an ArrayBuffer of JPEG,
+// handed over), or null when it has none. The file is named <sha256>.jpg (pack/FORMAT.md,
+// "Thumbnails"), so it is downloaded, verified and cached like a shard: fetchVerified against
+// the sha256 in its name, kept in the content cache under it (offline after the first view).
+async function thumbnail({ id }) {
+  if (!state) throw new Error('toonid: not loaded');
+  const l = (state.manifest.labels || []).find((x) => x.id === id);
+  if (!l) throw new Error(`toonid: thumbnail: no character ${JSON.stringify(String(id).slice(0, 80))} in the pack`);
+  if (!l.thumbnail) return null;
+  const sha = thumbnailSHA256(l.thumbnail);
+  const url = new URL(`packs/${encodeURIComponent(state.packName)}/${l.thumbnail}`, state.baseURL).href;
+  return fetchVerified(url, sha, { check: (buf) => {
+    const b = new Uint8Array(buf, 0, Math.min(3, buf.byteLength));
+    if (buf.byteLength > MAX_THUMBNAIL_BYTES || b[0] !== 0xff || b[1] !== 0xd8 || b[2] !== 0xff) throw new Error(`${url}: not a JPEG thumbnail of at most ${MAX_THUMBNAIL_BYTES} bytes`);
+  } });
 }
 
 // --- user-taught characters (IndexedDB) ---

@@ -116,3 +116,18 @@ test('site/tools/build.mjs: bridge version from wasm/bridge.Version, worker.js s
     assets()('checkBuild(doc)', { doc: build });
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+// pack/FORMAT.md "Thumbnails": a label's thumbnail is <sha256>.jpg; the sha256 is what the worker
+// verifies the bytes against, and a manifest naming anything else is refused (as Go's Validate does).
+test('assets.js thumbnails: <sha256>.jpg only, the sha256 taken from the name', () => {
+  const run = assets();
+  const sha = 'd'.repeat(64);
+  assert.equal(run('thumbnailSHA256(n)', { n: `${sha}.jpg` }), sha);
+  const doc = (thumbnail) => ({ format: 'toonid-pack', version: 1, model_sha256: 'a'.repeat(64),
+    labels: [{ id: 'x', name: 'X', thumbnail }], shards: [{ file: `${'b'.repeat(64)}.tps`, sha256: 'b'.repeat(64), bytes: 5 }] });
+  run('parseManifest(doc)', { doc: doc(`${sha}.jpg`) });
+  run('parseManifest(doc)', { doc: doc('') }); // none is fine
+  for (const bad of ['red.jpg', `${'D'.repeat(64)}.jpg`, `${sha}.png`, `../${sha}.jpg`, `${sha}.jpg?x`]) {
+    assert.throws(() => run('parseManifest(doc)', { doc: doc(bad) }), /thumbnail .* is not <sha256>\.jpg/, bad);
+  }
+});

@@ -111,8 +111,45 @@ try {
       assert.equal(r.answers[0].id, 'sintel');
     }
     await page.click('#catalogue summary');
+    // Each character with its pack thumbnail (pack/FORMAT.md "Thumbnails"), fetched on opening and
+    // verified against the sha256 in its name; a pack without them (the dev store) shows initials.
+    await page.waitForFunction(() => window.toonidDemo.thumbnails && window.toonidDemo.thumbnails.done, null, { timeout: 15000 });
+    const th = await page.evaluate(() => ({ ...window.toonidDemo.thumbnails, rows: document.querySelectorAll('#catalogue-list li').length,
+      imgs: [...document.querySelectorAll('#catalogue-list li img')].filter((i) => i.naturalWidth === 80 && i.getBoundingClientRect().width === 40).length,
+      labels: window.toonidDemo.loadInfo.credits.length, withThumb: window.toonidDemo.loadInfo.credits.filter((c) => c.thumbnail).length }));
+    assert.deepEqual(th.failed, [], 'thumbnails failed');
+    assert.equal(th.rows, th.labels, 'one catalogue row per character');
+    assert.equal(th.shown, th.withThumb, 'every thumbnail the pack names is shown');
+    assert.equal(th.imgs, th.withThumb, 'thumbnails are 80 px JPEGs drawn at 40 px');
+    if (face.id === 'sintel') assert.equal(th.withThumb, th.labels, 'the default pack has a thumbnail for every character');
     await page.screenshot({ path: shot('1-example-opened') });
+    await page.locator('#catalogue').screenshot({ path: shot('1-catalogue') });
     await page.click('#catalogue summary');
+  });
+
+  await step(1, 'a thumbnail whose bytes do not match its name is refused, not shown', async () => {
+    // The worker checks the sha256 in the file name: ask it for a label whose served bytes were
+    // changed in transit (a route that flips a byte of every .jpg).
+    const p2 = await b.ctx.newPage();
+    const flip = async (route) => {
+      const res = await route.fetch();
+      const body = Buffer.from(await res.body());
+      if (/\/packs\//.test(route.request().url())) body[body.length >> 1] ^= 1;
+      await route.fulfill({ response: res, body });
+    };
+    await b.ctx.route('**/*.jpg', flip); // the context's: it also sees the worker's requests (routing disables the HTTP cache)
+    await p2.goto(srv.url);
+    await ready(p2);
+    const r = await p2.evaluate(async () => {
+      const l = window.toonidDemo.loadInfo.credits.find((c) => c.thumbnail);
+      if (!l) return { skip: true };
+      // A fresh name: the content cache may hold the good copy from the first page.
+      await caches.delete('toonid-content-v1');
+      try { await window.toonidDemo.api.thumbnail(l.id); return { ok: true }; } catch (e) { return { err: e.message }; }
+    });
+    await b.ctx.unroute('**/*.jpg', flip);
+    await p2.close();
+    if (!r.skip) assert.match(r.err || '', /sha256 mismatch/, JSON.stringify(r));
   });
 
   await step(1, 'About opens at its top; CREDITS.md is rendered as HTML, never as markup from the text', async () => {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/toonid/toonid/pack"
+	"github.com/toonid/toonid/pack/thumb"
 	"github.com/toonid/toonid/tools/eval"
 )
 
@@ -169,6 +170,26 @@ func runPackBuild(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Each character's catalogue thumbnail (pack/FORMAT.md, "Thumbnails"): its first gallery
+	// image, decoded as it was embedded (EXIF turned, transparency on white).
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if seen[r.Label.ID] {
+			continue
+		}
+		seen[r.Label.ID] = true
+		img, err := eval.LoadImage(r.Path, 0)
+		if err != nil {
+			return err
+		}
+		b, err := thumb.Make(img)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Path, err)
+		}
+		if err := p.SetThumbnail(r.Label.ID, b); err != nil {
+			return err
+		}
+	}
 	if len(crows) > 0 {
 		cp := make([]string, len(crows))
 		for i, r := range crows {
@@ -208,7 +229,7 @@ func galleryLabels(rows []eval.GalleryRow) []pack.Label {
 }
 
 func parsePackInspect(args []string, stderr io.Writer) (dir string, asJSON bool, err error) {
-	fs := newFlags("pack inspect", "pack inspect [-json] DIR\n\nVerifies every shard and prints the pack's manifest and label table.", stderr)
+	fs := newFlags("pack inspect", "pack inspect [-json] DIR\n\nVerifies every shard and thumbnail and prints the pack's manifest and label table.", stderr)
 	j := fs.Bool("json", false, "print the manifest as JSON")
 	if err := fs.Parse(args); err != nil {
 		return "", false, err
@@ -243,6 +264,16 @@ func runPackInspect(args []string, stdout, stderr io.Writer) error {
 		_, err = stdout.Write(b)
 		return err
 	}
+	thumbs := 0
+	for _, l := range man.Labels {
+		b, err := pack.ReadThumbnail(fsys, l)
+		if err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		if b != nil {
+			thumbs++
+		}
+	}
 	var bytes int64
 	for _, s := range man.Shards {
 		bytes += s.Bytes
@@ -251,7 +282,7 @@ func runPackInspect(args []string, stdout, stderr io.Writer) error {
 	if man.ThresholdCalibrated {
 		cal = fmt.Sprintf("calibrated at FAR %g", man.ThresholdFAR)
 	}
-	fmt.Fprintf(stdout, "pack:         %s (format %s v%d, all shards verified)\n", man.Name, man.Format, man.Version)
+	fmt.Fprintf(stdout, "pack:         %s (format %s v%d, all shards and %d thumbnails verified)\n", man.Name, man.Format, man.Version, thumbs)
 	fmt.Fprintf(stdout, "model sha256: %s\n", man.ModelSHA256)
 	fmt.Fprintf(stdout, "embedding:    %d-D, %s\n", man.EmbedDim, man.Quantization)
 	fmt.Fprintf(stdout, "threshold:    %.4f (%s)\n", man.Threshold, cal)

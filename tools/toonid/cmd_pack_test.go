@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/toonid/toonid/pack"
+	"github.com/toonid/toonid/pack/thumb"
 )
 
 func TestPackBuildInspect(t *testing.T) {
@@ -32,9 +35,42 @@ func TestPackBuildInspect(t *testing.T) {
 		t.Errorf("label 0 = %+v", l)
 	}
 	code, info, errs := cli("pack", "inspect", out)
-	if code != 0 || !strings.Contains(info, "all shards verified") || !strings.Contains(info, "yellow\tYellow\tColours") {
+	if code != 0 || !strings.Contains(info, "all shards and 4 thumbnails verified") || !strings.Contains(info, "yellow\tYellow\tColours") {
 		t.Fatalf("inspect: exit %d %s\n%s", code, errs, info)
 	}
+	// Every character has a thumbnail of its first gallery image (red0.png for red).
+	for _, l := range p.Labels {
+		b, err := pack.ReadThumbnail(os.DirFS(out), l)
+		if err != nil || b == nil {
+			t.Fatalf("label %s: thumbnail %q: %v", l.ID, l.Thumbnail, err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil || img.Bounds().Dx() != thumb.Side || img.Bounds().Dy() != thumb.Side {
+			t.Fatalf("label %s: thumbnail %v, %v", l.ID, img.Bounds(), err)
+		}
+		if l.ID == "red" { // a red face on black: more red than green or blue on average
+			var r, g, b uint32
+			for y := 0; y < thumb.Side; y++ {
+				for x := 0; x < thumb.Side; x++ {
+					cr, cg, cb, _ := img.At(x, y).RGBA()
+					r, g, b = r+cr>>8, g+cg>>8, b+cb>>8
+				}
+			}
+			if r < 2*g || r < 2*b {
+				t.Errorf("red's thumbnail sums to %d,%d,%d", r, g, b)
+			}
+		}
+	}
+	// A corrupted thumbnail is caught by inspect.
+	tb := filepath.Join(out, p.Labels[1].Thumbnail)
+	orig, _ := os.ReadFile(tb)
+	bad := append([]byte(nil), orig...)
+	bad[len(bad)/2] ^= 0x55
+	os.WriteFile(tb, bad, 0o644)
+	if code, _, errs := cli("pack", "inspect", out); code == 0 || !strings.Contains(errs, "thumbnail") || !strings.Contains(errs, "sha256 mismatch") {
+		t.Errorf("inspect of a corrupt thumbnail: exit %d, %q", code, errs)
+	}
+	os.WriteFile(tb, orig, 0o644)
 	// A corrupted shard is caught by inspect.
 	ents, _ := filepath.Glob(filepath.Join(out, "*.tps"))
 	b, _ := os.ReadFile(ents[0])

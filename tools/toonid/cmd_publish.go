@@ -194,7 +194,7 @@ func copyRegular(root *os.Root, name, out string) error {
 
 // verifyPacks opens every pack in the plan as a client would before anything is uploaded:
 // the manifest decodes and validates, every shard it names is present with its size and
-// sha256, every thumbnail it names is present, and the model it was built for is in the
+// sha256, every thumbnail it names is present and verified (pack.ReadThumbnail), and the model it was built for is in the
 // store, loads, and embeds in the pack's dimension.
 func verifyPacks(fsys fs.FS, plan []serve.Upload) error {
 	planned := make(map[string]bool, len(plan))
@@ -221,6 +221,9 @@ func verifyPacks(fsys fs.FS, plan []serve.Upload) error {
 		for _, l := range m.Labels {
 			if l.Thumbnail != "" && !planned[dir+"/"+l.Thumbnail] {
 				return fmt.Errorf("pack %s: label %q: thumbnail %s is not in the store", name, l.ID, l.Thumbnail)
+			}
+			if _, err := pack.ReadThumbnail(sub, l); err != nil { // size, JPEG, sha256 = name
+				return fmt.Errorf("pack %s: %w", name, err)
 			}
 		}
 		modelKey := "models/" + m.ModelSHA256 + ".tmdl"

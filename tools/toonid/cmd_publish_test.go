@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,10 +86,20 @@ func TestPublishOrder(t *testing.T) {
 	}
 	calls := readCalls(t, log)
 	wantKeys := []string{"b/models/" + m.ModelSHA256 + ".tmdl"}
+	var files []string // shards and thumbnails (pack build makes one per label), in walk order
 	for _, s := range m.Shards {
-		wantKeys = append(wantKeys, "b/packs/default/"+s.File)
+		files = append(files, "b/packs/default/"+s.File)
 	}
-	wantKeys = append(wantKeys, "b/packs/default/manifest.json", "b/packs/index.json")
+	for _, l := range m.Labels {
+		if l.Thumbnail != "" {
+			files = append(files, "b/packs/default/"+l.Thumbnail)
+		}
+	}
+	if len(files) != len(m.Shards)+len(m.Labels) {
+		t.Fatalf("store has %d files for %d shards and %d labels: a label without a thumbnail", len(files), len(m.Shards), len(m.Labels))
+	}
+	sort.Strings(files)
+	wantKeys = append(append(wantKeys, files...), "b/packs/default/manifest.json", "b/packs/index.json")
 	if len(calls) != len(wantKeys) {
 		t.Fatalf("%d calls, want %d: %v", len(calls), len(wantKeys), calls)
 	}
@@ -127,13 +138,32 @@ func TestPublishVerifiesPacks(t *testing.T) {
 			os.Remove(filepath.Join(store, "models", m.ModelSHA256+".tmdl"))
 		}, "model"},
 		{"missing thumbnail", func(t *testing.T, store string, m *pack.Manifest) {
-			m.Labels[0].Thumbnail = "red.png"
+			m.Labels[0].Thumbnail = strings.Repeat("ab", 32) + ".jpg"
 			b, err := pack.MarshalManifest(m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			writeFile(t, filepath.Join(store, "packs", "default", "manifest.json"), b)
-		}, "thumbnail"},
+		}, "thumbnail " + strings.Repeat("ab", 32) + ".jpg is not in the store"},
+		{"thumbnail is not a JPEG", func(t *testing.T, store string, m *pack.Manifest) {
+			body := []byte("GIF89a, not a JPEG")
+			m.Labels[0].Thumbnail = pack.ThumbnailName(body)
+			writeFile(t, filepath.Join(store, "packs", "default", m.Labels[0].Thumbnail), body)
+			b, err := pack.MarshalManifest(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(store, "packs", "default", "manifest.json"), b)
+		}, "not a JPEG"},
+		{"thumbnail bytes are not its name's", func(t *testing.T, store string, m *pack.Manifest) {
+			m.Labels[0].Thumbnail = strings.Repeat("cd", 32) + ".jpg"
+			writeFile(t, filepath.Join(store, "packs", "default", m.Labels[0].Thumbnail), []byte("\xff\xd8\xff other bytes"))
+			b, err := pack.MarshalManifest(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(store, "packs", "default", "manifest.json"), b)
+		}, "not the name's"},
 		{"shard is a FIFO", func(t *testing.T, store string, m *pack.Manifest) {
 			p := filepath.Join(store, "packs", "default", m.Shards[0].File)
 			os.Remove(p)
