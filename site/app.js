@@ -1,6 +1,6 @@
 // The demo page: open/drop/paste an image or a video, click a face, read the card, teach a name.
 import * as toonid from './toonid.js';
-import { verdict, distinct, percent } from './verdict.js';
+import { verdict, distinct, position, level, details } from './verdict.js';
 import { render as renderMarkdown } from './md.js';
 import { sniff } from './sniff.js';
 import { exportTaught, importTaught } from './taught.js';
@@ -68,7 +68,8 @@ demo.ready = (async () => {
   demo.loadInfo = { ...id.loadInfo, pageMs: performance.now() - t0, readyAt: performance.now() };
   progress.hidden = true;
   const i = id.loadInfo.info;
-  readyText = `Ready: ${i.pack.characters} characters, ${id.loadInfo.simd ? 'SIMD' : 'scalar'} wasm${id.loadInfo.offline ? ', offline' : ''}.`;
+  // Plain words: which wasm build runs (SIMD or not) is for the About box, not the status line.
+  readyText = `Ready: knows ${i.pack.characters} characters${id.loadInfo.offline ? ' (working offline)' : ''}. Open a picture and click a face.`;
   setStatus(readyText);
   fillAbout(id.loadInfo);
   fillNames();
@@ -435,7 +436,7 @@ async function identifyAt(p, { box: b } = {}) {
   showCard(r, src);
 }
 
-// showCard draws the answer: the verdict worded by margin (verdict.js), the match percentage,
+// showCard draws the answer: the verdict worded by margin (verdict.js), its sentence,
 // the distinct top 5 with bars, and "Wrong? It's …" with the other candidates as one-click fixes.
 function showCard(r, src) {
   $('card').hidden = false;
@@ -445,29 +446,31 @@ function showCard(r, src) {
   const v = verdict(r);
   $('card').dataset.kind = v.kind;
   $('verdict').textContent = v.text;
-  $('match').textContent = v.best ? `${v.percent}% match${v.kind === 'known' ? '' : ` (${v.need}% needed to be sure)`}` : '';
+  $('match').textContent = v.sentence;
   const answers = distinct(r.answers).slice(0, 5);
+  // Bars on the threshold-relative scale of verdict.js (the tick in the middle is what naming
+  // needs), worded, never a percentage.
   $('answers').replaceChildren(...answers.map((a) => {
     const li = document.createElement('li');
     if (a.score < r.threshold) li.className = 'below';
     const name = Object.assign(document.createElement('span'), { className: 'name', textContent: a.name });
-    const pc = Object.assign(document.createElement('span'), { className: 'pc', textContent: ` ${percent(a.score)}%` });
+    const lv = Object.assign(document.createElement('span'), { className: 'pc', textContent: ` ${level(a.score, v.rule)}` });
     const series = Object.assign(document.createElement('span'), { className: 'series', textContent: a.series ? ` — ${a.series}` : '' });
     const bar = document.createElement('div');
     bar.className = 'bar';
     bar.setAttribute('role', 'meter');
     bar.setAttribute('aria-valuemin', '0');
     bar.setAttribute('aria-valuemax', '100');
-    bar.setAttribute('aria-valuenow', String(percent(a.score)));
-    bar.setAttribute('aria-label', `${a.name}: ${percent(a.score)}% match`);
+    bar.setAttribute('aria-valuenow', String(position(a.score, v.rule)));
+    bar.setAttribute('aria-valuetext', level(a.score, v.rule));
+    bar.setAttribute('aria-label', `${a.name}: ${level(a.score, v.rule)}`);
     const fill = document.createElement('span');
-    fill.style.width = `${percent(a.score)}%`;
+    fill.style.width = `${position(a.score, v.rule)}%`;
     bar.append(fill);
-    li.append(name, pc, series, bar);
+    li.append(name, lv, series, bar);
     return li;
   }));
-  $('timing').textContent = `score ${r.score.toFixed(3)}, threshold ${r.threshold.toFixed(3)} (margin ${v.rule.margin.toFixed(3)}), ` +
-    `${r.candidates} crop${r.candidates === 1 ? '' : 's'}, ${r.ms.toFixed(0)} ms`;
+  $('timing').textContent = `${details(r)} · ${r.candidates} crop${r.candidates === 1 ? '' : 's'} tried, ${r.ms.toFixed(0)} ms`;
   // The fixes offered: when the name was given, the runners-up; otherwise the best few as well.
   const alts = (v.kind === 'known' ? answers.slice(1) : answers).slice(0, 3);
   $('teach-title').textContent = v.kind === 'known' ? `Wrong? It's …` : v.kind === 'unknown' ? 'Who is it? It\'s …' : 'Which is it? It\'s …';

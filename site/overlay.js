@@ -20,7 +20,7 @@
 // click-catching layer: a capture-phase listener on the window decides per click from what is
 // under the pointer (elementsFromPoint), and only stops the events of a click it takes.
 
-import { verdict } from './verdict.js';
+import { verdict, label as wordLabel } from './verdict.js';
 
 // One registry per page, shared by every copy of this module (loaded twice under two URLs, or by
 // two scripts): attaching to a video that any copy attached to returns that copy's handle, so a
@@ -158,7 +158,7 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
       frame.close();
       lastBox = res.box;
       const v = verdict(res); // the demo's wording (verdict.js)
-      label.textContent = v.best && v.kind !== 'unknown' ? `${v.text} ${v.percent}%` : v.text;
+      label.textContent = wordLabel(v);
       drawBox(res.box);
       video.dispatchEvent(new CustomEvent('toonid:answer', { bubbles: true, composed: true, detail: res }));
     } catch (err) {

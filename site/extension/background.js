@@ -3,7 +3,7 @@
 // The last answer (with the crop around it, for "Teach" and "Wrong?") is kept in
 // chrome.storage.session, where the popup reads it; the pack origin is in chrome.storage.local.
 import { T, msg, LAST, PACK_BASE } from './messages.js';
-import { verdict } from './verdict.js';
+import { verdict, label as wordLabel } from './verdict.js';
 
 const OFFSCREEN = 'offscreen.html';
 let creating = null; // memoised offscreen creation (not state: it only dedupes concurrent calls)
@@ -48,7 +48,7 @@ async function pickAt(image, x, y, pageURL = '') {
   const r = await identify(image, x, y);
   await remember(r, image, pageURL);
   const v = verdict(r);
-  return { box: r.box, kind: v.kind, label: v.kind === 'unknown' ? v.text : `${v.text} ${v.percent}%`, answers: r.answers, unknown: r.unknown };
+  return { box: r.box, kind: v.kind, label: wordLabel(v), answers: r.answers, unknown: r.unknown };
 }
 self.toonidPickAt = pickAt; // the browser test's way in (the page click needs a user gesture)
 

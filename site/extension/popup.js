@@ -2,7 +2,7 @@
 // verdict worded as in the demo (verdict.js), the candidates with their match percentage, and
 // "Wrong? It's …" (an alternative or a typed name) which teaches the crop in one step.
 import { T, msg, LAST } from './messages.js';
-import { verdict, distinct, percent } from './verdict.js';
+import { verdict, distinct, level } from './verdict.js';
 
 const $ = (id) => document.getElementById(id);
 const send = async (type, data) => {
@@ -30,12 +30,12 @@ function render(last) {
   $('last').dataset.kind = v.kind;
   $('crop').src = last.region;
   $('verdict').textContent = v.text;
-  $('match').textContent = v.best ? `${v.percent}% match${v.kind === 'known' ? '' : ` (${v.need}% needed to be sure)`}` : '';
+  $('match').textContent = v.sentence;
   const answers = distinct(r.answers).slice(0, 5);
   $('answers').replaceChildren(...answers.map((a) => {
     const li = document.createElement('li');
     li.append(Object.assign(document.createElement('strong'), { textContent: a.name }),
-      Object.assign(document.createElement('span'), { className: 'pc', textContent: ` ${percent(a.score)}%` }),
+      Object.assign(document.createElement('span'), { className: 'pc', textContent: ` ${level(a.score, v.rule)}` }),
       Object.assign(document.createElement('span'), { className: 'hint', textContent: a.series ? ` — ${a.series}` : '' }));
     return li;
   }));

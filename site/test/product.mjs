@@ -12,7 +12,7 @@ import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
 import { createServer } from 'node:http';
 import { ROOT, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
-import { verdict, rule } from '../verdict.js';
+import { verdict, rule, position, level, details, label as wordLabel } from '../verdict.js';
 
 const ART = join(ROOT, 'test-artifacts', 'product');
 mkdirSync(ART, { recursive: true });
@@ -71,7 +71,11 @@ try {
     alts: [...document.querySelectorAll('#alts button')].map((b) => b.textContent),
     rows: [...document.querySelectorAll('#answers .name')].map((n) => n.textContent),
     teach: document.getElementById('teach-status').textContent,
+    timing: document.getElementById('timing').textContent,
+    levels: [...document.querySelectorAll('#answers .pc')].map((n) => n.textContent.trim()),
+    meters: [...document.querySelectorAll('#answers [role=meter]')].map((m) => Number(m.getAttribute('aria-valuenow'))),
   }));
+  const distinct5 = (r) => { const seen = new Set(); return r.answers.filter((a) => { const k = a.name.toLowerCase(); return !seen.has(k) && seen.add(k); }).slice(0, 5); };
   const waitTaught = async () => {
     await page.waitForFunction(() => window.toonidDemo.taught, null, { timeout: 15000 });
     return page.evaluate(() => { const t = window.toonidDemo.taught; window.toonidDemo.taught = null; return t; });
@@ -193,17 +197,42 @@ try {
     const dup = r(0.9, 0.88);
     dup.answers[1].name = 'sintel';
     assert.equal(verdict(dup).text, 'Sintel');
+    // No percentages: a sentence per kind, bars with the threshold at their middle, the raw
+    // numbers in words in the details line.
+    assert.equal(verdict(r(0.9, 0.6)).sentence, 'Similar enough to name.');
+    assert.equal(verdict(r(0.78, 0.6)).sentence, 'Close to Sintel, but not similar enough to be sure.');
+    assert.equal(verdict(r(0.78, 0.75)).sentence, 'Sintel and Pepper are about equally similar.');
+    assert.equal(verdict(r(0.55, 0.2)).sentence, 'Not similar enough to anyone this pack knows.');
+    for (const k of [r(0.9, 0.6), r(0.78, 0.6), r(0.78, 0.75), r(0.55, 0.2), r()]) {
+      const v = verdict(k);
+      assert.doesNotMatch(`${v.text} ${v.sentence} ${wordLabel(v)}`, /\d/, 'a number in the words');
+    }
+    assert.equal(position(T, R), 50, 'the threshold sits in the middle of the bar');
+    assert.equal(position(1, R), 100);
+    assert.equal(position(T - (1 - T), R), 0);
+    assert.equal(position(-1, R), 0);
+    assert.equal(position(0.7, R), 25);
+    assert.deepEqual([0.85, 0.8, 0.75, 0.71, 0.69].map((x) => level(x, R)), ['similar enough', 'similar enough', 'close', 'close', 'not similar']);
+    assert.equal(details({ score: 0.7812, threshold: 0.752 }), 'similarity 0.78; names need 0.75');
   });
 
-  await step(2, `the card for ${face.id || face.name} says what the rule says, with a match percentage`, async () => {
+  await step(2, `the card for ${face.id || face.name} says what the rule says, in words; the picture does not move when it appears`, async () => {
     await openImage(page, sc.image);
+    const top = () => page.evaluate(() => document.querySelector('#media img').getBoundingClientRect().top + window.scrollY);
+    const t0 = await top();
+    assert.equal(await page.evaluate(() => document.getElementById('card').hidden), true);
     const r = await clickImage(page, face.x, face.y);
+    const t1 = await top();
+    assert.ok(Math.abs(t1 - t0) < 1, `the picture moved ${t1 - t0} px when the card appeared`);
     const v = verdict(r), c = await card();
     console.log(`     ${c.verdict} | ${c.match} | rows ${c.rows.join(', ')} | alts ${c.alts.join(', ')} (s1 ${r.answers[0].score.toFixed(3)}, s2 ${r.answers[1]?.score.toFixed(3)}, T ${r.threshold.toFixed(3)})`);
     await page.locator('#card').screenshot({ path: shot('2-card-sintel') });
     assert.equal(c.verdict, v.text);
     assert.equal(c.kind, v.kind);
-    assert.match(c.match, new RegExp(`^${v.percent}% match`));
+    assert.equal(c.match, v.sentence);
+    assert.ok(c.timing.startsWith(details(r)), `details line: ${c.timing}`);
+    assert.doesNotMatch(`${c.verdict} ${c.match} ${c.levels.join(' ')}`, /%/, 'a percentage on the card');
+    assert.deepEqual(c.meters, distinct5(r).map((a) => position(a.score, v.rule)), 'bars on the threshold-relative scale');
     assert.ok(['known', 'probable'].includes(v.kind), `the Sintel frame should be named or "probably": ${c.verdict}`);
     assert.equal(new Set(c.rows.map((n) => n.toLowerCase())).size, c.rows.length, 'a name listed twice');
   });
@@ -246,6 +275,26 @@ try {
     const after = await card();
     assert.equal(after.verdict, 'Product Robot');
     await page.locator('#card').screenshot({ path: shot('2-card-taught') });
+  });
+
+  await step(2, 'an empty landscape: "Unknown", no percentage, the similarity explained in words', async () => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="400"><defs><linearGradient id="s" x1="0" y1="0" x2="0" y2="1">
+      <stop offset="0" stop-color="#6fa8dc"/><stop offset="1" stop-color="#d9ecf7"/></linearGradient></defs>
+      <rect width="640" height="400" fill="url(#s)"/><path d="M0 260 Q160 200 320 250 T640 230 V400 H0Z" fill="#6aa84f"/>
+      <path d="M0 310 Q200 270 420 320 T640 300 V400 H0Z" fill="#38761d"/></svg>`;
+    const file = join(tmpdir(), 'toonid-landscape.png');
+    writeFileSync(file, new Resvg(svg).render().asPng());
+    await openImage(page, file);
+    const r = await clickImage(page, 320, 150);
+    const v = verdict(r), c = await card();
+    console.log(`     landscape: ${c.verdict} | ${c.match} | ${c.timing} | rows ${c.rows.map((n, i) => `${n} (${c.levels[i]})`).join(', ')}`);
+    await page.locator('#card').screenshot({ path: shot('2-card-landscape') });
+    assert.equal(c.verdict, v.text);
+    assert.notEqual(v.kind, 'known', `a landscape named ${c.verdict}`);
+    assert.doesNotMatch(`${c.verdict} ${c.match} ${c.levels.join(' ')}`, /%/);
+    assert.match(c.timing, /^similarity -?\d\.\d\d; names need \d\.\d\d/);
+    const status = await page.textContent('#status-text');
+    assert.doesNotMatch(status, /wasm|SIMD/i, `jargon in the status line: ${status}`);
   });
 
   // --- item 5: no stale state ---
@@ -600,7 +649,7 @@ try {
     assert.equal(await page.evaluate(() => window.videoClicks), clicks, 'the identifying press reached the player (it would toggle play)');
     const label = await page.textContent('.toonid-overlay [aria-live]');
     const v = verdict(r);
-    assert.equal(label, v.kind === 'unknown' ? v.text : `${v.text} ${v.percent}%`);
+    assert.equal(label, wordLabel(v));
     console.log(`     overlay label: ${label}`);
     await page.screenshot({ path: shot('8-overlay-answer') });
     await page.evaluate(() => { window.ovHandle.detach(); document.getElementById('player').remove(); });
