@@ -321,12 +321,13 @@ func (tr *Tracker) reidentify(t float64, in []input, used []bool) {
 			continue
 		}
 		tk, j := cands[i], dets[k]
-		if slices.Contains(tr.ended, tk) {
+		// Membership is decided by live, not ended: an earlier revival in this loop may have
+		// ended a live track through makeRoom and so dropped tk from ended, leaving it in
+		// neither list; it must still come back live, or its face would vanish from the frame.
+		if !slices.Contains(tr.live, tk) {
 			if !tr.makeRoom() {
 				continue
 			}
-			// makeRoom may have ended a track, and so dropped another (even tk) from ended:
-			// look tk up again.
 			if idx := slices.Index(tr.ended, tk); idx >= 0 {
 				tr.ended = slices.Delete(tr.ended, idx, idx+1)
 			}

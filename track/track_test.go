@@ -711,3 +711,58 @@ func TestRandomSequencesInvariants(t *testing.T) {
 		}
 	}
 }
+
+// TestReviveAfterMakeRoomDroppedIt: reviving one ended track can end a live one, which drops
+// the oldest ended track from the list; when that dropped track is matched later in the same
+// frame it must still come back live, not vanish (it used to be revived into neither list).
+func TestReviveAfterMakeRoomDroppedIt(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxTracks = 2
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	axis := func(i int) []float32 {
+		v := make([]float32, 8)
+		v[i] = 1
+		return v
+	}
+	mk := func(id uint64, seen float64, e []float32) *track {
+		sum := make([]float64, len(e))
+		for i, x := range e {
+			sum[i] = float64(x)
+		}
+		return &track{id: id, born: seen - 500, seen: seen, hits: cfg.MinHits + 2, cx: 50, cy: 50, w: 20, h: 20,
+			app: e, sum: sum}
+	}
+	l1, l2 := mk(1, 1500, axis(0)), mk(2, 1600, axis(1))
+	y, x := mk(3, 2000, axis(2)), mk(4, 1800, axis(3))
+	tr.live, tr.ended = []*track{l1, l2}, []*track{y, x}
+	tr.nextID, tr.started, tr.now = 5, true, 2100
+	dets := []Detection{
+		{Box: Box{300, 300, 20, 20}, Score: 0.9, Embedding: axis(2), Threshold: 0.5},
+		{Box: Box{600, 300, 20, 20}, Score: 0.9, Embedding: axis(3), Threshold: 0.5},
+	}
+	in, err := tr.check(2200, dets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := make([]bool, len(in))
+	tr.reidentify(2200, in, used)
+	for _, tk := range []*track{x, y} {
+		if !slices.Contains(tr.live, tk) {
+			t.Errorf("track %d matched to a detection but not live (live %v, ended %v)", tk.id, ids(tr.live), ids(tr.ended))
+		}
+	}
+	if len(tr.live) > cfg.MaxTracks {
+		t.Errorf("%d live tracks, cap %d", len(tr.live), cfg.MaxTracks)
+	}
+}
+
+func ids(ts []*track) []uint64 {
+	var out []uint64
+	for _, tk := range ts {
+		out = append(out, tk.id)
+	}
+	return out
+}
