@@ -735,7 +735,7 @@ func TestReviveAfterMakeRoomDroppedIt(t *testing.T) {
 		return &track{id: id, born: seen - 500, seen: seen, hits: cfg.MinHits + 2, cx: 50, cy: 50, w: 20, h: 20,
 			app: e, sum: sum}
 	}
-	l1, l2 := mk(1, 1500, axis(0)), mk(2, 1600, axis(1))
+	l1, l2 := mk(1, 1900, axis(0)), mk(2, 1950, axis(1)) // both seen after x: ending one drops x from ended
 	y, x := mk(3, 2000, axis(2)), mk(4, 1800, axis(3))
 	tr.live, tr.ended = []*track{l1, l2}, []*track{y, x}
 	tr.nextID, tr.started, tr.now = 5, true, 2100
