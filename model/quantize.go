@@ -69,7 +69,8 @@ func Quantize(ref *Model, calib [][]float32, opt QuantizeOptions) (*Quantized, e
 		}
 		r.Int8Activations = &sim
 	}
-	if agree.MinCos < opt.MinCos {
+	// Negated so that a NaN cosine (an int8 output with Inf or NaN) fails the gate too.
+	if !(agree.MinCos >= opt.MinCos) {
 		return r, fmt.Errorf("model: quantize: %w: min cosine %.6f over %d calibration inputs, below %g", ErrDisagrees, agree.MinCos, agree.N, opt.MinCos)
 	}
 	return r, nil

@@ -134,7 +134,12 @@ func Site(fsys fs.FS, opts ...SiteOptions) http.Handler {
 				return
 			}
 			log.Warn("serve: site: gzip", "path", name)
-			if _, err := f.(io.Seeker).Seek(0, io.SeekStart); err != nil {
+			s, ok := f.(io.Seeker)
+			if !ok {
+				writeError(w, http.StatusInternalServerError, "internal error")
+				return
+			}
+			if _, err := s.Seek(0, io.SeekStart); err != nil {
 				writeError(w, http.StatusInternalServerError, "internal error")
 				return
 			}

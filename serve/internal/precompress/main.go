@@ -16,6 +16,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 
+	"github.com/toonid/toonid/internal/fsutil"
 	"github.com/toonid/toonid/serve"
 )
 
@@ -69,7 +70,9 @@ func run(dir string) error {
 			b   []byte
 		}{{".gz", g.Bytes()}, {".br", bb.Bytes()}} {
 			// Written after the source, so the handler's "not older than the source" check holds.
-			if err := os.WriteFile(p+out.ext, out.b, 0o644); err != nil {
+			// Atomically: toonid serve may be serving this folder, and a half-written copy is
+			// already newer than its source.
+			if err := fsutil.WriteFileAtomic(p+out.ext, out.b, 0o644); err != nil {
 				return err
 			}
 		}
