@@ -1,6 +1,9 @@
 """dual.py: the MobileNetV2 branch's function, its export and the merge with the ResNet's ONNX.
-Needs no node_modules and no ../shared: a tiny stand-in trunk, and the committed ResNet branch."""
+Needs no ../shared: a tiny stand-in trunk, and the committed ResNet branch; the numeric check of the
+merged graph runs it in onnxruntime-node (node_modules, as make test-train has)."""
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -21,6 +24,25 @@ RESNET = os.path.join(ROOT, "model/shipped/resnet.onnx")
 # branch's preprocessing and head, and the two ops that join the branches.
 IMPORTABLE = {"Conv", "Relu", "Clip", "Pad", "Add", "Mul", "Constant", "GlobalAveragePool", "Flatten", "MatMul",
               "Sqrt", "LpNormalization", "Concat"}
+
+
+ORT = os.path.join(ROOT, "node_modules/onnxruntime-node")
+RUN_ORT = """
+const ort = require(process.argv[1]); const fs = require('fs');
+(async () => {
+  const [model, side] = [process.argv[2], +process.argv[3]];
+  const x = Float32Array.from(JSON.parse(fs.readFileSync(0, 'utf8')));
+  const s = await ort.InferenceSession.create(model);
+  const o = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, side, side]) });
+  process.stdout.write(JSON.stringify(Array.from(o[s.outputNames[0]].data)));
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def ort(model, x):
+    out = subprocess.run(["node", "-e", RUN_ORT, ORT, model, str(x.shape[-1])], input=json.dumps(x.ravel().tolist()),
+                         capture_output=True, text=True, check=True)
+    return np.array(json.loads(out.stdout), np.float32)
 
 
 def tiny_trunk():
@@ -66,6 +88,27 @@ class DualTest(unittest.TestCase):
         self.assertEqual(readers, {"r", "m"})
         self.assertEqual(g.node[-1].op_type, "Concat")
         self.assertEqual(list(g.node[-1].input), ["r/embedding_l2", "m/embedding"])
+
+    @unittest.skipUnless(os.path.isdir(ORT), "needs node_modules (npm ci)")
+    def test_merged_computes_both_branches(self):
+        """The merged graph's output is [l2(ResNet(y)), branch(y)] on the same input (onnxruntime)."""
+        b, _, _, _ = self.branch(weight=0.5)
+        y = np.random.default_rng(3).uniform(-1, 1, (1, 3, 32, 32)).astype(np.float32)
+        with tempfile.TemporaryDirectory() as d:
+            bp, out = os.path.join(d, "b.onnx"), os.path.join(d, "dual.onnx")
+            dual.export_branch(b, 32, bp)
+            dual.merge(RESNET, bp, out, 32)
+            r = onnx.load(RESNET)  # the ResNet alone, its input declared at the test's size
+            for i, v in enumerate((1, 3, 32, 32)):
+                r.graph.input[0].type.tensor_type.shape.dim[i].dim_value = v
+            rp = os.path.join(d, "r.onnx")
+            onnx.save(r, rp)
+            got, res = ort(out, y), ort(rp, y)
+        with torch.no_grad():
+            want_b = b(torch.from_numpy(y)).numpy().ravel()
+        np.testing.assert_allclose(got[:128], res / np.linalg.norm(res), atol=1e-5)
+        np.testing.assert_allclose(got[128:], want_b, atol=1e-5)
+        self.assertAlmostEqual(float(np.linalg.norm(got[128:])), 0.5, places=5)
 
     def test_merge_refuses_unknown_resnet_ops(self):
         b, _, _, _ = self.branch()
