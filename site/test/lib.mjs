@@ -13,9 +13,10 @@ export const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu',
   '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
 
 // serve starts the local server and resolves with {url, stop}.
-export function serve({ store = process.env.TOONID_STORE || join(BUILD, 'store'), site = join(BUILD, 'site') } = {}) {
+// args are extra flags (e.g. ['-origins', 'http://localhost:8081']).
+export function serve({ store = process.env.TOONID_STORE || join(BUILD, 'store'), site = join(BUILD, 'site'), args = [] } = {}) {
   const bin = process.env.TOONID_BIN || join(BUILD, 'bin', 'toonid');
-  const p = spawn(bin, ['serve', '-addr', '127.0.0.1:0', '-store', store, '-site', site], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(bin, ['serve', '-addr', '127.0.0.1:0', '-store', store, '-site', site, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   p.stderr.on('data', (d) => { log += d; });
   return new Promise((res, rej) => {

@@ -11,7 +11,7 @@ import { createAvatar } from '@dicebear/core';
 import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
 import { createServer } from 'node:http';
-import { ROOT, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
+import { ROOT, BUILD, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
 import { verdict, rule, position, level, details, label as wordLabel } from '../verdict.js';
 
 const ART = join(ROOT, 'test-artifacts', 'product');
@@ -654,6 +654,84 @@ try {
     await page.screenshot({ path: shot('8-overlay-answer') });
     await page.evaluate(() => { window.ovHandle.detach(); document.getElementById('player').remove(); });
     assert.equal(await page.locator('.toonid-overlay').count(), 0);
+  });
+
+  // --- item 8: overlay.js on a page of another origin (site/README "Overlay from another origin") ---
+  // The page's origin A (http://localhost:PA) hosts only the files the README lists; the pack and
+  // model come from origin B (toonid serve on http://127.0.0.1:PB with -origins A). A store that
+  // does not allow A (srv) is refused by the browser, and the page says so.
+  await step(8, 'overlay from another origin: page on one loopback origin, pack and model on another (CORS, base)', async () => {
+    const HOSTED = ['toonid.js', 'worker.js', 'wasm_exec.js', 'assets.js', 'build.json', 'toonid-simd.wasm', 'toonid.wasm', 'overlay.js', 'verdict.js'];
+    const types = { js: 'text/javascript', json: 'application/json', wasm: 'application/wasm', html: 'text/html' };
+    const hostHTML = `<!doctype html><meta charset="utf-8"><title>host</title><body>
+<video id="v" muted playsinline style="width:640px;display:block"></video>
+<script type="module">
+import * as toonid from './toonid.js';
+import { attach } from './overlay.js';
+const base = new URLSearchParams(location.search).get('base');
+window.hostReady = toonid.load({ base, pack: 'default' }).then((id) => { window.api = id; window.attach = attach; return { characters: id.loadInfo.info.pack.characters }; },
+  (e) => ({ error: String(e.message || e) }));
+</script>`;
+    const seenA = [];
+    const a = await new Promise((res) => {
+      const h = createServer((req, rsp) => {
+        const name = new URL(req.url, 'http://x').pathname.slice(1);
+        seenA.push(name);
+        if (name === 'host.html') { rsp.writeHead(200, { 'Content-Type': types.html }); rsp.end(hostHTML); return; }
+        if (!HOSTED.includes(name)) { rsp.writeHead(404); rsp.end(); return; }
+        rsp.writeHead(200, { 'Content-Type': types[name.split('.').pop()] });
+        rsp.end(readFileSync(join(BUILD, 'site', name)));
+      }).listen(0, '127.0.0.1', () => res({ origin: `http://localhost:${h.address().port}`, close: () => h.close() }));
+    });
+    const pb = await serve({ args: ['-origins', a.origin] });
+    const seenB = [];
+    const hp = await b.ctx.newPage();
+    hp.on('request', (q) => { if (q.url().startsWith(pb.url)) seenB.push(new URL(q.url()).pathname); });
+    try {
+      assert.notEqual(new URL(pb.url).origin, a.origin);
+      // Refused: a store that does not list origin A.
+      await hp.goto(`${a.origin}/host.html?base=${encodeURIComponent(`${srv.url}v1/`)}`);
+      const refused = await hp.evaluate(() => window.hostReady);
+      assert.ok(refused.error && /Failed to fetch|NetworkError|CORS/i.test(refused.error), `a store without CORS for this origin: ${JSON.stringify(refused)}`);
+      // Allowed: the store started with -origins A.
+      await hp.goto(`${a.origin}/host.html?base=${encodeURIComponent(`${pb.url}v1/`)}`);
+      const ok = await hp.evaluate(() => window.hostReady);
+      assert.ok(ok.characters > 0, `load from the other origin: ${JSON.stringify(ok)}`);
+      const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
+      const scale = await hp.evaluate(async (src) => {
+        const img = new Image();
+        img.src = src;
+        await img.decode();
+        const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
+        const g = c.getContext('2d');
+        const v = document.getElementById('v');
+        v.srcObject = c.captureStream(10);
+        const draw = () => { g.drawImage(img, 0, 0); requestAnimationFrame(draw); };
+        draw();
+        await v.play();
+        while (!v.videoWidth) await new Promise((r) => setTimeout(r, 20));
+        window.ovAnswers = [];
+        v.addEventListener('toonid:answer', (e) => window.ovAnswers.push(e.detail));
+        window.attach(v, { toonid: window.api }).arm();
+        return 640 / v.videoWidth;
+      }, dataURL);
+      const r0 = await hp.evaluate(() => { const r = document.getElementById('v').getBoundingClientRect(); return { x: r.left, y: r.top }; });
+      await hp.mouse.click(r0.x + face.x * scale, r0.y + face.y * scale);
+      await hp.waitForFunction(() => window.ovAnswers.length > 0, null, { timeout: 20000 });
+      const r = await hp.evaluate(() => window.ovAnswers[0]);
+      const label = await hp.textContent('.toonid-overlay [aria-live]');
+      console.log(`     page ${a.origin}, store ${new URL(pb.url).origin}: ${label}; A served ${[...new Set(seenA)].join(' ')}; B served ${[...new Set(seenB)].map((p) => p.replace(/[0-9a-f]{64}/, '<sha>')).join(' ')}`);
+      await hp.screenshot({ path: shot('8-overlay-cross-origin') });
+      assert.equal(label, wordLabel(verdict(r)));
+      if (face.id) assert.equal(r.answers[0].id, face.id, JSON.stringify(r.answers.slice(0, 3)));
+      assert.ok(seenA.every((n) => n === 'host.html' || n === 'favicon.ico' || HOSTED.includes(n)), `origin A was asked for ${seenA}`);
+      assert.ok(seenB.some((p) => p.endsWith('/manifest.json')) && seenB.some((p) => p.endsWith('.tmdl')), `origin B served ${seenB}`);
+      assert.ok(!seenA.some((n) => n.startsWith('v1/')), 'pack files were asked of the page origin');
+    } finally {
+      await hp.close();
+      pb.stop();
+      a.close();
+    }
   });
 
   if (failures.length) {
