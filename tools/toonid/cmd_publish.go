@@ -238,6 +238,9 @@ func verifyPacks(fsys fs.FS, plan []serve.Upload) error {
 		if err != nil {
 			return fmt.Errorf("pack %s: model %s: %w", name, modelKey, err)
 		}
+		if k := mod.Info().Kind; k != model.KindEmbedder {
+			return fmt.Errorf("pack %s: model %s is a %v, not an embedder", name, modelKey, k)
+		}
 		if got := mod.Info().EmbedDim; got != m.EmbedDim {
 			return fmt.Errorf("pack %s: embed_dim %d, but its model embeds in %d", name, m.EmbedDim, got)
 		}
