@@ -51,8 +51,11 @@ const (
 	// precompressed copy; larger ones (the wasm) are sent as they are rather than recompressed
 	// on every load.
 	maxLiveGzip = 512 << 10
-	minCompress = 512 // below this the header costs more than it saves
 )
+
+// MinCompress is the smallest site file worth compressing (live or precompressed at build):
+// below it the header costs more than it saves.
+const MinCompress = 512
 
 // SiteOptions configure Site.
 type SiteOptions struct {
@@ -124,7 +127,7 @@ func Site(fsys fs.FS, opts ...SiteOptions) http.Handler {
 			serveContent(encodedWriter{w, cfi.Size()}, withoutRange(r), cfi, cf)
 			return
 		}
-		if accept["gzip"] && fi.Size() >= minCompress && fi.Size() <= maxLiveGzip {
+		if accept["gzip"] && fi.Size() >= MinCompress && fi.Size() <= maxLiveGzip {
 			var buf bytes.Buffer
 			zw := gzip.NewWriter(&buf)
 			if _, err := io.Copy(zw, f); err == nil && zw.Close() == nil {

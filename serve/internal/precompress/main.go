@@ -20,8 +20,6 @@ import (
 	"github.com/toonid/toonid/serve"
 )
 
-// minSize matches the site handler: smaller files are sent as they are.
-const minSize = 512
 
 func main() {
 	if len(os.Args) != 2 {
@@ -47,7 +45,7 @@ func run(dir string) error {
 		if err != nil {
 			return err
 		}
-		if len(b) < minSize {
+		if len(b) < serve.MinCompress {
 			return nil
 		}
 		var g bytes.Buffer
