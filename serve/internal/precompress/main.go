@@ -20,7 +20,6 @@ import (
 	"github.com/toonid/toonid/serve"
 )
 
-
 func main() {
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: precompress DIR")
