@@ -45,7 +45,7 @@ test-browser-dev: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## headless
 test-browser: test-browser-dev default-pack ## headless Chromium e2e on the dev store and the default pack
 	nice node site/test/e2e.mjs
 
-# The demo as a product (issue 15): wording, fixes, stale state, first screen, inputs, crops,
+# The demo as a product: wording, fixes, stale state, first screen, inputs, crops,
 # overlay; screenshots in test-artifacts/product/. ONLY=2,5 runs those items' steps.
 test-browser-product: site $(TOONID) default-pack node_modules ## headless Chromium: the demo as a person meets it (screenshots in test-artifacts/product)
 	nice node site/test/product.mjs
@@ -83,7 +83,7 @@ extension: site default-pack ## build the unpacked MV3 extension into build/exte
 test-extension: extension node_modules ## load the extension in headless Chromium and identify on a page
 	nice node site/test/extension.mjs $(EXT_OUT)
 
-# The extension as a product (issue 15): icon, popup (last answer, teach, Wrong?), options
+# The extension as a product: icon, popup (last answer, teach, Wrong?), options
 # (taught characters, export), export imported by the demo, content script pausing the video.
 .PHONY: test-extension-product
 test-extension-product: extension $(TOONID) node_modules ## headless Chromium: the extension's popup, options, export to the demo (screenshots in test-artifacts/extension)

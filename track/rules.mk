@@ -1,4 +1,4 @@
-# The face tracker for live mode (issue 13 item 1): package track, pure Go. Its native tests run
+# The face tracker for live mode: package track, pure Go. Its native tests run
 # in test-go / test-go-scalar (./...); this adds the js/wasm run the browser's build will need.
 # make test-track-wasm   the tracker's tests as js/wasm under node, SIMD build and scalar
 # make bench-track       one frame with 6 faces, natively and as js/wasm

@@ -1,4 +1,4 @@
-// Browser test of the extension as a product (issue 15, item 9; make test-extension-product): icon,
+// Browser test of the extension as a product (make test-extension-product): icon,
 // popup with the last answer (candidates, score, teach, "Wrong?"), options (taught characters,
 // export), taught characters carried to the demo page by export/import, and the content script
 // pausing the video it names in and dropping its box when the video plays. Headless Chromium with

@@ -1,4 +1,4 @@
-// Browser test of the demo as a product (issue 15; make test-browser-product): what a person meets
+// Browser test of the demo as a product (make test-browser-product): what a person meets
 // — the wording of answers, fixing a wrong answer in one step, no stale state, the first screen,
 // inputs, fixable crops, the overlay. Headless Chromium against `toonid serve` on the default pack
 // (or the dev store with TOONID_STORE/TOONID_SCENE). Screenshots: test-artifacts/product/*.png.

@@ -23,8 +23,8 @@ func safeCLI(t *testing.T, args ...string) (code int, stderr string) {
 	return code, stderr
 }
 
-// TestHostileFlagValuesAreErrors: the three panics of issue 16, run end to end on a real
-// (tiny) model, pack and images. Before: identify -k 9223372036854775807 panicked in
+// TestHostileFlagValuesAreErrors: three flag values that used to panic, run end to end on a
+// real (tiny) model, pack and images. Before: identify -k 9223372036854775807 panicked in
 // pack.Matcher.Match (make with cap k), pack build -far NaN in pack.ThresholdAtFAR
 // (s[int(NaN)]), embed -box 9223372036854775807,0,10,10 in model.Preprocess (x+w overflowed, so
 // Dx() was negative and passed the size check).

@@ -308,7 +308,7 @@ test('the Worker and the local Go server answer alike', async () => {
   const pre = (reqHeaders) => ({ Origin: ORIGIN, 'Access-Control-Request-Method': 'GET',
     'Access-Control-Request-Headers': reqHeaders });
   // [method, path, headers, status both must give]: the differences the audit found
-  // (issue 16 item 5) first, each with the answer serve/API.md documents.
+  // first, each with the answer serve/API.md documents.
   const table = [
     ['GET', `/v1/${model}`, { Range: 'bytes=0-1,2-3' }, 200],
     ['GET', `/v1/${model}`, { Range: 'bytes=0-1, 2-3' }, 200],
