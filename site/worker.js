@@ -271,40 +271,57 @@ async function loadUser(records) {
   } finally { db.close(); }
 }
 
-async function enroll({ name, crops }) {
+// enroll teaches one character ({name, crops}) or several ({items: [{name, crops}]}, as an
+// import does): all or nothing. The bridge is the only judge of what may be stored: checkName
+// gives each name as stored (Go's trimming and code-point count), checkUser (setUser's dry run)
+// the whole set IndexedDB would then hold; only when both agree is it written, in one
+// transaction, since a stored record the bridge refuses would make every later load fail.
+// Returns the item's result, or with items one per item.
+async function enroll({ name, crops, items }) {
   if (!state) throw new Error('toonid: not loaded');
-  // The limits are the bridge's (wasm/bridge.MaxTaught*): checked here before anything is
-  // stored, since a stored record the bridge refuses would make every later load fail.
-  const lim = state.info.limits;
-  name = String(name || '').trim();
-  const chars = [...name].length; // code points, as Go counts them
-  if (!chars || chars > lim.name) throw new Error(`toonid: enroll needs a name of 1 to ${lim.name} characters`);
-  if (!crops.length || crops.length > lim.examples) throw new Error(`toonid: enroll needs 1 to ${lim.examples} crops`);
+  const batch = items || [{ name, crops }];
+  const keep = state.info.limits.examples; // teaching more keeps the latest (wasm/bridge.MaxTaughtExamples)
+  const names = batch.map((it) => call(state.bridge.checkName(String(it.name == null ? '' : it.name))).name);
+  batch.forEach((it, i) => {
+    if (!Array.isArray(it.crops) || !it.crops.length) throw new Error(`toonid: enroll ${JSON.stringify(names[i])}: no crops`);
+  });
   const db = await openDB();
-  let rec;
+  let recs;
   try {
-    // Teaching a name again adds examples to that character instead of making a twin.
     const all = await tx(db, 'readonly', (s) => s.getAll());
-    rec = all.find((r) => r.name.toLowerCase() === name.toLowerCase());
-    // A pack character's name adds examples to that character (folded into it by identify).
-    const label = (state.manifest.labels || []).find((l) => String(l.name).toLowerCase() === name.toLowerCase());
-    if (label && (!rec || rec.id !== PACK_PREFIX + label.id)) rec = all.find((r) => r.id === PACK_PREFIX + label.id);
-    const embeddings = crops.map(embedCrop);
-    // loadUser re-embedded every record for this model at load, so old and new embeddings agree.
-    if (rec) {
-      rec.crops = [...rec.crops, ...crops].slice(-lim.examples);
-      rec.embeddings = [...rec.embeddings, ...embeddings].slice(-lim.examples);
-    } else {
-      if (all.length >= lim.characters) throw new Error(`toonid: ${all.length} characters taught already, the limit; forget one first`);
-      rec = label
-        ? { id: PACK_PREFIX + label.id, name: label.name, series: label.series || '', created: Date.now(), crops, modelSha: state.modelSha, embeddings }
-        : { id: `user:${crypto.randomUUID()}`, name, series: 'taught in this browser', created: Date.now(), crops, modelSha: state.modelSha, embeddings };
-    }
-    await tx(db, 'readwrite', (s) => s.put(rec));
+    const byId = new Map(all.map((r) => [r.id, r]));
+    const changed = new Map();
+    recs = batch.map((it, i) => {
+      const nm = names[i], low = nm.toLowerCase();
+      const now = [...byId.values()];
+      // Teaching a name again adds examples to that character instead of making a twin.
+      let rec = now.find((r) => r.name.toLowerCase() === low);
+      // A pack character's name adds examples to that character (folded into it by identify).
+      const label = (state.manifest.labels || []).find((l) => String(l.name).toLowerCase() === low);
+      if (label && (!rec || rec.id !== PACK_PREFIX + label.id)) rec = now.find((r) => r.id === PACK_PREFIX + label.id);
+      const embeddings = it.crops.map(embedCrop);
+      // loadUser re-embedded every record for this model at load, so old and new embeddings agree.
+      if (rec) {
+        rec = { ...rec, crops: [...rec.crops, ...it.crops].slice(-keep), embeddings: [...rec.embeddings, ...embeddings].slice(-keep) };
+      } else {
+        rec = label
+          ? { id: PACK_PREFIX + label.id, name: label.name, series: label.series || '', created: Date.now(), crops: it.crops.slice(-keep), modelSha: state.modelSha, embeddings: embeddings.slice(-keep) }
+          : { id: `user:${crypto.randomUUID()}`, name: nm, series: 'taught in this browser', created: Date.now(), crops: it.crops.slice(-keep), modelSha: state.modelSha, embeddings: embeddings.slice(-keep) };
+      }
+      byId.set(rec.id, rec);
+      changed.set(rec.id, rec);
+      return rec.id;
+    });
+    call(state.bridge.checkUser(JSON.stringify([...byId.values()].map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings })))));
+    await tx(db, 'readwrite', (s) => { for (const r of changed.values()) s.put(r); });
+    recs = recs.map((id) => byId.get(id));
   } finally { db.close(); }
   await loadUser();
-  const pack = rec.id.startsWith(PACK_PREFIX) ? rec.id.slice(PACK_PREFIX.length) : null;
-  return { id: pack || rec.id, record: rec.id, pack, name: rec.name, series: rec.series, examples: rec.crops.length };
+  const out = recs.map((rec) => {
+    const pack = rec.id.startsWith(PACK_PREFIX) ? rec.id.slice(PACK_PREFIX.length) : null;
+    return { id: pack || rec.id, record: rec.id, pack, name: rec.name, series: rec.series, examples: rec.crops.length };
+  });
+  return items ? out : out[0];
 }
 
 async function forget({ id }) {

@@ -58,6 +58,20 @@ func main() {
 			}
 			return s.SetUser([]byte(a[0].String()))
 		}),
+		// checkName(name string) -> {name}: the name as stored, or the bridge's refusal
+		"checkName": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 1 {
+				return errJSON(errors.New("checkName: not loaded, or want one name"))
+			}
+			return s.CheckName(a[0].String())
+		}),
+		// checkUser(chars string) -> {user}: setUser's dry run, the matcher untouched
+		"checkUser": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 1 {
+				return errJSON(errors.New("checkUser: not loaded, or want one JSON list"))
+			}
+			return s.CheckUser([]byte(a[0].String()))
+		}),
 		// views(request string) -> {views}: the crops teaching stores for an answer's box
 		"views": fn(func(a []js.Value) []byte {
 			if s == nil || len(a) != 1 {

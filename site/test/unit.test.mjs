@@ -202,3 +202,101 @@ test('extension content.js: synthetic (untrusted) clicks on the crosshair layer 
   await frames();
   assert.equal(sent.length, 1, 'one pick, one request');
 });
+
+// worker.js is a classic script too: run it with a fake IndexedDB (puts apply when the
+// transaction completes) and a fake bridge whose checkName trims the way Go's strings.TrimSpace
+// does (U+0085 too, which String.trim() keeps) and counts code points.
+function loadWorker({ limits = { name: 80, examples: 3, characters: 10000 }, records = [] } = {}) {
+  const db = new Map(records.map((r) => [r.id, structuredClone(r)]));
+  const later = (f) => setTimeout(f);
+  const indexedDB = {
+    open() {
+      const req = {};
+      later(() => {
+        req.result = {
+          close() {},
+          transaction(_, mode) {
+            const t = {}, puts = [];
+            const store = {
+              getAll() { const r = { result: [...db.values()].map((x) => structuredClone(x)) }; return r; },
+              put(rec) { if (mode !== 'readwrite') throw new Error('readonly'); puts.push(['put', structuredClone(rec)]); return {}; },
+              delete(id) { puts.push(['delete', id]); return {}; },
+            };
+            t.objectStore = () => store;
+            later(() => { for (const [op, x] of puts) op === 'put' ? db.set(x.id, x) : db.delete(x); t.oncomplete(); });
+            return t;
+          },
+        };
+        req.onsuccess();
+      });
+      return req;
+    },
+  };
+  const goTrim = (s) => s.replace(/^[\s\u0085]+|[\s\u0085]+$/gu, '');
+  const calls = [];
+  const checkName = (n) => {
+    const t = goTrim(n), c = [...t].length;
+    return c < 1 || c > limits.name ? { error: `bridge: name of ${c} characters, want 1..${limits.name}` } : { name: t };
+  };
+  const checkSet = (js) => {
+    const all = JSON.parse(js);
+    if (all.length > limits.characters) return { error: `bridge: ${all.length} taught characters, limit ${limits.characters}` };
+    for (const c of all) {
+      const e = checkName(c.name).error || (c.embeddings.length > limits.examples && 'too many examples');
+      if (e) return { error: e };
+    }
+    return { user: all.length };
+  };
+  const bridge = {
+    embed: () => JSON.stringify({ embedding: [1, 0] }),
+    checkName: (n) => { calls.push('checkName'); return JSON.stringify(checkName(n)); },
+    checkUser: (js) => { calls.push('checkUser'); return JSON.stringify(checkSet(js)); },
+    setUser: (js) => { calls.push('setUser'); return JSON.stringify(checkSet(js)); },
+  };
+  const posted = new Map();
+  const ctx = vm.createContext({ console, URL, crypto, structuredClone, setTimeout, indexedDB, importScripts() {},
+    postMessage: (m) => posted.set(m.id, m) });
+  ctx.self = ctx;
+  vm.runInContext(readFileSync(join(SITE, 'worker.js'), 'utf8'), ctx);
+  ctx.fake = { bridge, limits };
+  vm.runInContext(`state = { bridge: fake.bridge, info: { limits: fake.limits }, manifest: { labels: [{ id: 'sintel', name: 'Sintel' }] }, modelSha: 'm' }`, ctx);
+  let next = 0;
+  const send = async (type, data) => {
+    const id = ++next;
+    await ctx.onmessage({ data: { id, type, data } });
+    const m = posted.get(id);
+    if (!m.ok) throw new Error(m.error);
+    return m.result;
+  };
+  return { db, send, calls };
+}
+
+const crop = () => ({ pix: new ArrayBuffer(4), w: 1, h: 1 });
+
+test('worker.js enroll: the bridge judges the name before anything is stored (U+0085 survives String.trim)', async () => {
+  const w = loadWorker();
+  await assert.rejects(w.send('enroll', { name: '\u0085', crops: [crop()] }), /name of 0 characters/);
+  await assert.rejects(w.send('enroll', { name: '😀'.repeat(81), crops: [crop()] }), /name of 81 characters/);
+  assert.equal(w.db.size, 0, 'a name the bridge refuses is never stored');
+  const r = await w.send('enroll', { name: ' \u0085Ann ', crops: [crop(), crop(), crop(), crop()] });
+  assert.equal(r.name, 'Ann', 'stored under the name as the bridge trims it');
+  assert.equal(r.examples, 3, 'the latest limits.examples crops are kept');
+  const emoji = await w.send('enroll', { name: '😀'.repeat(41), crops: [crop()] }); // 82 UTF-16 units, 41 code points
+  assert.equal(emoji.name, '😀'.repeat(41));
+  assert.ok(w.calls.indexOf('checkUser') < w.calls.indexOf('setUser'), 'the dry run comes before the store');
+  assert.equal(w.db.size, 2);
+});
+
+test('worker.js enroll items: all or nothing', async () => {
+  const w = loadWorker({ limits: { name: 80, examples: 3, characters: 2 }, records: [
+    { id: 'user:old', name: 'Old', series: '', created: 1, crops: [crop()], modelSha: 'm', embeddings: [[1, 0]] }] });
+  await assert.rejects(w.send('enroll', { items: [{ name: 'Ann', crops: [crop()] }, { name: '\u0085', crops: [crop()] }] }), /name of 0/);
+  await assert.rejects(w.send('enroll', { items: [{ name: 'Ann', crops: [crop()] }, { name: 'Bob', crops: [crop()] }] }), /3 taught characters, limit 2/);
+  assert.deepEqual([...w.db.keys()], ['user:old'], 'a refused batch stores none of its characters');
+  const got = await w.send('enroll', { items: [{ name: 'ann', crops: [crop()] }, { name: 'Ann', crops: [crop(), crop()] }, { name: 'old', crops: [crop()] }, { name: 'sintel', crops: [crop()] }] })
+    .catch((e) => e);
+  assert.match(String(got), /3 taught characters, limit 2/, 'a pack character taught anew counts too');
+  const ok = await w.send('enroll', { items: [{ name: 'ann', crops: [crop()] }, { name: 'Ann', crops: [crop(), crop()] }, { name: 'old', crops: [crop()] }] });
+  assert.deepEqual(ok.map((r) => [r.name, r.examples]), [['ann', 3], ['ann', 3], ['Old', 2]], 'one name in a batch is one character');
+  assert.equal(w.db.size, 2);
+});

@@ -22,8 +22,9 @@ import (
 // Version is the message protocol version. It is written here only: site/tools/build.mjs reads
 // it into build.json and stamps site/worker.js with it, and the worker refuses a wasm module or
 // build.json of any other version (a stale cached page). 2: the views method; 3: the session
-// info's taught-character limits, which the worker's enroll reads.
-const Version = 3
+// info's taught-character limits, which the worker's enroll reads; 4: checkName and checkUser
+// (SetUser's dry run), which the worker's enroll asks before it stores anything.
+const Version = 4
 
 // Bridge answers the protocol's identify, embed and views requests for one model and its matcher.
 type Bridge struct {

@@ -260,3 +260,42 @@ func TestInfoCarriesTheTaughtLimits(t *testing.T) {
 		t.Fatalf("info: bridge %d limits %+v", si.Bridge, si.Limits)
 	}
 }
+
+// The worker asks the bridge, not its own rule, before it stores a taught character: names JS
+// String.trim() keeps but strings.TrimSpace strips (U+0085) were stored and then refused by
+// UserPack on every later load. checkName normalizes by Go's rule; checkUser is SetUser's dry run.
+func TestCheckNameAndCheckUserAreSetUsersRules(t *testing.T) {
+	s, _ := testSession(t)
+	for _, tc := range []struct{ name, want, err string }{
+		{"\u0085", "", "name of 0 characters"},
+		{" \u0085Ann\u00a0\t", "Ann", ""},
+		{strings.Repeat("😀", MaxTaughtName), strings.Repeat("😀", MaxTaughtName), ""}, // 160 UTF-16 units, 80 code points
+		{strings.Repeat("😀", MaxTaughtName+1), "", "name of 81 characters"},
+	} {
+		var r struct{ Name, Error string }
+		if err := json.Unmarshal(s.CheckName(tc.name), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Name != tc.want || !strings.Contains(r.Error, tc.err) || (tc.err == "") != (r.Error == "") {
+			t.Errorf("checkName %q: %+v, want name %q error %q", tc.name, r, tc.want, tc.err)
+		}
+	}
+	before := s.Info()
+	bad := `[{"id":"user:a","name":"\u0085","embeddings":[[1,0,0,0]]}]`
+	if got := string(s.CheckUser([]byte(bad))); !strings.Contains(got, "name of 0 characters") {
+		t.Errorf("checkUser %s: %s", bad, got)
+	}
+	good := `[{"id":"user:a","name":"Ann","embeddings":[[1,0,0,0]]}]`
+	if got := string(s.CheckUser([]byte(good))); got != `{"user":1}` {
+		t.Errorf("checkUser %s: %s", good, got)
+	}
+	if after := s.Info(); string(after) != string(before) {
+		t.Errorf("checkUser changed the session: %s, was %s", after, before)
+	}
+	for _, chars := range []string{bad, good, `[`} { // the same verdict as SetUser
+		c, u := string(s.CheckUser([]byte(chars))), string(s.SetUser([]byte(chars)))
+		if strings.Contains(c, "error") != strings.Contains(u, "error") {
+			t.Errorf("%s: checkUser %s but setUser %s", chars, c, u)
+		}
+	}
+}

@@ -17,10 +17,11 @@ type UserChar struct {
 	Embeddings [][]float32 `json:"embeddings"`
 }
 
-// Limits on what a browser may teach, stated once: UserPack refuses a taught set beyond them,
-// and site/worker.js reads them from the session info ("limits") so that an enroll request
-// beyond them is refused before anything is stored in IndexedDB (a stored record the bridge
-// refuses would make every later load fail).
+// Limits on what a browser may teach, stated once: UserPack refuses a taught set beyond them.
+// site/worker.js never re-implements them: before it stores anything in IndexedDB it asks the
+// bridge (CheckName for the name it will store, CheckUser for the whole set it would then hold),
+// since a stored record the bridge refuses would make every later load fail. It reads the limits
+// from the session info ("limits") only to keep the latest examples.
 const (
 	MaxTaughtName     = 80    // Unicode code points in a taught character's name (spaces trimmed), at least 1
 	MaxTaughtExamples = 32    // examples per taught character, at least 1; teaching more keeps the latest
@@ -39,6 +40,16 @@ func TaughtLimits() Limits {
 	return Limits{Name: MaxTaughtName, Examples: MaxTaughtExamples, Characters: MaxTaughtChars}
 }
 
+// CheckName returns a taught character's name as it is stored (spaces trimmed, by Go's rule:
+// strings.TrimSpace) or an error when it has no or too many code points.
+func CheckName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if n := utf8.RuneCountInString(name); n < 1 || n > MaxTaughtName {
+		return "", fmt.Errorf("name of %d characters, want 1..%d", n, MaxTaughtName)
+	}
+	return name, nil
+}
+
 // UserPack builds the in-memory pack of taught characters, or nil when there are none. Ids must
 // start with "user:" so a taught character can never shadow a downloaded one; names and
 // example counts must be within the limits above.
@@ -55,8 +66,8 @@ func UserPack(chars []UserChar, modelSHA256 string, dim int) (*pack.Pack, error)
 		if !strings.HasPrefix(c.ID, "user:") {
 			return nil, fmt.Errorf("bridge: taught character id %q must start with \"user:\"", c.ID)
 		}
-		if n := utf8.RuneCountInString(strings.TrimSpace(c.Name)); n < 1 || n > MaxTaughtName {
-			return nil, fmt.Errorf("bridge: taught character %q: name of %d characters, want 1..%d", c.ID, n, MaxTaughtName)
+		if _, err := CheckName(c.Name); err != nil {
+			return nil, fmt.Errorf("bridge: taught character %q: %w", c.ID, err)
 		}
 		if n := len(c.Embeddings); n > MaxTaughtExamples { // none: pack.Build refuses it
 			return nil, fmt.Errorf("bridge: taught character %q: %d examples, limit %d", c.ID, n, MaxTaughtExamples)
@@ -72,14 +83,42 @@ func UserPack(chars []UserChar, modelSHA256 string, dim int) (*pack.Pack, error)
 	return pack.Build(labels, embs, pack.BuildOptions{Name: "user", ModelSHA256: modelSHA256})
 }
 
+// CheckName answers the protocol's checkName: {"name": the name as stored} or {"error": ...}.
+func (s *Session) CheckName(name string) []byte {
+	n, err := CheckName(name)
+	if err != nil {
+		return errorJSON(fmt.Errorf("bridge: taught character %q: %w", name, err))
+	}
+	return mustJSON(struct {
+		Name string `json:"name"`
+	}{n})
+}
+
+// CheckUser is SetUser's dry run: the same checks on the same JSON, the matcher untouched. The
+// worker calls it on the set it is about to store, so IndexedDB never holds one SetUser refuses.
+func (s *Session) CheckUser(js []byte) []byte {
+	chars, _, err := s.userPack(js)
+	if err != nil {
+		return errorJSON(err)
+	}
+	return mustJSON(struct {
+		User int `json:"user"`
+	}{len(chars)})
+}
+
+func (s *Session) userPack(js []byte) ([]UserChar, *pack.Pack, error) {
+	var chars []UserChar
+	if err := json.Unmarshal(js, &chars); err != nil {
+		return nil, nil, fmt.Errorf("bridge: taught characters: %w", err)
+	}
+	up, err := UserPack(chars, s.pack.ModelSHA256, s.pack.Dim)
+	return chars, up, err
+}
+
 // SetUser rebuilds the matcher from the downloaded pack plus the taught characters (JSON list of
 // UserChar) and returns {"user": n} or {"error": ...}.
 func (s *Session) SetUser(js []byte) []byte {
-	var chars []UserChar
-	if err := json.Unmarshal(js, &chars); err != nil {
-		return errorJSON(fmt.Errorf("bridge: taught characters: %w", err))
-	}
-	up, err := UserPack(chars, s.pack.ModelSHA256, s.pack.Dim)
+	chars, up, err := s.userPack(js)
 	if err != nil {
 		return errorJSON(err)
 	}
