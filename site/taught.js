@@ -9,7 +9,10 @@
 // them to that character again if the importing side has the same pack.
 
 export const FORMAT = 'toonid-taught';
-const MAX_CHARACTERS = 10000, MAX_CROPS = 32, MAX_SIDE = 512, MAX_FILE = 64 << 20;
+// What a taught character may be (its name, how many examples, how many characters) is the
+// bridge's to judge (wasm/bridge.MaxTaught*), through enroll: not repeated here. MAX_SIDE and
+// MAX_FILE only bound what this file decodes.
+const MAX_SIDE = 512, MAX_FILE = 64 << 20;
 
 async function toPNG({ pix, w, h }) {
   const c = new OffscreenCanvas(w, h);
@@ -29,27 +32,32 @@ export async function exportTaught(api) {
 }
 
 // importTaught teaches every character of an exported file (text) through api; a name already
-// known gains the examples. Returns [{name, examples}] as enroll reported them.
+// known gains the examples. All or nothing: the whole file is read and every crop decoded before
+// one api.enrollAll, which stores none of it when the bridge refuses any character (a name too
+// long, too many characters). Returns [{name, examples}] as enroll reported them.
 export async function importTaught(api, text) {
   if (text.length > MAX_FILE) throw new Error('taught characters: file too large');
   let doc;
   try { doc = JSON.parse(text); } catch { throw new Error('taught characters: not a JSON file'); }
   if (!doc || doc.format !== FORMAT || doc.version !== 1 || !Array.isArray(doc.characters)) throw new Error(`taught characters: not a ${FORMAT} version 1 file`);
-  if (doc.characters.length > MAX_CHARACTERS) throw new Error('taught characters: too many characters');
-  const out = [];
-  for (const c of doc.characters) {
-    const name = String(c.name || '').trim();
-    if (!name || name.length > 80 || !Array.isArray(c.crops) || !c.crops.length) throw new Error('taught characters: a character without a name or crops');
-    const bitmaps = [];
-    for (const url of c.crops.slice(0, MAX_CROPS)) {
-      if (typeof url !== 'string' || !url.startsWith('data:image/png;base64,')) throw new Error(`taught characters: ${name}: a crop is not a PNG data URL`);
-      const bmp = await createImageBitmap(await (await fetch(url)).blob());
-      if (bmp.width > MAX_SIDE || bmp.height > MAX_SIDE) throw new Error(`taught characters: ${name}: a crop is larger than ${MAX_SIDE} px`);
-      bitmaps.push(bmp);
+  const items = [];
+  try {
+    for (const c of doc.characters) {
+      if (!c || !Array.isArray(c.crops) || !c.crops.length) throw new Error('taught characters: a character without crops');
+      const name = typeof c.name === 'string' ? c.name : '';
+      const label = JSON.stringify(name.slice(0, 80));
+      const sources = [];
+      items.push({ name, sources });
+      for (const url of c.crops) {
+        if (typeof url !== 'string' || !url.startsWith('data:image/png;base64,')) throw new Error(`taught characters: ${label}: a crop is not a PNG data URL`);
+        const bmp = await createImageBitmap(await (await fetch(url)).blob());
+        sources.push(bmp);
+        if (bmp.width > MAX_SIDE || bmp.height > MAX_SIDE) throw new Error(`taught characters: ${label}: a crop is larger than ${MAX_SIDE} px`);
+      }
     }
-    const r = await api.enroll(name, bitmaps);
-    for (const b of bitmaps) b.close();
-    out.push({ name: r.name, examples: r.examples });
+    if (!items.length) return [];
+    return (await api.enrollAll(items)).map((r) => ({ name: r.name, examples: r.examples }));
+  } finally {
+    for (const it of items) for (const b of it.sources) b.close();
   }
-  return out;
 }

@@ -118,19 +118,20 @@ class Toonid {
   // enroll teaches a character: each item is a drawable (the whole of it is the crop) or
   // {source, box: [x, y, w, h]}. Kept in this browser's IndexedDB and matched with the packs.
   async enroll(name, sources) {
-    if (!Array.isArray(sources)) sources = [sources];
-    const crops = [], transfer = [];
-    for (const s of sources) {
-      const src = s && s.source ? s.source : s;
-      const { width: W, height: H } = sourceSize(src);
-      const [x, y, w, h] = s && s.box ? s.box.map(Number) : [0, 0, W, H];
-      const region = clampRect({ x, y, w, h }, W, H);
-      if (!region) throw new Error('toonid: enroll: box lies outside the image');
-      const img = await pixels(src, region, Math.min(1, ENROLL_SIDE / Math.max(region.w, region.h)));
-      crops.push({ pix: img.data.buffer, w: img.width, h: img.height });
-      transfer.push(img.data.buffer);
-    }
+    const { crops, transfer } = await enrollCrops(sources);
     return this._call('enroll', { name, crops }, transfer);
+  }
+
+  // enrollAll teaches several characters ([{name, sources}], sources as for enroll) all or
+  // nothing: when the bridge refuses any of them, none is stored. One result per item.
+  async enrollAll(items) {
+    const all = [], transfer = [];
+    for (const { name, sources } of items) {
+      const c = await enrollCrops(sources);
+      all.push({ name, crops: c.crops });
+      transfer.push(...c.transfer);
+    }
+    return this._call('enroll', { items: all }, transfer);
   }
 
   // views returns the boxes to teach a character from, for the box of an answer on a source of
@@ -155,6 +156,24 @@ class Toonid {
   packs() { return this._call('packs', {}); }
 
   close() { if (this._w) this._stop(new Error('toonid: closed')); }
+}
+
+// enrollCrops draws each enroll source (a drawable or {source, box}) as the RGBA crop sent to the
+// worker, its longer side at most ENROLL_SIDE.
+async function enrollCrops(sources) {
+  if (!Array.isArray(sources)) sources = [sources];
+  const crops = [], transfer = [];
+  for (const s of sources) {
+    const src = s && s.source ? s.source : s;
+    const { width: W, height: H } = sourceSize(src);
+    const [x, y, w, h] = s && s.box ? s.box.map(Number) : [0, 0, W, H];
+    const region = clampRect({ x, y, w, h }, W, H);
+    if (!region) throw new Error('toonid: enroll: box lies outside the image');
+    const img = await pixels(src, region, Math.min(1, ENROLL_SIDE / Math.max(region.w, region.h)));
+    crops.push({ pix: img.data.buffer, w: img.width, h: img.height });
+    transfer.push(img.data.buffer);
+  }
+  return { crops, transfer };
 }
 
 export function sourceSize(s) {

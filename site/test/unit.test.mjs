@@ -300,3 +300,28 @@ test('worker.js enroll items: all or nothing', async () => {
   assert.deepEqual(ok.map((r) => [r.name, r.examples]), [['ann', 3], ['ann', 3], ['Old', 2]], 'one name in a batch is one character');
   assert.equal(w.db.size, 2);
 });
+
+test('taught.js import: every crop is read before one enrollAll (no half import), names are left to the bridge', async () => {
+  const { importTaught, FORMAT } = await import(pathToFileURL(join(SITE, 'taught.js')).href);
+  const png = 'data:image/png;base64,iVBORw0KGgo=';
+  const closed = [];
+  globalThis.createImageBitmap = async (blob) => {
+    const side = (await blob.arrayBuffer()).byteLength > 8 ? 600 : 8; // a longer "PNG" decodes as too large
+    const b = { width: side, height: side, close() { closed.push(b); } };
+    return b;
+  };
+  const calls = [];
+  const api = { enroll() { throw new Error('import must not enroll one by one'); }, async enrollAll(items) { calls.push(items); return items.map((it) => ({ name: it.name, examples: it.sources.length })); } };
+  const file = (characters) => JSON.stringify({ format: FORMAT, version: 1, characters });
+  const long = '😀'.repeat(41); // 82 UTF-16 units: refused by the old length check, not by enroll's limit
+  const got = await importTaught(api, file([{ name: long, crops: [png] }, { name: 'B', crops: [png, png] }]));
+  assert.deepEqual(got, [{ name: long, examples: 1 }, { name: 'B', examples: 2 }]);
+  assert.equal(calls.length, 1);
+  assert.equal(closed.length, 3, 'every bitmap closed');
+  await assert.rejects(importTaught(api, file([{ name: 'A', crops: [png] }, { name: 'B', crops: ['data:image/png;base64,' + 'A'.repeat(40)] }])), /larger than 512/);
+  await assert.rejects(importTaught(api, file([{ name: 'A', crops: [png] }, { name: 'B', crops: ['http://x/y.png'] }])), /not a PNG data URL/);
+  await assert.rejects(importTaught(api, file([{ name: 'A', crops: [png] }, { name: 'B', crops: [] }])), /without crops/);
+  assert.equal(calls.length, 1, 'a bad character later in the file stores nothing');
+  assert.equal(closed.length, 3 + 2 + 1 + 1, 'bitmaps decoded before a refusal are closed too');
+  delete globalThis.createImageBitmap;
+});
