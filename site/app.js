@@ -239,7 +239,9 @@ async function openURL(url) {
   let u;
   try { u = new URL(url, document.baseURI); } catch { failOpen(`Not a URL: ${url.slice(0, 200)}`); return; }
   if (!/^(https?|data|blob):$/.test(u.protocol)) { failOpen(`Cannot open ${u.protocol} URLs`); return; }
-  const name = decodeURIComponent(u.pathname.split('/').pop() || u.hostname || 'image').slice(0, 120) || 'image';
+  const seg = u.pathname.split('/').pop() || u.hostname || 'image';
+  let name; try { name = decodeURIComponent(seg); } catch { name = seg; } // a malformed %-escape (%E0%A4%A) keeps the raw segment
+  name = name.slice(0, 120) || 'image';
   setStatus(`Fetching ${u.protocol === 'data:' ? 'the dropped image' : u.href.slice(0, 120)}…`);
   try {
     const res = await fetch(u.href, { mode: 'cors', credentials: 'omit' });

@@ -325,3 +325,22 @@ test('taught.js import: every crop is read before one enrollAll (no half import)
   assert.equal(closed.length, 3 + 2 + 1 + 1, 'bitmaps decoded before a refusal are closed too');
   delete globalThis.createImageBitmap;
 });
+
+// app.js openURL, run alone: a dropped URL whose last segment is a malformed %-escape threw from
+// decodeURIComponent before the try, an unhandled rejection with no message on the page.
+test('app.js openURL: a malformed %-escape in the dropped URL still fetches, under the raw name', async () => {
+  const src = readFileSync(join(SITE, 'app.js'), 'utf8');
+  const m = /\nasync function openURL\(url\) \{\n[\s\S]*?\n\}\n/.exec(src);
+  assert.ok(m, 'openURL in app.js');
+  const seen = { shown: [], failed: [] };
+  const ctx = vm.createContext({
+    URL, Error, TypeError, Blob, File, seen, readyText: '',
+    document: { baseURI: 'http://localhost/' }, location: { origin: 'http://localhost' },
+    fetch: async () => new Response(new Blob([new Uint8Array([1])])),
+    setStatus() {}, show: (f) => seen.shown.push(f.name), failOpen: (msg) => seen.failed.push(msg),
+  });
+  vm.runInContext(m[0], ctx);
+  await vm.runInContext(`openURL('http://localhost/img/%E0%A4%A.png')`, ctx);
+  await vm.runInContext(`openURL('http://localhost/img/caf%C3%A9.png')`, ctx);
+  assert.deepEqual(seen, { shown: ['%E0%A4%A.png', 'café.png'], failed: [] });
+});
