@@ -64,7 +64,7 @@ DEMO_DEPS += site
 test-site-unit: ## unit tests of toonid.js, assets.js, build.mjs and the extension's scripts under node (no browser)
 	node --test site/test/unit.test.mjs site/test/assets.test.mjs
 
-TEST_TARGETS += test-browser test-extension test-site-unit
+TEST_TARGETS += test-browser test-browser-product test-extension test-extension-product test-site-unit
 BENCH_TARGETS += bench-site
 
 # The MV3 extension: the same worker/API/wasm in an offscreen document, the default pack inside.
