@@ -93,6 +93,11 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 	if len(b) > MaxManifestSize {
 		return nil, fmt.Errorf("pack: manifest is %d bytes, limit %d", len(b), MaxManifestSize)
 	}
+	// encoding/json silently replaces invalid UTF-8 with U+FFFD, so FORMAT.md's "valid UTF-8"
+	// rule is checked on the bytes, before decoding.
+	if !utf8.Valid(b) {
+		return nil, errors.New("pack: manifest: not valid UTF-8")
+	}
 	var m Manifest
 	// The outer labels and shards fields shadow the embedded Manifest's (encoding/json: the
 	// shallower field wins, matched case-insensitively as before), so those two arrays reach

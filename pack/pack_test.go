@@ -274,6 +274,17 @@ func TestDecodeManifestRejects(t *testing.T) {
 	if _, err := DecodeManifest([]byte(`{"format":`)); err == nil {
 		t.Error("truncated JSON accepted")
 	}
+	// A byte of invalid UTF-8 in a label: encoding/json would decode it as U+FFFD, so the rule
+	// is checked on the bytes.
+	b, _ := MarshalManifest(good)
+	name := good.Labels[0].Name
+	bad := bytes.Replace(b, []byte(`"`+name+`"`), []byte(`"`+name+"\xff"+`"`), 1)
+	if bytes.Equal(bad, b) {
+		t.Fatalf("label name %q not found in the manifest", name)
+	}
+	if _, err := DecodeManifest(bad); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("invalid UTF-8 label: err = %v", err)
+	}
 }
 
 func TestDecodeShardRejects(t *testing.T) {
