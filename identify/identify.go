@@ -16,6 +16,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/pack"
 )
 
@@ -95,13 +96,15 @@ func New(emb Embedder, m Matcher, s Search) *Identifier {
 // Search is the click search the Identifier uses.
 func (id *Identifier) Search() Search { return id.search }
 
-// Identify answers r on an RGBA image (stride 4*w). Bad input (sizes, a click outside the image,
-// a box not inside it) is an error, never a panic.
+// Identify answers r on a non-premultiplied RGBA image (stride 4*w), as a browser canvas gives
+// it; transparent pixels are put on white in place (model.FlattenOnWhite). Bad input (sizes, a
+// click outside the image, a box not inside it) is an error, never a panic.
 func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
 	t0 := time.Now()
 	if err := CheckImage(pix, w, h); err != nil {
 		return Reply{}, err
 	}
+	model.FlattenOnWhite(pix)
 	k := r.K
 	if k <= 0 {
 		k = DefaultK

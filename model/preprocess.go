@@ -254,3 +254,22 @@ func halveRows(pix []byte, stride, y0, n, cx0, cx1, f int) []byte {
 	}
 	return buf[:rows*bw]
 }
+
+// FlattenOnWhite composites non-premultiplied RGBA pixels onto white in place: each channel
+// becomes (c*a + 255*(255-a) + 127) / 255 and alpha 255. It is toonid's one rule for
+// transparency: packs are built from images flattened on white, so a transparent sprite must
+// reach the model the same way from a browser canvas (non-premultiplied getImageData, where a
+// transparent pixel is black) and from a file decoded by the tools (tools/eval flattens with
+// this too). Opaque pixels are left as they are.
+func FlattenOnWhite(pix []byte) {
+	for i := 3; i < len(pix); i += 4 {
+		a := uint32(pix[i])
+		if a == 255 {
+			continue
+		}
+		for c := i - 3; c < i; c++ {
+			pix[c] = uint8((uint32(pix[c])*a + 255*(255-a) + 127) / 255)
+		}
+		pix[i] = 255
+	}
+}

@@ -185,3 +185,25 @@ func TestPreprocessHalvingMatchesDirect(t *testing.T) {
 		}
 	}
 }
+
+func TestFlattenOnWhite(t *testing.T) {
+	tests := []struct {
+		name    string
+		in, out [4]byte
+	}{
+		{"opaque unchanged", [4]byte{10, 20, 30, 255}, [4]byte{10, 20, 30, 255}},
+		{"transparent black is white", [4]byte{0, 0, 0, 0}, [4]byte{255, 255, 255, 255}},
+		{"transparent colour is white", [4]byte{200, 0, 90, 0}, [4]byte{255, 255, 255, 255}},
+		{"half red", [4]byte{255, 0, 0, 128}, [4]byte{255, 127, 127, 255}},
+		{"quarter blue", [4]byte{0, 0, 255, 64}, [4]byte{191, 191, 255, 255}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.in[:]
+			FlattenOnWhite(p)
+			if [4]byte(p) != tc.out {
+				t.Fatalf("FlattenOnWhite(%v) = %v, want %v", tc.in, p, tc.out)
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/toonid/toonid/internal/fsutil"
+	"github.com/toonid/toonid/model"
 )
 
 // MaxPixels is the default cap on decoded image size (width·height), checked from the header
@@ -157,13 +158,14 @@ func decode(f io.ReadSeeker, name string, maxPixels int, flat bool) (image.Image
 	return img, release, nil
 }
 
-// flatten draws img over white into an RGBA (a no-op copy for opaque images).
+// flatten puts img on white (model.FlattenOnWhite, the rule the browser's pixels follow too)
+// in a new RGBA: converted to non-premultiplied RGBA first, then composited.
 func flatten(img image.Image) *image.RGBA {
 	b := img.Bounds()
-	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(dst, dst.Rect, image.White, image.Point{}, draw.Src)
-	draw.Draw(dst, dst.Rect, img, b.Min, draw.Over)
-	return dst
+	n := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(n, n.Rect, img, b.Min, draw.Src)
+	model.FlattenOnWhite(n.Pix)
+	return &image.RGBA{Pix: n.Pix, Stride: n.Stride, Rect: n.Rect}
 }
 
 // An Embedder embeds the box of an image; *model.Model is one.

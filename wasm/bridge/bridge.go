@@ -17,6 +17,7 @@ import (
 	"math"
 
 	"github.com/toonid/toonid/identify"
+	"github.com/toonid/toonid/model"
 )
 
 // Version is the message protocol version. It is written here only: site/tools/build.mjs reads
@@ -91,6 +92,7 @@ func (b *Bridge) embed(pix []byte, w, h int) ([]float32, error) {
 	if err := identify.CheckImage(pix, w, h); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
+	model.FlattenOnWhite(pix) // the one transparency rule, as Identify applies it
 	t, err := b.emb.Preprocess(nil, pix, 4*w, w, h, image.Rect(0, 0, w, h))
 	if err != nil {
 		return nil, fmt.Errorf("bridge: preprocess: %w", err)
