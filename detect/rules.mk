@@ -28,7 +28,7 @@ train-detect-data: $(DET_DATA)/bank/bank.tsv ## detector training data: sprite b
 # Training: the fixed trunk's activations on every scene are cached once (data/detect/cache_*.npy,
 # ~3 scenes/s on one loaded core), then the head trains for DETECT_MINUTES (checkpoint every
 # 5 minutes; rerunning resumes), exports ONNX, and `toonid detect quantize` writes the int8 file.
-DETECT_MINUTES ?= 45
+DETECT_MINUTES ?= 65
 DETECT_RUN := $(DET_TRAIN)/runs/detect
 .PHONY: train-detect
 train-detect: train-detect-data $(DET_TRAIN)/data/nsfwjs_mnv2/model.json ## the face detector: cache, head training (DETECT_MINUTES), ONNX, int8 .tmdl

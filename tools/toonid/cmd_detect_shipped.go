@@ -1,5 +1,6 @@
 package main
 
-// shippedDetector is the detector `toonid detect` uses without -model (none shipped yet:
-// make train-detect writes model/train/runs/detect/detect.tmdl).
-var shippedDetector []byte
+import "github.com/toonid/toonid/model/shipped"
+
+// shippedDetector is the detector `toonid detect` and `identify -all` use without -model / -detector.
+var shippedDetector = shipped.Detector
