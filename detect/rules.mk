@@ -1,13 +1,13 @@
 # The cartoon face detector (issue 12): data, training, benchmark. Recipe: model/train/README.md
 # ("Face detector"); decoding and NMS: package detect; model file kind: model/FORMAT.md.
-# make train-detect-data  sprite bank + synthetic scenes with exact face boxes (~10 min on 2 cores)
+# make train-detect-data  sprite bank + synthetic scenes with exact face boxes (~10-20 min on 2 cores)
 # make train-detect       the detector: frozen-trunk cache -> head training (DETECT_MINUTES) -> ONNX -> int8 .tmdl
 # make bench-detect       the detector vs lbpcascade_animeface on tools/gallery/detval (reads ../shared)
 
 DET_TRAIN := model/train
 DET_DATA := $(DET_TRAIN)/data/detect
 SHARED_ART ?= ../shared/data
-DET_SCENES ?= 3000
+DET_SCENES ?= 16000
 DET_VAL_SCENES ?= 300
 DET_CHARS ?= 300
 
@@ -26,7 +26,7 @@ train-detect-data: $(DET_DATA)/bank/bank.tsv ## detector training data: sprite b
 		--out $(DET_DATA)/scenes/val --first 1000000 --count $(DET_VAL_SCENES)
 
 # Training: the fixed trunk's activations on every scene are cached once (data/detect/cache_*.npy,
-# ~3 scenes/s on one loaded core), then the head trains for DETECT_MINUTES (checkpoint every
+# ~10 scenes/s on one core), then the head trains for DETECT_MINUTES (checkpoint every
 # 5 minutes; rerunning resumes), exports ONNX, and `toonid detect quantize` writes the int8 file.
 DETECT_MINUTES ?= 65
 DETECT_RUN := $(DET_TRAIN)/runs/detect
