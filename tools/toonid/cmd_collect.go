@@ -59,6 +59,8 @@ type proposeArgs struct {
 	enlarge, link, dedup, threshold       float64
 	minSide, window, minSize, maxProps    int
 	gridDivs                              []int
+	detect                                bool   // -detect: the detector's face boxes, 2x crops
+	detector                              string // -detector FILE (default the shipped one)
 }
 
 func parseCollectPropose(args []string, stderr io.Writer) (*proposeArgs, error) {
@@ -73,6 +75,8 @@ func parseCollectPropose(args []string, stderr io.Writer) (*proposeArgs, error) 
 	fs.StringVar(&a.packDirs, "pack", "", "pack directories (comma-separated) whose characters pre-label proposals")
 	fs.StringVar(&a.model, "model", "", "model file (default: the shipped model)")
 	fs.StringVar(&a.boxes, "boxes", "", "TSV of crop boxes to use instead of the window grid")
+	fs.BoolVar(&a.detect, "detect", false, "propose the face detector's boxes (each grown 2x into a square) instead of the window grid")
+	fs.StringVar(&a.detector, "detector", "", "detector model file for -detect (default: the shipped detector)")
 	fs.Float64Var(&a.enlarge, "enlarge", 1, "with -boxes: grow each box into a square this many times its longer side (1..8; 2 for tight face boxes)")
 	fs.StringVar(&a.grid, "grid", "1,2,3", "window sizes as divisors of the shorter side (1 = the whole-image square)")
 	fs.IntVar(&a.minSide, "min-side", collect.DefaultMinSide, "smallest window side in pixels")
@@ -106,6 +110,9 @@ func parseCollectPropose(args []string, stderr io.Writer) (*proposeArgs, error) 
 		if err != nil {
 			return nil, err
 		}
+	}
+	if a.detect && a.boxes != "" {
+		return nil, errors.New("-detect or -boxes, not both")
 	}
 	if a.boxes == "" {
 		g, err := collect.ParseGrid(a.grid)
@@ -149,6 +156,12 @@ func runCollectPropose(args []string, stdout, stderr io.Writer) error {
 			opts.Boxes = map[string][]image.Rectangle{}
 		}
 		opts.BoxesName = filepath.Base(a.boxes)
+	}
+	if a.detect {
+		if opts.Boxes, err = detectFolder(a.in, a.detector, opts.Warn); err != nil {
+			return err
+		}
+		opts.BoxesName = "detector"
 	}
 	if a.packDirs != "" {
 		var packs []*pack.Pack

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/toonid/toonid/detect"
@@ -303,4 +306,45 @@ func identifyAll(stdout io.Writer, m *model.Model, mt *pack.Matcher, detector st
 		fmt.Fprintf(stdout, "%g,%g,%g,%g\t%.3f\t%s\n", f.Box[0], f.Box[1], f.Box[2], f.Box[3], f.Score, name)
 	}
 	return nil
+}
+
+// detectFolder runs the detector on every image under dir (png, jpeg, gif by extension) and
+// returns collect propose's box list: path relative to dir (slashes) -> the faces' 2x square
+// crops. Images that fail to decode are passed over with a warning (collect reports them too).
+func detectFolder(dir, detector string, warn func(string)) (map[string][]image.Rectangle, error) {
+	d, err := loadDetector(detector)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]image.Rectangle{}
+	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !e.Type().IsRegular() {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".png", ".jpg", ".jpeg", ".gif":
+		default:
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		img, err := loadImageFor(p, false)
+		if err != nil {
+			warn(fmt.Sprintf("detect: %s: %v", rel, err))
+			return nil
+		}
+		boxes, err := d.Detect(img)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		out[key] = []image.Rectangle{} // listed: collect proposes nothing here rather than a grid
+		for _, b := range boxes {
+			out[key] = append(out[key], faceCrop(b))
+		}
+		return nil
+	})
+	return out, err
 }

@@ -186,3 +186,40 @@ func TestDetectTSVFeedsCollect(t *testing.T) {
 		t.Fatalf("exit %d %q %s", code, out, errs)
 	}
 }
+
+// collect propose -detect proposes the detector's faces (2x crops) instead of the window grid.
+func TestCollectProposeDetect(t *testing.T) {
+	det := tinyDetectorFile(t)
+	mdl := tinyModel(t, 1)
+	in := t.TempDir()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, color.RGBA{0, 0, 0, 255})
+		}
+	}
+	for y := 32; y < 40; y++ {
+		for x := 16; x < 24; x++ {
+			img.Set(x, y, color.RGBA{255, 255, 255, 255})
+		}
+	}
+	f, _ := os.Create(filepath.Join(in, "a.png"))
+	png.Encode(f, img)
+	f.Close()
+	boxes, err := detectFolder(in, det, func(string) {})
+	if err != nil || len(boxes["a.png"]) != 1 || boxes["a.png"][0] != image.Rect(12, 28, 28, 44) {
+		t.Fatalf("boxes %v, %v", boxes, err)
+	}
+	out := filepath.Join(t.TempDir(), "review")
+	code, _, errs := cli("collect", "propose", "-detect", "-detector", det, "-in", in, "-o", out, "-model", mdl, "-min-size", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "proposals.json"))
+	if err != nil || !strings.Contains(string(b), `"boxes": "detector"`) && !strings.Contains(string(b), `"boxes":"detector"`) {
+		t.Fatalf("proposals.json: %v %.300s", err, b)
+	}
+	if code, _, errs := cli("collect", "propose", "-detect", "-boxes", "x.tsv", "-in", in, "-o", out, "-model", mdl); code == 0 || !strings.Contains(errs, "not both") {
+		t.Fatalf("-detect with -boxes: %d %s", code, errs)
+	}
+}
