@@ -1,4 +1,4 @@
-# The cartoon face detector (issue 12): data, training, benchmark. Recipe: model/train/README.md
+# The cartoon face detector: data, training, benchmark. Recipe: model/train/README.md
 # ("Face detector"); decoding and NMS: package detect; model file kind: model/FORMAT.md.
 # make train-detect-data  sprite bank + synthetic scenes with exact face boxes (~10-20 min on 2 cores)
 # make train-detect       the detector: frozen-trunk cache -> head training (DETECT_MINUTES) -> ONNX -> int8 .tmdl

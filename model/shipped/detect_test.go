@@ -25,7 +25,7 @@ func TestShippedDetector(t *testing.T) {
 		t.Fatal("the shipped embedder loaded as a detector")
 	}
 	// Pepper's face in the committed test image (hand box 205,128,57,62, tools/gallery/detval),
-	// by the lenient match: a box centre inside it and a size within 0.5-2x (the shipped
+	// by the lenient match (bench_detect.py): a box centre inside it and a size within 0.5-2x (the shipped
 	// detector's boxes run large: see detect/README.md).
 	f, err := os.Open("../../tools/gallery/testimages/pepper_sample.jpg")
 	if err != nil {
