@@ -175,12 +175,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     t0 = time.time()
-    trunk = mnv2.pretrained(a.tfjs, a.end).eval()
-    for m in trunk.modules():  # BN folded, as the export does: the fit sees the exported function
-        if isinstance(m, mnv2.ConvBN) and isinstance(m.bn, nn.BatchNorm2d):
-            m.conv = torch.nn.utils.fusion.fuse_conv_bn_eval(m.conv.eval(), m.bn.eval())
-            m.bn = nn.Identity()
-    trunk = trunk.to(memory_format=torch.channels_last)
+    # BN folded, as the export does: the fit sees the exported function.
+    trunk = mnv2.fuse_bn(mnv2.pretrained(a.tfjs, a.end).eval()).to(memory_format=torch.channels_last)
     hold = tuple(s for s in a.holdout_styles.split(",") if s)
     rows = train.source_rows(a.data.split(","), hold)
     mu, w, n = fit_branch(trunk, rows, a.size, a.dims, a.eps, a.n)

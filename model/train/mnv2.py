@@ -208,10 +208,7 @@ class Student(nn.Module):
         """fuse_bn folds every BatchNorm into its convolution (weight and a bias), for training with
         frozen BN statistics: same function, and on CPU PyTorch runs the folded net ~2x faster
         (channels-last on top: ~3.5x, measured on the prefix). The ONNX export folds BN anyway."""
-        for m in self.modules():
-            if isinstance(m, ConvBN) and isinstance(m.bn, nn.BatchNorm2d):
-                m.conv = torch.nn.utils.fusion.fuse_conv_bn_eval(m.conv.eval(), m.bn.eval())
-                m.bn = nn.Identity()
+        fuse_bn(self)
         self.fused = True
         return self
 
@@ -221,6 +218,15 @@ class Student(nn.Module):
         if through < 0:
             return []
         return [self.trunk.stem, self.trunk.block0] + list(self.trunk.blocks[:through])
+
+
+def fuse_bn(module):
+    """fuse_bn folds every ConvBN's BatchNorm (eval statistics) into its convolution, in place."""
+    for m in module.modules():
+        if isinstance(m, ConvBN) and isinstance(m.bn, nn.BatchNorm2d):
+            m.conv = torch.nn.utils.fusion.fuse_conv_bn_eval(m.conv.eval(), m.bn.eval())
+            m.bn = nn.Identity()
+    return module
 
 
 def pretrained(tfjs_dir, end="block_13_expand_relu"):
