@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	"math"
 	"sort"
 
@@ -63,8 +64,9 @@ func (d *Detector) Info() model.Info { return d.info }
 
 // Detect returns img's face boxes, best first, after NMS, at most MaxBoxes. Tiny frames
 // (short side < MinSide) and blank ones (one flat colour) give none. Frames of any size are
-// reduced straight into the network input (an area average), so memory stays bounded by the
-// input size.
+// reduced straight into the network input (an area average): beyond the input, the only memory
+// is one RGBA copy of a frame that is not already *image.RGBA (callers bound the frame itself,
+// as tools/eval's decode limits do).
 func (d *Detector) Detect(img image.Image) ([]Box, error) {
 	b := img.Bounds()
 	if b.Dx() < MinSide || b.Dy() < MinSide {
@@ -107,7 +109,8 @@ func Letterbox(img image.Image, size int, mean, std [3]float32) ([]float32, floa
 		q := rgba.Pix[o : o+3 : o+3]
 		return float32(q[0]), float32(q[1]), float32(q[2])
 	}
-	// flat check over the frame
+	// A blank frame (a fade, a title card's background) must give no boxes, not the detector's
+	// guesses on noise; a 64x64 sample of it decides.
 	r0, g0, b0 := px(b.Min.X, b.Min.Y)
 	flat := true
 	for y := b.Min.Y; y < b.Max.Y && flat; y += max(1, H/64) {
@@ -180,14 +183,9 @@ func toRGBA(img image.Image) *image.RGBA {
 	}
 	b := img.Bounds()
 	r := image.NewRGBA(b)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := img.At(x, y)
-			cr, cg, cb, ca := c.RGBA()
-			o := (y-b.Min.Y)*r.Stride + (x-b.Min.X)*4
-			r.Pix[o], r.Pix[o+1], r.Pix[o+2], r.Pix[o+3] = uint8(cr>>8), uint8(cg>>8), uint8(cb>>8), uint8(ca>>8)
-		}
-	}
+	// draw.Draw has fast paths for the decoders' types (YCbCr for JPEG, NRGBA, Paletted), where a
+	// per-pixel At/RGBA loop allocates a colour per pixel.
+	draw.Draw(r, b, img, b.Min, draw.Src)
 	return r
 }
 
