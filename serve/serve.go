@@ -425,27 +425,22 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request, l PackListe
 	h.serveBytes(w, r, append(b, '\n'), "application/json")
 }
 
-// plan decides between the whole body (200) and one range (206). It writes the 416
-// response itself and then returns a status >= 400.
+// plan decides between the whole body (200) and one range (206), as planQuiet does, and
+// writes the headers that go with the decision; it writes the 416 response itself and then
+// returns a status >= 400.
 func (h *handler) plan(w http.ResponseWriter, r *http.Request, size int64, etag string) (off, n int64, status int) {
 	hdr := w.Header()
 	hdr.Set("Accept-Ranges", "bytes")
-	spec := headerList(r.Header, "Range")
-	if spec == "" || !ifRangeHolds(r, etag) {
-		return 0, size, http.StatusOK
-	}
-	rg, err := parseRange(spec, size)
-	switch {
-	case errors.Is(err, errIgnoreRange):
-		return 0, size, http.StatusOK
-	case err != nil:
+	off, n, status = h.planQuiet(r, size, etag)
+	switch status {
+	case http.StatusRequestedRangeNotSatisfiable:
 		// RFC 9110 15.5.17: every 416 says the current length, malformed or not overlapping.
 		hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 		writeError(w, http.StatusRequestedRangeNotSatisfiable, "range not satisfiable")
-		return 0, 0, http.StatusRequestedRangeNotSatisfiable
+	case http.StatusPartialContent:
+		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, size))
 	}
-	hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rg.start, rg.start+rg.length-1, size))
-	return rg.start, rg.length, http.StatusPartialContent
+	return off, n, status
 }
 
 // planQuiet is plan's decision without writing anything.
