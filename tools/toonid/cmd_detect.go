@@ -76,16 +76,9 @@ func parseDetectQuantize(args []string, stderr io.Writer) (*detectArgs, error) {
 	fs.BoolVar(&a.f32, "f32", false, "float32 weights (default int8, depthwise float32)")
 	fs.Float64Var(&a.threshold, "threshold", 0.3, "default minimum score stored in the file (0..1)")
 	fs.Float64Var(&a.nms, "nms", 0.5, "IoU above which a weaker box is suppressed (0..1]")
-	var pos []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			pos = append(pos, args[0])
-			args = args[1:]
-		}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != 1 || a.out == "" {
 		fs.Usage()

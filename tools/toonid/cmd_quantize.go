@@ -48,23 +48,15 @@ func parseQuantize(args []string, stderr io.Writer) (*quantizeArgs, error) {
 		fs.PrintDefaults()
 	}
 	// Accept the ONNX path before or after the flags.
-	var pos []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			pos = append(pos, args[0])
-			args = args[1:]
-		}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != 1 || a.out == "" || a.calib == "" {
 		fs.Usage()
 		return nil, fmt.Errorf("need one model.onnx, -calib DIR and -o FILE")
 	}
 	a.onnx = pos[0]
-	var err error
 	if a.mean, err = parseTriple(*meanS, 0, 1); err != nil {
 		return nil, fmt.Errorf("-mean: %w", err)
 	}

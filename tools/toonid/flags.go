@@ -114,3 +114,20 @@ func clipArg(s string) string {
 
 // smallestPositive is the least float32 above 0: "above 0" for flags converted to float32.
 const smallestPositive = math.SmallestNonzeroFloat32
+
+// parseInterleaved parses fs over args where flags may come before or after the positional
+// arguments (flag.Parse alone stops at the first positional), and returns the positionals.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			pos = append(pos, args[0])
+			args = args[1:]
+		}
+	}
+	return pos, nil
+}
