@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+
+	"github.com/toonid/toonid/internal/fsutil"
 )
 
 // Root is a directory opened as an os.Root that follows its path. An os.Root holds the
@@ -116,7 +118,7 @@ func (f rootFS) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	file, err := root.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+	file, err := root.OpenFile(name, os.O_RDONLY|fsutil.OpenNonblock, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ var ErrNotRegular = errors.New("not a regular file")
 // opens non-blocking, which makes opening a FIFO return at once; reads from a regular file
 // ignore the flag.
 func OpenRegular(name string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+	f, err := os.OpenFile(name, os.O_RDONLY|OpenNonblock, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -2,5 +2,6 @@
 
 package fsutil
 
-// openNonblock is 0 where opening a named pipe does not wait for a writer.
-const openNonblock = 0
+// OpenNonblock is 0 where opening a named pipe does not wait for a writer (Windows, js/wasm in
+// the Worker).
+const OpenNonblock = 0

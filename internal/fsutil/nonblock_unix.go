@@ -4,4 +4,7 @@ package fsutil
 
 import "syscall"
 
-const openNonblock = syscall.O_NONBLOCK
+// OpenNonblock, or-ed into os.OpenFile flags, makes opening a FIFO return at once instead of
+// waiting for a writer; the file is then refused as not regular (OpenRegular, serve's store,
+// publish's snapshot).
+const OpenNonblock = syscall.O_NONBLOCK

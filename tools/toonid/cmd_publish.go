@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/toonid/toonid/internal/fsutil"
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/pack"
 	"github.com/toonid/toonid/serve"
@@ -163,7 +164,7 @@ func snapshotStore(dir, dst string) error {
 // copyRegular copies one regular file from root, refusing it if it is no longer regular
 // when opened (non-blocking, so a FIFO swapped in cannot hang the publish).
 func copyRegular(root *os.Root, name, out string) error {
-	in, err := root.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+	in, err := root.OpenFile(name, os.O_RDONLY|fsutil.OpenNonblock, 0)
 	if err != nil {
 		return fmt.Errorf("read store: %w", err)
 	}

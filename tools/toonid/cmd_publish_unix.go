@@ -7,9 +7,6 @@ import (
 	"syscall"
 )
 
-// openNonblock lets opening a FIFO return at once (it is then refused as not regular).
-const openNonblock = syscall.O_NONBLOCK
-
 // ownProcessGroup starts cmd in a process group of its own and makes cancelling it kill the
 // whole group, children included.
 func ownProcessGroup(cmd *exec.Cmd) {
