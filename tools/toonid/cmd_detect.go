@@ -252,6 +252,16 @@ type faceAnswer struct {
 	Threshold float32       `json:"threshold"`
 }
 
+// faceCrop is the embedder's crop of a face box: a square of twice the box's long side around its
+// centre (EmbedImage pads what leaves the image).
+func faceCrop(b detect.Box) image.Rectangle {
+	s := 2 * float64(max(b.W, b.H))
+	cx, cy := float64(b.X+b.W/2), float64(b.Y+b.H/2)
+	x0, y0 := int(math.Round(cx-s/2)), int(math.Round(cy-s/2))
+	n := max(1, int(math.Round(s)))
+	return image.Rect(x0, y0, x0+n, y0+n)
+}
+
 // identifyAll detects every face of img and names each against the matcher.
 func identifyAll(stdout io.Writer, m *model.Model, mt *pack.Matcher, detector string, img image.Image, k int, asJSON bool) error {
 	d, err := loadDetector(detector)
@@ -264,7 +274,7 @@ func identifyAll(stdout io.Writer, m *model.Model, mt *pack.Matcher, detector st
 	}
 	faces := make([]faceAnswer, 0, len(boxes))
 	for _, b := range boxes {
-		v, err := m.EmbedImage(img, detect.FaceCrop(b))
+		v, err := m.EmbedImage(img, faceCrop(b))
 		if err != nil {
 			return err
 		}
@@ -325,7 +335,7 @@ func detectFolder(dir, detector string, warn func(string)) (map[string][]image.R
 		key := filepath.ToSlash(rel)
 		out[key] = []image.Rectangle{} // listed: collect proposes nothing here rather than a grid
 		for _, b := range boxes {
-			out[key] = append(out[key], detect.FaceCrop(b))
+			out[key] = append(out[key], faceCrop(b))
 		}
 		return nil
 	})
