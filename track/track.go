@@ -107,6 +107,9 @@ type Output struct {
 	Age        float64 `json:"age"`       // ms since the track was first seen
 	Hits       int     `json:"hits"`      // crops matched to it
 	Predicted  bool    `json:"predicted"` // no detection this frame: the box is the motion model's
+	// Detection is the index, in this Update's detections, of the one matched to the track, -1
+	// when Predicted: what a caller needs to file each crop under its track (tools/collect).
+	Detection int `json:"detection"`
 }
 
 // Tracker follows faces over one video. Times are milliseconds on the video's clock.
@@ -176,7 +179,8 @@ func (tr *Tracker) Predict(t float64) ([]Output, error) {
 // input is a validated detection with its embedding normalised into a copy.
 type input struct {
 	Detection
-	emb []float32
+	emb   []float32
+	index int // in the Update's detections
 }
 
 func (tr *Tracker) check(t float64, dets []Detection) ([]input, error) {
@@ -200,7 +204,7 @@ func (tr *Tracker) check(t float64, dets []Detection) ([]input, error) {
 				return nil, fmt.Errorf("detection %d: %w: answer %q score %v", i, ErrScore, a.ID, a.Score)
 			}
 		}
-		in[i].Detection = d
+		in[i].Detection, in[i].index = d, i
 		if d.Embedding == nil {
 			continue
 		}
@@ -393,9 +397,10 @@ func (tr *Tracker) outputs(t float64, predictAll bool) []Output {
 		o := Output{
 			TrackID: tk.id, Box: tk.box(), Age: t - tk.born, Hits: tk.hits,
 			Label: tk.votes.label, Score: float32(tk.votes.score()), Confidence: float32(tk.votes.confidence()),
+			Detection: tk.det,
 		}
 		if !matched {
-			o.Box, o.Predicted = tk.predict(t, tr.cfg.MaxPredictMS), true
+			o.Box, o.Predicted, o.Detection = tk.predict(t, tr.cfg.MaxPredictMS), true, -1
 		}
 		out = append(out, o)
 	}
@@ -409,6 +414,7 @@ type track struct {
 	born, seen float64 // first and last seen, ms
 	hits       int
 	matched    bool // in this Update
+	det        int  // the detection index it was matched to in the last Update that matched it
 
 	// Motion: an alpha-beta filter on the centre (constant velocity), smoothing on the size.
 	cx, cy, w, h float64
@@ -479,7 +485,7 @@ func (tk *track) revive(t float64, d input, c *Config) {
 
 // sighted records what every match shares: time, count, mean embedding, the vote.
 func (tk *track) sighted(t float64, d input, c *Config) {
-	tk.seen, tk.matched = t, true
+	tk.seen, tk.matched, tk.det = t, true, d.index
 	tk.hits++
 	if d.emb != nil {
 		if tk.sum == nil {

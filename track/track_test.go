@@ -562,8 +562,47 @@ func TestJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"trackID":3,"box":[1,2,3,4],"label":"a","score":0.5,"confidence":0,"age":0,"hits":0,"predicted":false}`; string(js) != want {
+	if want := `{"trackID":3,"box":[1,2,3,4],"label":"a","score":0.5,"confidence":0,"age":0,"hits":0,"predicted":false,"detection":0}`; string(js) != want {
 		t.Errorf("got  %s\nwant %s", js, want)
+	}
+}
+
+// TestOutputDetection: each matched output names the detection it took, whatever the order of
+// the frame's detections; a predicted one names none.
+func TestOutputDetection(t *testing.T) {
+	w := newWorld(3)
+	tr := mustNew(t, DefaultConfig())
+	rng := rand.New(rand.NewPCG(5, 5))
+	owner := map[uint64]string{}
+	for f := range 40 {
+		names := []string{"a", "b", "c"}
+		if f >= 30 {
+			names = names[:2] // c leaves: its track coasts, predicted
+		}
+		var dets []Detection
+		for i, n := range names {
+			dets = append(dets, w.face(n, Box{50 + 200*float64(i) + 2*float64(f), 100, 60, 60}, n))
+		}
+		rng.Shuffle(len(dets), func(i, j int) { dets[i], dets[j] = dets[j], dets[i]; names[i], names[j] = names[j], names[i] })
+		for _, o := range mustUpdate(t, tr, float64(f*frameMS), dets) {
+			if o.Predicted {
+				if o.Detection != -1 {
+					t.Fatalf("frame %d: predicted track %d names detection %d", f, o.TrackID, o.Detection)
+				}
+				continue
+			}
+			if o.Detection < 0 || o.Detection >= len(dets) {
+				t.Fatalf("frame %d: track %d: detection %d of %d", f, o.TrackID, o.Detection, len(dets))
+			}
+			n := names[o.Detection]
+			if had, ok := owner[o.TrackID]; ok && had != n {
+				t.Fatalf("frame %d: track %d took %s's detection, earlier %s's", f, o.TrackID, n, had)
+			}
+			owner[o.TrackID] = n
+		}
+	}
+	if len(owner) != 3 {
+		t.Errorf("tracks %v, want one for each of a, b, c", owner)
 	}
 }
 
