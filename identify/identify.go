@@ -105,11 +105,7 @@ func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
 		return Reply{}, err
 	}
 	model.FlattenOnWhite(pix)
-	k := r.K
-	if k <= 0 {
-		k = DefaultK
-	}
-	k = min(k, MaxK)
+	k := clampK(r.K)
 	var best scored
 	var n int
 	var err error
@@ -139,14 +135,10 @@ func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
 		return Reply{}, err
 	}
 	bx := best.box
-	answers := make([]Answer, len(best.m.Answers))
-	for i, a := range best.m.Answers {
-		answers[i] = Answer{ID: a.ID, Name: a.Name, Series: a.Series, Score: a.Score}
-	}
 	return Reply{
-		Answers: answers, Unknown: best.m.Unknown, Score: best.top(), Threshold: best.m.Threshold,
+		Answers: answersOf(best), Unknown: best.m.Unknown, Score: best.top(), Threshold: best.m.Threshold,
 		Box:        [4]int{bx.Min.X, bx.Min.Y, bx.Dx(), bx.Dy()},
-		Candidates: n, MS: float64(time.Since(t0).Microseconds()) / 1000,
+		Candidates: n, MS: ms(time.Since(t0)),
 	}, nil
 }
 

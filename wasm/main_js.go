@@ -79,6 +79,27 @@ func main() {
 			}
 			return s.Views([]byte(a[0].String()))
 		}),
+		// setDetector(model Uint8Array) -> {detector}: the face detector, downloaded after init
+		"setDetector": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 1 {
+				return errJSON(errors.New("setDetector: not loaded, or want one model file"))
+			}
+			return s.SetDetector(bytesOf(a[0]))
+		}),
+		// detect(pix Uint8Array, w, h) -> {faces: [{box, score}]}
+		"detect": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 3 {
+				return errJSON(errors.New("detect: not loaded, or want pix, w, h"))
+			}
+			return s.Detect(bytesOf(a[0]), a[1].Int(), a[2].Int())
+		}),
+		// identifyAll(pix Uint8Array, w, h, request string) -> {faces: [{box, score, crop, answers, unknown, best, threshold}]}
+		"identifyAll": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 4 {
+				return errJSON(errors.New("identifyAll: not loaded, or want pix, w, h, request"))
+			}
+			return s.IdentifyAll(bytesOf(a[0]), a[1].Int(), a[2].Int(), []byte(a[3].String()))
+		}),
 		"packs": fn(func(a []js.Value) []byte {
 			if s == nil {
 				return errJSON(errors.New("packs: not loaded"))

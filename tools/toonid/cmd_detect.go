@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/toonid/toonid/detect"
+	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/model/onnximport"
-	"github.com/toonid/toonid/pack"
 )
 
 // detectArgs are `toonid detect`'s checked arguments.
@@ -242,61 +242,27 @@ func runDetectQuantize(a *detectArgs, stdout io.Writer) error {
 	return os.WriteFile(a.out, file, 0o644)
 }
 
-// faceAnswer is one detected face of `identify -all`: its box and detector score, and what the
-// pack says of the face crop (the box enlarged 2x, square, as the embedder's training crops).
-type faceAnswer struct {
-	Box       [4]float64    `json:"box"`
-	Score     float64       `json:"score"`
-	Answers   []pack.Answer `json:"answers"`
-	Unknown   bool          `json:"unknown"`
-	Threshold float32       `json:"threshold"`
-}
-
-// faceCrop is the embedder's crop of a face box: a square of twice the box's long side around its
-// centre (EmbedImage pads what leaves the image).
-func faceCrop(b detect.Box) image.Rectangle {
-	s := 2 * float64(max(b.W, b.H))
-	cx, cy := float64(b.X+b.W/2), float64(b.Y+b.H/2)
-	x0, y0 := int(math.Round(cx-s/2)), int(math.Round(cy-s/2))
-	n := max(1, int(math.Round(s)))
-	return image.Rect(x0, y0, x0+n, y0+n)
-}
-
-// identifyAll detects every face of img and names each against the matcher.
-func identifyAll(stdout io.Writer, m *model.Model, mt *pack.Matcher, detector string, img image.Image, k int, asJSON bool) error {
+// identifyAll names every detected face of img with identify.IdentifyAll, the function the
+// browser's identifyAll runs, so both give the same answers.
+func identifyAll(stdout io.Writer, id *identify.Identifier, detector string, img image.Image, k int, asJSON bool) error {
 	d, err := loadDetector(detector)
 	if err != nil {
 		return err
 	}
-	boxes, err := d.Detect(img)
+	rgba := rgbaOf(img)
+	rep, err := id.IdentifyAll(rgba.Pix, rgba.Rect.Dx(), rgba.Rect.Dy(), d, k)
 	if err != nil {
-		return err
-	}
-	faces := make([]faceAnswer, 0, len(boxes))
-	for _, b := range boxes {
-		v, err := m.EmbedImage(img, faceCrop(b))
-		if err != nil {
-			return err
-		}
-		res, err := mt.Match(v, k)
-		if err != nil {
-			return err
-		}
-		r1 := func(v float32) float64 { return math.Round(float64(v)*10) / 10 }
-		faces = append(faces, faceAnswer{Box: [4]float64{r1(b.X), r1(b.Y), r1(b.W), r1(b.H)},
-			Score: math.Round(float64(b.Score)*1000) / 1000, Answers: res.Answers, Unknown: res.Unknown, Threshold: res.Threshold})
+		return fmt.Errorf("identify -all: %w", err)
 	}
 	if asJSON {
-		return printJSON(stdout, struct {
-			Faces []faceAnswer `json:"faces"`
-		}{faces})
+		return printJSON(stdout, rep)
 	}
-	for _, f := range faces {
+	for _, f := range rep.Faces {
 		name := "?"
 		if !f.Unknown && len(f.Answers) > 0 {
 			name = fmt.Sprintf("%s (%.4f)", f.Answers[0].Name, f.Answers[0].Score)
 		}
-		fmt.Fprintf(stdout, "%g,%g,%g,%g\t%.3f\t%s\n", f.Box[0], f.Box[1], f.Box[2], f.Box[3], f.Score, name)
+		fmt.Fprintf(stdout, "%.1f,%.1f,%.1f,%.1f\t%.3f\t%s\n", f.Box[0], f.Box[1], f.Box[2], f.Box[3], f.Score, name)
 	}
 	return nil
 }
@@ -335,7 +301,7 @@ func detectFolder(dir, detector string, warn func(string)) (map[string][]image.R
 		key := filepath.ToSlash(rel)
 		out[key] = []image.Rectangle{} // listed: collect proposes nothing here rather than a grid
 		for _, b := range boxes {
-			out[key] = append(out[key], faceCrop(b))
+			out[key] = append(out[key], identify.FaceCrop(b))
 		}
 		return nil
 	})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/model"
 )
 
@@ -144,13 +145,11 @@ func TestIdentifyAll(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var r struct {
-		Faces []faceAnswer `json:"faces"`
-	}
+	var r identify.AllReply
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}
-	if len(r.Faces) != 1 || r.Faces[0].Box != [4]float64{16, 32, 8, 8} || len(r.Faces[0].Answers) != 2 {
+	if len(r.Faces) != 1 || r.Faces[0].Box != [4]float32{16, 32, 8, 8} || len(r.Faces[0].Answers) != 2 {
 		t.Fatalf("faces %+v", r.Faces)
 	}
 	if code, _, errs := cli("identify", "-all", "-box", "0,0,4,4", "-pack", pk, "-model", mdl, face); code == 0 || !strings.Contains(errs, "-all") {

@@ -86,7 +86,7 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.pack, err)
 	}
-	img, err := loadImageFor(a.image, a.at != nil)
+	img, err := loadImageFor(a.image, a.at != nil || a.all)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func runIdentify(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if a.all {
-		return identifyAll(stdout, m, mt, a.detector, img, a.k, a.json)
+		return identifyAll(stdout, identify.New(m, mt, identify.DefaultSearch()), a.detector, img, a.k, a.json)
 	}
 	if a.at != nil {
 		return identifyAt(stdout, identify.New(m, mt, identify.DefaultSearch()), img, a.at[0], a.at[1], a.k, a.json)
@@ -151,15 +151,22 @@ func loadImageFor(name string, forSearch bool) (image.Image, error) {
 	return eval.DecodeImage(f, name, 0)
 }
 
-// identifyAt runs the browser's click search (package identify) on the whole image, with the
-// image's shorter side as the search unit, as the demo page does.
-func identifyAt(stdout io.Writer, id *identify.Identifier, img image.Image, x, y float64, k int, asJSON bool) error {
+// rgbaOf is img as the crop stage takes it: RGBA pixels from (0, 0), stride 4*width.
+func rgbaOf(img image.Image) *image.RGBA {
 	r := img.Bounds()
 	rgba, ok := img.(*image.RGBA) // what eval.DecodeImage returns: no second copy
 	if !ok || rgba.Rect.Min != (image.Point{}) || rgba.Stride != 4*r.Dx() {
 		rgba = image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
 		draw.Draw(rgba, rgba.Rect, img, r.Min, draw.Src)
 	}
+	return rgba
+}
+
+// identifyAt runs the browser's click search (package identify) on the whole image, with the
+// image's shorter side as the search unit, as the demo page does.
+func identifyAt(stdout io.Writer, id *identify.Identifier, img image.Image, x, y float64, k int, asJSON bool) error {
+	r := img.Bounds()
+	rgba := rgbaOf(img)
 	rep, err := id.Identify(rgba.Pix, r.Dx(), r.Dy(), identify.Request{
 		Click: &identify.Click{X: x, Y: y, Unit: float64(min(r.Dx(), r.Dy()))}, K: k})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"image"
 	"math"
 
+	"github.com/toonid/toonid/detect"
 	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/model"
 )
@@ -24,13 +25,16 @@ import (
 // it into build.json and stamps site/worker.js with it, and the worker refuses a wasm module or
 // build.json of any other version (a stale cached page). 2: the views method; 3: the session
 // info's taught-character limits, which the worker's enroll reads; 4: checkName and checkUser
-// (SetUser's dry run), which the worker's enroll asks before it stores anything.
-const Version = 4
+// (SetUser's dry run), which the worker's enroll asks before it stores anything; 5: setDetector,
+// detect and identifyAll (every face of a frame named in one call).
+const Version = 5
 
-// Bridge answers the protocol's identify, embed and views requests for one model and its matcher.
+// Bridge answers the protocol's identify, embed, views, detect and identifyAll requests for one
+// model, its matcher and (once set) a detector.
 type Bridge struct {
 	emb identify.Embedder
 	id  *identify.Identifier
+	det *detect.Detector // nil until SetDetector
 }
 
 // New returns a Bridge over an embedder (the model), a matcher (the packs) and a click search.

@@ -26,6 +26,10 @@ func Load(modelBytes, manifest []byte, files map[string][]byte, build string) (*
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	info := m.Info()
+	if info.Kind != model.KindEmbedder {
+		// A detector file would otherwise fail later as "pack built for another model".
+		return nil, fmt.Errorf("bridge: %w", model.ErrNotEmbedder)
+	}
 	p, err := pack.OpenBytes(manifest, files, pack.OpenOptions{ModelSHA256: info.SHA256})
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)

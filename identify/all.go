@@ -1,0 +1,122 @@
+package identify
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"time"
+
+	"github.com/toonid/toonid/detect"
+	"github.com/toonid/toonid/model"
+)
+
+// A FaceDetector finds the face boxes of a frame, best first (*detect.Detector).
+type FaceDetector interface {
+	Detect(img image.Image) ([]detect.Box, error)
+}
+
+// MaxFaces bounds how many of a frame's faces IdentifyAll names (the detector's best): each
+// costs one embedding, and a frame with more faces than this is a crowd, not a cast.
+const MaxFaces = 20
+
+// A Face is one detected face and what the packs say of it.
+type Face struct {
+	// Box is the detector's face box (x, y, width, height in frame pixels) and Score its
+	// detector score in [0, 1].
+	Box   [4]float32 `json:"box"`
+	Score float32    `json:"score"`
+	// Crop is the square embedded (FaceCrop of Box; it may leave the frame), x, y, width, height.
+	Crop      [4]int   `json:"crop"`
+	Answers   []Answer `json:"answers"` // best first; never nil
+	Unknown   bool     `json:"unknown"`
+	Best      float32  `json:"best"` // the best match score (-Inf when nothing matched)
+	Threshold float32  `json:"threshold"`
+}
+
+// AllReply is IdentifyAll's answer: every face named, best detector score first.
+type AllReply struct {
+	Faces    []Face  `json:"faces"` // never nil
+	DetectMS float64 `json:"detectMs"`
+	MS       float64 `json:"ms"` // detection and naming together
+}
+
+// FaceCrop is the embedder's crop of a face box: a square of twice the box's long side around its
+// centre (hair and accessories identify cartoon characters, as the embedder's training crops
+// show them). Where it leaves the frame the model's preprocessing pads with its mean colour.
+func FaceCrop(b detect.Box) image.Rectangle {
+	s := 2 * float64(max(b.W, b.H))
+	cx, cy := float64(b.X+b.W/2), float64(b.Y+b.H/2)
+	x0, y0 := int(math.Round(cx-s/2)), int(math.Round(cy-s/2))
+	n := max(1, int(math.Round(s)))
+	return image.Rect(x0, y0, x0+n, y0+n)
+}
+
+// IdentifyAll finds every face of a non-premultiplied RGBA frame (stride 4*w) with d and names
+// the best MaxFaces of them, all crops in one EmbedBatch call; k answers per face as in
+// Identify. Transparent pixels are put on white in place first (model.FlattenOnWhite), so the
+// detector and the embedder see what Identify's crops see. Frames the detector passes over
+// (short side below detect.MinSide, one flat colour) give no faces and no error.
+func (id *Identifier) IdentifyAll(pix []byte, w, h int, d FaceDetector, k int) (AllReply, error) {
+	t0 := time.Now()
+	if err := CheckImage(pix, w, h); err != nil {
+		return AllReply{}, err
+	}
+	model.FlattenOnWhite(pix)
+	k = clampK(k)
+	frame := &image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	boxes, err := d.Detect(frame)
+	if err != nil {
+		return AllReply{}, fmt.Errorf("identify: detect: %w", err)
+	}
+	detectMS := ms(time.Since(t0))
+	boxes = boxes[:min(len(boxes), MaxFaces)]
+	crops := make([]image.Rectangle, len(boxes))
+	for i, b := range boxes {
+		crops[i] = FaceCrop(b)
+	}
+	faces := make([]Face, len(boxes))
+	if len(boxes) > 0 {
+		s, err := id.score(pix, w, h, crops, k)
+		if err != nil {
+			return AllReply{}, err
+		}
+		for i, b := range boxes {
+			c := crops[i]
+			faces[i] = Face{Box: [4]float32{b.X, b.Y, b.W, b.H}, Score: b.Score,
+				Crop: [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()}, Answers: answersOf(s[i]),
+				Unknown: s[i].m.Unknown, Best: s[i].top(), Threshold: s[i].m.Threshold}
+		}
+	}
+	return AllReply{Faces: faces, DetectMS: detectMS, MS: ms(time.Since(t0))}, nil
+}
+
+// Detect finds a frame's faces without naming them (best first, at most detect.MaxBoxes), with
+// IdentifyAll's checks and transparency rule: IdentifyAll names the first MaxFaces of these.
+func Detect(pix []byte, w, h int, d FaceDetector) ([]detect.Box, error) {
+	if err := CheckImage(pix, w, h); err != nil {
+		return nil, err
+	}
+	model.FlattenOnWhite(pix)
+	boxes, err := d.Detect(&image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)})
+	if err != nil {
+		return nil, fmt.Errorf("identify: detect: %w", err)
+	}
+	return boxes, nil
+}
+
+func clampK(k int) int {
+	if k <= 0 {
+		k = DefaultK
+	}
+	return min(k, MaxK)
+}
+
+func answersOf(s scored) []Answer {
+	out := make([]Answer, len(s.m.Answers))
+	for i, a := range s.m.Answers {
+		out[i] = Answer{ID: a.ID, Name: a.Name, Series: a.Series, Score: a.Score}
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
