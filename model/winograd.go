@@ -9,7 +9,7 @@ import "math"
 // input and output transforms (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 // Networks", 2015). In float32 the results differ from direct convolution by rounding only.
 //
-// Layout. The padded input P (rows H+2) is split into even and odd columns (E[y][t] =
+// Layout. The padded input P (rows H+2, one more for an odd H; likewise columns) is split into even and odd columns (E[y][t] =
 // P[y][2t], O[y][t] = P[y][2t+1]), so that the input transform of four neighbouring tiles
 // is a handful of vector operations on contiguous data. Tiles are numbered s*rowT + t for
 // tile row s < H/2 and column t < rowT. rowT is W/2 when the tile count is then a multiple
@@ -27,19 +27,23 @@ type winoLayout struct {
 	rowT, t int           // tile numbers per tile row; tiles in all (the GEMM width)
 	vs      int           // row stride of a V matrix: t plus slack for whole vectors
 	pw2     int           // width of an E or O row
+	ph      int           // rows of an E or O plane: the padded input rounded up to whole tiles
 	eoLen   int           // E and O planes of all input channels
+	oddLen  int           // an odd-sided output channel as whole tiles (2th x 2tw), else 0
 	offs    []int32       // row offsets of one V matrix (in x tiles)
 }
 
 // winoEligible reports whether op can run as Winograd F(2x2, 3x3).
 func winoEligible(op *Op, in, out Shape) bool {
 	return op.Group == 1 && op.KH == 3 && op.KW == 3 && op.StrideH == 1 && op.StrideW == 1 &&
-		op.Pads == [4]int{1, 1, 1, 1} && out[1]%2 == 0 && out[2]%2 == 0 && out[1] >= 2 && out[2] >= 2
+		op.Pads == [4]int{1, 1, 1, 1} && out[1] >= 2 && out[2] >= 2
 }
 
 func newWinoLayout(op *Op, in, out Shape) *winoLayout {
 	ic, oc := in[0], out[0]
-	l := &winoLayout{th: out[1] / 2, tw: out[2] / 2}
+	// Odd sides compute one more tile row or column, over an extra zero row or column of
+	// padding, into a scratch plane of whole tiles (see winoConv).
+	l := &winoLayout{th: (out[1] + 1) / 2, tw: (out[2] + 1) / 2}
 	l.nv = (l.tw + 3) / 4 * 4
 	l.rowT = l.tw
 	if l.th*l.tw%4 != 0 {
@@ -49,7 +53,11 @@ func newWinoLayout(op *Op, in, out Shape) *winoLayout {
 	l.t = l.th * l.rowT
 	l.vs = l.t + 4
 	l.pw2 = l.nv + 4
-	l.eoLen = ic * 2 * (in[1] + 2) * l.pw2
+	l.ph = 2*l.th + 2
+	l.eoLen = ic * 2 * l.ph * l.pw2
+	if out[1]%2 != 0 || out[2]%2 != 0 {
+		l.oddLen = 4 * l.th * l.tw
+	}
 	l.offs = rowOffsets(ic, l.vs)
 	var u [16][]float32
 	for xi := range u {
@@ -81,7 +89,7 @@ func newWinoLayout(op *Op, in, out Shape) *winoLayout {
 
 // scratchLen is the conv scratch a Winograd convolution needs: E/O planes, V and M.
 func (l *winoLayout) scratchLen(ic, oc int) int {
-	return l.eoLen + 16*ic*l.vs + 16*oc*l.t + 4
+	return l.eoLen + 16*ic*l.vs + 16*oc*l.t + 4 + l.oddLen
 }
 
 // winoConv runs op (see winoEligible) on src (CHW) into dst, adding the bias and applying a
@@ -95,15 +103,15 @@ func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratc
 	v := scratch[l.eoLen : l.eoLen+16*ic*vs]
 	// m: 4 floats of slack for the last whole vector winoOut reads.
 	m := scratch[l.eoLen+16*ic*vs : l.eoLen+16*ic*vs+16*oc*t+4]
-	pw2 := l.pw2
+	pw2, ph := l.pw2, l.ph
 	// Even/odd split of the padded input: P[y][X] = in[y-1][X-1].
 	clear(eo)
 	for c := 0; c < ic; c++ {
 		plane := src[c*h*w : (c+1)*h*w]
 		for y := 0; y < h; y++ {
 			s := plane[y*w : (y+1)*w]
-			e := eo[((c*2)*(h+2)+y+1)*pw2 : ((c*2)*(h+2)+y+2)*pw2]
-			o := eo[((c*2+1)*(h+2)+y+1)*pw2 : ((c*2+1)*(h+2)+y+2)*pw2]
+			e := eo[((c*2)*ph+y+1)*pw2 : ((c*2)*ph+y+2)*pw2]
+			o := eo[((c*2+1)*ph+y+1)*pw2 : ((c*2+1)*ph+y+2)*pw2]
 			// X = x+1: even x lands in O[x/2], odd x in E[(x+1)/2].
 			deal(o[:(w+1)/2], e[1:1+w/2], s)
 			if w%2 == 1 {
@@ -113,8 +121,8 @@ func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratc
 	}
 	// Input transform, four tiles per step.
 	for c := 0; c < ic; c++ {
-		ep := eo[(c*2)*(h+2)*pw2 : (c*2+1)*(h+2)*pw2]
-		op := eo[(c*2+1)*(h+2)*pw2 : (c*2+2)*(h+2)*pw2]
+		ep := eo[(c*2)*ph*pw2 : (c*2+1)*ph*pw2]
+		op := eo[(c*2+1)*ph*pw2 : (c*2+2)*ph*pw2]
 		for s := 0; s < l.th; s++ {
 			y := 2 * s
 			winoIn(v[c*vs+s*l.rowT:], ic*vs, ep[y*pw2:], op[y*pw2:], pw2, l.nv)
@@ -123,11 +131,22 @@ func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratc
 	for xi := 0; xi < 16; xi++ {
 		gemm(l.u[xi], oc, t, ic, v[xi*ic*vs:(xi+1)*ic*vs], l.offs, m[xi*oc*t:(xi+1)*oc*t], nil, -inf, inf)
 	}
+	// Odd sides: each channel's whole tiles go to a scratch plane (2tw wide), whose real
+	// rows and columns are then copied out.
+	odd := scratch[l.eoLen+16*ic*vs+16*oc*t+4:][:l.oddLen]
 	for o := 0; o < oc; o++ {
 		b := at(op.Bias, o)
-		out := dst[o*oh*ow : (o+1)*oh*ow]
+		out, ow2 := dst[o*oh*ow:(o+1)*oh*ow], ow
+		if l.oddLen > 0 {
+			out, ow2 = odd, 2*l.tw
+		}
 		for s := 0; s < l.th; s++ {
-			winoOut(out[2*s*ow:(2*s+2)*ow], ow, m[o*t+s*l.rowT:], oc*t, l.tw, b, relu)
+			winoOut(out[2*s*ow2:(2*s+2)*ow2], ow2, m[o*t+s*l.rowT:], oc*t, l.tw, b, relu)
+		}
+		if l.oddLen > 0 {
+			for y := 0; y < oh; y++ {
+				copy(dst[(o*oh+y)*ow:(o*oh+y+1)*ow], odd[y*ow2:])
+			}
 		}
 	}
 }

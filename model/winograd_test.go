@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// Winograd convolutions (3x3, stride 1, pad 1, even output sizes) agree with the naive loops,
-// over channel counts that leave partial weight panels and map sizes that leave padded
-// tiles, with and without bias and ReLU.
+// Winograd convolutions (3x3, stride 1, pad 1) agree with the naive loops, over channel
+// counts that leave partial weight panels and map sizes that leave padded tiles (odd sides:
+// a last tile row and column half outside the output), with and without bias and ReLU.
 func TestWinogradMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
-	for _, sz := range [][3]int{{2, 3, 8}, {4, 8, 3}, {6, 5, 130}, {8, 16, 16}, {12, 4, 7}, {24, 32, 32}, {6, 128, 128}, {10, 2, 2}} {
+	for _, sz := range [][3]int{{2, 3, 8}, {4, 8, 3}, {6, 5, 130}, {8, 16, 16}, {12, 4, 7}, {24, 32, 32}, {6, 128, 128}, {10, 2, 2}, {7, 128, 128}, {7, 5, 9}, {3, 4, 4}, {5, 8, 12}, {13, 3, 6}} {
 		side, ic, oc := sz[0], sz[1], sz[2]
 		for _, act := range []Act{{}, {Kind: ActRelu}, {Kind: ActClip, A: -0.1, B: 0.2}} {
 			t.Run(fmt.Sprintf("%dpx-%dto%d-act%d", side, ic, oc, act.Kind), func(t *testing.T) {
