@@ -11,7 +11,7 @@ import (
 func gatherScene(tm float64) []square {
 	sq := []square{{image.Rect(380, 200, 460, 280), blue, "Blue"}}
 	if tm <= 2600 {
-		x := 40 + int(tm/10) // 100 px a second
+		x := 40 + int(tm/10)  // 100 px a second
 		g := byte(20 + tm/20) // the drift: 20..150 in green
 		sq = append(sq, square{image.Rect(x, 60, x+80, 140), [3]byte{230, g, 20}, "Red"})
 	}
