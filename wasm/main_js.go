@@ -100,6 +100,44 @@ func main() {
 			}
 			return s.IdentifyAll(bytesOf(a[0]), a[1].Int(), a[2].Int(), []byte(a[3].String()))
 		}),
+		// liveStart(request string) -> {every, k, maxFaces}; liveFrame(pix, w, h, tMS) -> {faces: [{id, box, label, ...}], ...}; liveStop()
+		"liveStart": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 1 {
+				return errJSON(errors.New("liveStart: not loaded, or want one JSON request"))
+			}
+			return s.LiveStart([]byte(a[0].String()))
+		}),
+		"liveFrame": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 4 {
+				return errJSON(errors.New("liveFrame: not loaded, or want pix, w, h, tMS"))
+			}
+			return s.LiveFrame(bytesOf(a[0]), a[1].Int(), a[2].Int(), a[3].Float())
+		}),
+		"liveStop": fn(func(a []js.Value) []byte {
+			if s == nil {
+				return errJSON(errors.New("liveStop: not loaded"))
+			}
+			return s.LiveStop()
+		}),
+		// gatherStart(pix, w, h, request string {t, box}) -> Gathered; gatherFrame(pix, w, h, tMS) -> Gathered; gatherDone() -> {kept, picked, seconds, from, to}
+		"gatherStart": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 4 {
+				return errJSON(errors.New("gatherStart: not loaded, or want pix, w, h, request"))
+			}
+			return s.GatherStart(bytesOf(a[0]), a[1].Int(), a[2].Int(), []byte(a[3].String()))
+		}),
+		"gatherFrame": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 4 {
+				return errJSON(errors.New("gatherFrame: not loaded, or want pix, w, h, tMS"))
+			}
+			return s.GatherFrame(bytesOf(a[0]), a[1].Int(), a[2].Int(), a[3].Float())
+		}),
+		"gatherDone": fn(func(a []js.Value) []byte {
+			if s == nil {
+				return errJSON(errors.New("gatherDone: not loaded"))
+			}
+			return s.GatherDone()
+		}),
 		"packs": fn(func(a []js.Value) []byte {
 			if s == nil {
 				return errJSON(errors.New("packs: not loaded"))

@@ -26,24 +26,29 @@ import (
 // build.json of any other version (a stale cached page). 2: the views method; 3: the session
 // info's taught-character limits, which the worker's enroll reads; 4: checkName and checkUser
 // (SetUser's dry run), which the worker's enroll asks before it stores anything; 5: setDetector,
-// detect and identifyAll (every face of a frame named in one call).
-const Version = 5
+// detect and identifyAll (every face of a frame named in one call); 6: live mode (liveStart,
+// liveFrame, liveStop) and teaching from a video (gatherStart, gatherFrame, gatherDone).
+const Version = 6
 
 // Bridge answers the protocol's identify, embed, views, detect and identifyAll requests for one
 // model, its matcher and (once set) a detector.
 type Bridge struct {
-	emb identify.Embedder
-	id  *identify.Identifier
-	det *detect.Detector // nil until SetDetector
+	emb   identify.Embedder
+	id    *identify.Identifier
+	det   *detect.Detector // nil until SetDetector
+	match identify.Matcher
+	lv    liveState // live.go
 }
 
 // New returns a Bridge over an embedder (the model), a matcher (the packs) and a click search.
 func New(emb identify.Embedder, m identify.Matcher, s identify.Search) *Bridge {
-	return &Bridge{emb: emb, id: identify.New(emb, m, s)}
+	return &Bridge{emb: emb, id: identify.New(emb, m, s), match: m}
 }
 
 // setMatcher swaps the matcher (after the user teaches or forgets a character).
-func (b *Bridge) setMatcher(m identify.Matcher) { b.id = identify.New(b.emb, m, b.id.Search()) }
+func (b *Bridge) setMatcher(m identify.Matcher) {
+	b.id, b.match = identify.New(b.emb, m, b.id.Search()), m
+}
 
 // Request is the protocol's identify request: a click (with the image's shorter side as unit, all
 // in the pixels sent) or a box (x, y, w, h); k answers at most.
