@@ -1,6 +1,7 @@
 # The cartoon face detector: data, training, benchmark. Recipe: model/train/README.md
 # ("Face detector"); decoding and NMS: package detect; model file kind: model/FORMAT.md.
-# make train-detect-data  sprite bank + synthetic scenes with exact face boxes (~10-20 min on 2 cores)
+# make train-detect-data  sprite bank + synthetic scenes with exact face boxes + windows of the
+#                         hand-labelled real images (model/train/detect_real.tsv) (~10-20 min on 2 cores)
 # make train-detect       the detector: frozen-trunk cache -> head training (DETECT_MINUTES) -> ONNX -> int8 .tmdl
 # make bench-detect       the detector vs lbpcascade_animeface on tools/gallery/detval (reads ../shared)
 
@@ -10,6 +11,7 @@ SHARED_ART ?= ../shared/data
 DET_SCENES ?= 16000
 DET_VAL_SCENES ?= 300
 DET_CHARS ?= 300
+DET_REAL ?= 1500
 
 $(DET_DATA)/bank/bank.tsv: $(DET_TRAIN)/detect_data.py $(DET_TRAIN)/detect_sprites.mjs $(DET_TRAIN)/procgen.py | node_modules
 	rm -rf $(DET_DATA)/bank $(DET_DATA)/dicebear && mkdir -p $(DET_DATA)/dicebear
@@ -24,6 +26,8 @@ train-detect-data: $(DET_DATA)/bank/bank.tsv ## detector training data: sprite b
 		--out $(DET_DATA)/scenes/train --first 0 --count $(DET_SCENES) --shard $$i/2 & done; wait
 	nice -n 10 $(PYTHON) $(DET_TRAIN)/detect_data.py scenes --bank $(DET_DATA)/bank --shared $(SHARED_ART) \
 		--out $(DET_DATA)/scenes/val --first 1000000 --count $(DET_VAL_SCENES)
+	nice -n 10 $(PYTHON) $(DET_TRAIN)/detect_data.py real --labels $(DET_TRAIN)/detect_real.tsv --shared $(SHARED_ART) \
+		--out $(DET_DATA)/scenes/train --count $(DET_REAL)
 
 # Training: the fixed trunk's activations on every scene are cached once (data/detect/cache_*.npy,
 # ~10 scenes/s on one core), then the head trains for DETECT_MINUTES (checkpoint every

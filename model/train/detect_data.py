@@ -252,6 +252,66 @@ def bbb_bg(r, frames, W, H):
     im = f.crop((int(x0), int(y0), int(x0 + cw), int(y0 + ch))).resize((W, H), Image.BILINEAR)
     if r.random() < 0.5:
         im = im.transpose(Image.FLIP_LEFT_RIGHT)
+    if r.random() < 0.5:
+        im = hue_shift(im, r.uniform(0, 1), r.uniform(0.5, 1.2))
+    return im
+
+
+def hue_shift(im, dh, sat):
+    """rotates the hue by dh (a fraction of the circle) and scales saturation: the landscape in
+    other palettes (sand, dusk, stone), so colour alone does not say 'background'."""
+    h, s_, v = im.convert("HSV").split()
+    h = h.point(lambda x: int(x + dh * 255) % 256)
+    s_ = s_.point(lambda x: min(255, int(x * sat)))
+    return Image.merge("HSV", (h, s_, v)).convert("RGB")
+
+
+def shade(sp, r):
+    """shade: light a pasted RGBA sprite as a render or a painting would: a smooth light
+    gradient (key light from a random side), sometimes a darker rim, sometimes soft edges.
+    Flat-coloured sprites alone taught 'uniform fill + outline = face'; shaded 3D and painted
+    faces were missed (detect/README.md)."""
+    if r.random() < 0.45:
+        return sp
+    w, h = sp.size
+    a = np.asarray(sp, np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = r.uniform(0, 2 * math.pi)
+    d = ((xx / max(1, w) - 0.5) * math.cos(t) + (yy / max(1, h) - 0.5) * math.sin(t)) * 2
+    k = r.uniform(0.15, 0.5)
+    light = 1 + k * d
+    if r.random() < 0.4:
+        rr = np.sqrt(((xx / max(1, w) - 0.5) * 2) ** 2 + ((yy / max(1, h) - 0.5) * 2) ** 2)
+        light *= 1 - r.uniform(0.1, 0.35) * np.clip(rr, 0, 1) ** 2
+    warm = np.array([1.0, r.uniform(0.9, 1.0), r.uniform(0.75, 1.0)], np.float32) if r.random() < 0.5 else 1.0
+    a[..., :3] = np.clip(a[..., :3] * light[..., None] * warm, 0, 255)
+    out = Image.fromarray(a.astype(np.uint8), "RGBA")
+    if r.random() < 0.35:
+        out = out.filter(ImageFilter.GaussianBlur(r.uniform(0.4, 1.2) * max(1.0, min(w, h) / 100)))
+    return out
+
+
+def patch_sprite(r, frames):
+    """a face-less pasted object: a crop of a background frame, hue-shifted, cut to an ellipse,
+    a rounded block or a tall column, with a soft edge. Hard negatives for what the shipped
+    detector fired on in real frames: large smooth shapes, towers, rock columns."""
+    f = r.choice(frames)
+    cw, ch = r.randint(40, 320), r.randint(40, 320)
+    kind = r.choice(["ellipse", "block", "column"])
+    if kind == "column":
+        cw, ch = r.randint(30, 120), r.randint(150, 360)
+    x0, y0 = r.randint(0, max(0, f.width - cw)), r.randint(0, max(0, f.height - ch))
+    im = f.crop((x0, y0, x0 + cw, y0 + ch))
+    im = hue_shift(im, r.uniform(0, 1), r.uniform(0.3, 1.2))
+    im = shade(im.convert("RGBA"), r).convert("RGB")
+    m = Image.new("L", im.size, 0)
+    d = ImageDraw.Draw(m)
+    if kind == "ellipse":
+        d.ellipse([0, 0, cw - 1, ch - 1], fill=255)
+    else:
+        d.rounded_rectangle([0, 0, cw - 1, ch - 1], radius=r.randint(0, min(cw, ch) // 3), fill=255)
+    m = m.filter(ImageFilter.GaussianBlur(r.uniform(0, 3)))
+    im.putalpha(m)
     return im
 
 
@@ -282,11 +342,16 @@ def scene(i, bank, frames):
         items.append(src)
     for _ in range(r.choice([0, 0, 0, 1, 2])):
         items.insert(r.randint(0, len(items)), "distractor")
+    for _ in range(r.choice([0, 0, 1, 1, 2, 3])):
+        items.insert(r.randint(0, len(items)), "patch")
     fmax = min(300, 0.95 * max(W, H)) / math.sqrt(max(1.0, n / 2))
     for src in items:
-        path, box = r.choice(bank[src])
-        sp = sprite(path)
-        if src == "distractor":
+        if src == "patch":
+            sp, box = patch_sprite(r, frames), None
+        else:
+            path, box = r.choice(bank[src])
+            sp = sprite(path)
+        if src in ("distractor", "patch"):
             fw = None
             target = math.exp(r.uniform(math.log(16), math.log(200)))
             s = target / max(sp.size)
@@ -297,11 +362,17 @@ def scene(i, bank, frames):
         sw, sh = max(1, round(sp.width * s)), max(1, round(sp.height * s))
         if sw > 2000 or sh > 2000:
             continue
+        if src == "patch":
+            target = math.exp(r.uniform(math.log(20), math.log(0.9 * max(W, H))))
+            s = target / max(sp.size)
+            sw, sh = max(1, round(sp.width * s)), max(1, round(sp.height * s))
         pixel = src in ("tuxemon", "supertux") and s > 1.5 and r.random() < 0.7
         spi = sp.resize((sw, sh), Image.NEAREST if pixel else Image.LANCZOS if s < 1 else Image.BICUBIC)
         flip = r.random() < 0.5
         if flip:
             spi = spi.transpose(Image.FLIP_LEFT_RIGHT)
+        if src != "distractor" or r.random() < 0.5:
+            spi = shade(spi, r)
         ang = max(-30.0, min(30.0, r.gauss(0, 10)))
         if fw is not None:
             fb = [v * s for v in box]
@@ -363,7 +434,11 @@ def scene(i, bank, frames):
             boxes.append([round(c, 1) for c in clipped])
         elif v >= 0.25 or (v >= 0.55 and min(clipped[2], clipped[3]) < 8):
             ignore.append([round(c, 1) for c in clipped])
-    # photometric
+    # photometric: film-like grading (a tint and haze over the whole frame), then jitter
+    if r.random() < 0.35:
+        tint = Image.new("RGB", (W, H), r.choice([(255, 170, 90), (250, 210, 150), (120, 150, 220), (200, 200, 200),
+                                                   rand_color(r, 60, 255)]))
+        im = Image.blend(im, tint, r.uniform(0.08, 0.35))
     if r.random() < 0.8:
         im = ImageEnhance.Brightness(im).enhance(r.uniform(0.7, 1.3))
         im = ImageEnhance.Contrast(im).enhance(r.uniform(0.7, 1.3))
@@ -376,6 +451,90 @@ def scene(i, bank, frames):
         n = np.random.default_rng(i).normal(0, r.uniform(2, 10), (H, W, 3))
         im = Image.fromarray(np.clip(np.asarray(im, np.float32) + n, 0, 255).astype(np.uint8))
     return im, boxes, ignore, r.randint(60, 95)
+
+
+def read_real(path):
+    """read_real: the hand-labelled real images (detect_real.tsv) -> [(rel path, boxes, ignore)],
+    boxes as [x, y, w, h] in the image's pixels."""
+    rows = []
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        rel, boxes, ignore = line.rstrip("\n").split("\t")
+        parse = lambda v: [] if v == "-" else [[float(c) for c in b.split(",")] for b in v.split(";")]
+        rows.append((rel, parse(boxes), parse(ignore)))
+    return rows
+
+
+def real_scene(i, rows, images):
+    """real scene i: a random window of a hand-labelled real image (scale, aspect, mirror, the
+    same photometric jitter as the synthetic scenes), its boxes carried along; a face less than
+    55% inside the window becomes an ignore box, as in scene()."""
+    r = random.Random(f"detect-real-{i}")
+    k = r.randrange(len(rows))
+    rel, boxes, ignore = rows[k]
+    src = images[k]
+    W, H = r.choices([(320, 180), (320, 240), (320, 320), (240, 320), (320, 136)], [4, 2, 2, 2, 1])[0]
+    # the window: between the whole image and a zoom that makes the largest face ~250 px
+    full = min(src.width / W, src.height / H)
+    big = max([max(b[2], b[3]) for b in boxes] or [64])
+    zmin = max(big / 250.0 * 1.0, full * 0.15)
+    scale = math.exp(r.uniform(math.log(min(zmin, full)), math.log(full)))
+    cw, ch = W * scale, H * scale
+    if boxes and r.random() < 0.7:  # centre near a face most of the time
+        b = r.choice(boxes)
+        cx = b[0] + b[2] / 2 + r.uniform(-0.5, 0.5) * cw
+        cy = b[1] + b[3] / 2 + r.uniform(-0.5, 0.5) * ch
+    else:
+        cx, cy = r.uniform(0, src.width), r.uniform(0, src.height)
+    x0 = min(max(0, cx - cw / 2), max(0, src.width - cw))
+    y0 = min(max(0, cy - ch / 2), max(0, src.height - ch))
+    im = src.crop((int(x0), int(y0), int(x0 + cw), int(y0 + ch))).resize((W, H), Image.BILINEAR)
+    sx, sy = W / int(cw), H / int(ch)
+    flip = r.random() < 0.5
+    if flip:
+        im = im.transpose(Image.FLIP_LEFT_RIGHT)
+    out_b, out_i = [], []
+    for lst, is_face in ((boxes, True), (ignore, False)):
+        for bx, by, bw, bh in lst:
+            X0, Y0 = (bx - int(x0)) * sx, (by - int(y0)) * sy
+            X1, Y1 = X0 + bw * sx, Y0 + bh * sy
+            if flip:
+                X0, X1 = W - X1, W - X0
+            c = [max(0, X0), max(0, Y0), min(W, X1), min(H, Y1)]
+            if c[2] - c[0] < 2 or c[3] - c[1] < 2:
+                continue
+            v = (c[2] - c[0]) * (c[3] - c[1]) / max(1.0, (X1 - X0) * (Y1 - Y0))
+            box = [round(c[0], 1), round(c[1], 1), round(c[2] - c[0], 1), round(c[3] - c[1], 1)]
+            if is_face and v >= 0.55 and min(box[2], box[3]) >= 8:
+                out_b.append(box)
+            elif v >= 0.25 or not is_face:
+                out_i.append(box)
+    if r.random() < 0.8:
+        im = ImageEnhance.Brightness(im).enhance(r.uniform(0.7, 1.3))
+        im = ImageEnhance.Contrast(im).enhance(r.uniform(0.7, 1.3))
+        im = ImageEnhance.Color(im).enhance(r.uniform(0.5, 1.4))
+    if r.random() < 0.3:
+        im = hue_shift(im, r.uniform(-0.08, 0.08), r.uniform(0.6, 1.2))
+    if r.random() < 0.15:
+        im = im.filter(ImageFilter.GaussianBlur(r.uniform(0.3, 1.0)))
+    return im, out_b, out_i, r.randint(60, 95)
+
+
+def cmd_real(a):
+    """writes real scenes r<i>.jpg with their labels-real.jsonl beside the synthetic ones (the
+    trainer reads every labels-*.jsonl of the folder). Deterministic; reruns rewrite."""
+    rows = read_real(a.labels)
+    images = [Image.open(os.path.join(a.shared, rel)).convert("RGB") for rel, _, _ in rows]
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "labels-real.jsonl.tmp"), "w") as f:
+        for i in range(a.count):
+            rel = f"r{i:06d}.jpg"
+            im, boxes, ignore, q = real_scene(i, rows, images)
+            im.save(os.path.join(a.out, rel), quality=q)
+            f.write(json.dumps({"path": rel, "w": im.width, "h": im.height, "boxes": boxes, "ignore": ignore}) + "\n")
+    os.replace(os.path.join(a.out, "labels-real.jsonl.tmp"), os.path.join(a.out, "labels-real.jsonl"))
+    print(f"detect_data real: {a.count} scenes from {len(rows)} labelled images -> {a.out}")
 
 
 def cmd_scenes(a):
@@ -427,8 +586,13 @@ def main(argv=None):
     s.add_argument("--first", type=int, default=0)
     s.add_argument("--count", type=int, default=100)
     s.add_argument("--shard", default="0/1")
+    rl = sub.add_parser("real")
+    rl.add_argument("--labels", required=True)
+    rl.add_argument("--shared", required=True)
+    rl.add_argument("--out", required=True)
+    rl.add_argument("--count", type=int, default=1500)
     a = ap.parse_args(argv)
-    {"bank": cmd_bank, "scenes": cmd_scenes}[a.cmd](a)
+    {"bank": cmd_bank, "scenes": cmd_scenes, "real": cmd_real}[a.cmd](a)
 
 
 if __name__ == "__main__":
