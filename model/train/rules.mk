@@ -160,6 +160,6 @@ train-smoke: | node_modules ## tiny end-to-end training check (< 1 min, no share
 		assert [d.dim_value for d in g.output[0].type.tensor_type.shape.dim] == [1, 128]; print('train-smoke: ok')"
 
 test-train: | node_modules ## unit tests of the training recipe and the nsfwjs converter
-	cd $(TRAIN_DIR) && $(PYTHON) -m unittest -q test_train test_whiten test_mnv2 test_dual
+	cd $(TRAIN_DIR) && $(PYTHON) -m unittest -q test_train test_whiten test_mnv2 test_dual test_detect
 
 TEST_TARGETS += test-train
