@@ -521,15 +521,13 @@ func elementwise(op *Op, src []float32, vals [][]float32, dst []float32, s Shape
 		if len(op.Weight) > 1 {
 			k = op.Weight[c]
 		}
+		// Vector kernels: as scalar loops in wasm the dual embedder's x*0.5+0.5 on its
+		// input cost 120 us of a 12 ms pass.
 		d, x := dst[c*hw:(c+1)*hw], src[c*hw:(c+1)*hw]
 		if op.Kind == OpAdd {
-			for i := range d {
-				d[i] = x[i] + k
-			}
+			biasAct(d, x, k, false)
 		} else {
-			for i := range d {
-				d[i] = x[i] * k
-			}
+			scale(d, x, k)
 		}
 	}
 }

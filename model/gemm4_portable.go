@@ -94,3 +94,23 @@ func gemm4x4(ap []float32, m, k int, b []float32, offs []int32, c []float32) {
 		c3.Store(c[p*16+12:])
 	}
 }
+
+// gemm4Col computes column j of m rows (whole panels) of gemm's product straight into c
+// (rows n apart), vectors down the column (see gemm4_wasm.go): gemm4Tail's kernel for
+// tails of 1-3 columns.
+func gemm4Col(ap []float32, m, n, k int, b []float32, offs []int32, c []float32, j int) {
+	offs = offs[:k]
+	b = b[j:]
+	for p := 0; p < m/mr; p++ {
+		pa := ap[p*mr*k : (p+1)*mr*k]
+		var c0 simd.Float32s
+		for kk, o := range offs {
+			c0 = simd.LoadFloat32s(pa[kk*mr:kk*mr+mr]).MulAdd(simd.BroadcastFloat32s(b[o]), c0)
+		}
+		var t [mr]float32
+		c0.Store(t[:])
+		for r, v := range t {
+			c[(p*mr+r)*n+j] = v
+		}
+	}
+}

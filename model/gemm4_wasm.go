@@ -105,3 +105,51 @@ func gemm4x4(ap []float32, m, k int, b []float32, offs []int32, c []float32) {
 		c3.StoreArray((*[4]float32)(r[12:16]))
 	}
 }
+
+// gemm4Col computes column j of m rows (whole panels) of gemm's product straight into c
+// (rows n apart): gemm4Tail's kernel for tails of 1-3 columns (49 = 6 tiles + 1 on 7x7
+// maps), where a one-vector tile computes 4 columns to keep 1-3. Vectors run down the
+// column instead: each packed panel's K step is already a vector of its 4 rows' weights,
+// times the column's B sample broadcast, four panels per pass (4 accumulators).
+func gemm4Col(ap []float32, m, n, k int, b []float32, offs []int32, c []float32, j int) {
+	offs = offs[:k]
+	b = b[j:]
+	panels := m / mr
+	ps := 4 * mr * k // bytes between panels
+	p := 0
+	for ; p+4 <= panels; p += 4 {
+		var c0, c1, c2, c3 archsimd.Float32x4
+		// After the last step ab points at the panel's last mr floats plus mr (the next
+		// panel, or packA's slack after the last one): never past the allocation.
+		ab := unsafe.Pointer(&ap[p*mr*k])
+		for _, o := range offs {
+			bv := archsimd.BroadcastFloat32x4(b[o])
+			c0 = c0.Add(archsimd.LoadFloat32x4Array((*[mr]float32)(ab)).Mul(bv))
+			c1 = c1.Add(archsimd.LoadFloat32x4Array((*[mr]float32)(unsafe.Add(ab, ps))).Mul(bv))
+			c2 = c2.Add(archsimd.LoadFloat32x4Array((*[mr]float32)(unsafe.Add(ab, 2*ps))).Mul(bv))
+			c3 = c3.Add(archsimd.LoadFloat32x4Array((*[mr]float32)(unsafe.Add(ab, 3*ps))).Mul(bv))
+			ab = unsafe.Add(ab, 4*mr)
+		}
+		var t [16]float32
+		c0.StoreArray((*[4]float32)(t[0:4]))
+		c1.StoreArray((*[4]float32)(t[4:8]))
+		c2.StoreArray((*[4]float32)(t[8:12]))
+		c3.StoreArray((*[4]float32)(t[12:16]))
+		for r, v := range t {
+			c[(p*mr+r)*n+j] = v
+		}
+	}
+	for ; p < panels; p++ {
+		var c0 archsimd.Float32x4
+		ab := unsafe.Pointer(&ap[p*mr*k])
+		for _, o := range offs {
+			c0 = c0.Add(archsimd.LoadFloat32x4Array((*[mr]float32)(ab)).Mul(archsimd.BroadcastFloat32x4(b[o])))
+			ab = unsafe.Add(ab, 4*mr)
+		}
+		var t [4]float32
+		c0.StoreArray(&t)
+		for r, v := range t {
+			c[(p*mr+r)*n+j] = v
+		}
+	}
+}

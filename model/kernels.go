@@ -91,6 +91,15 @@ func addGeneric(dst, a, b []float32) {
 	}
 }
 
+// scaleGeneric computes dst[i] = src[i] * k (dst may alias src): Mul by a constant, as the
+// dual embedder's second branch starts (x*0.5+0.5, then biasAct for the +0.5).
+func scaleGeneric(dst, src []float32, k float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] = src[i] * k
+	}
+}
+
 // reluGeneric computes x[i] = max(x[i], 0).
 func reluGeneric(x []float32) {
 	for i, v := range x {

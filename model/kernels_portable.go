@@ -58,6 +58,18 @@ func add(dst, a, b []float32) {
 	}
 }
 
+// scale: see scaleGeneric.
+func scale(dst, src []float32, k float32) {
+	v := simd.VectorBitSize() / 32
+	src = src[:len(dst)]
+	kv := simd.BroadcastFloat32s(k)
+	i := 0
+	for ; i+v <= len(dst); i += v {
+		simd.LoadFloat32s(src[i:]).Mul(kv).Store(dst[i:])
+	}
+	scaleGeneric(dst[i:], src[i:], k)
+}
+
 // relu: see reluGeneric.
 func relu(x []float32) {
 	v := simd.VectorBitSize() / 32

@@ -13,6 +13,7 @@ func madd(dst, src []float32, w float32)               { maddGeneric(dst, src, w
 func dot(a, b []float32) float32                       { return dotGeneric(a, b) }
 func add(dst, a, b []float32)                          { addGeneric(dst, a, b) }
 func relu(x []float32)                                 { reluGeneric(x) }
+func scale(dst, src []float32, k float32)              { scaleGeneric(dst, src, k) }
 func avgBytes(dst, a, b []byte)                        { avgBytesGeneric(dst, a, b) }
 func biasAct(dst, src []float32, b float32, relu bool) { biasActGeneric(dst, src, b, relu) }
 func addAct(dst, a, b []float32, relu bool)            { addActGeneric(dst, a, b, relu) }

@@ -208,8 +208,16 @@ const gemmBlockRows = 64
 // gemm's product with gemm4 itself, as whole tiles into a stack buffer of which it keeps
 // the n-j0 real columns (gemm4TailFits must hold). (On gemmV, one vector of partial loads
 // through portable simd calls, the tail of a 7x7 map cost as much as the rest of its GEMM
-// in wasm.) Tails of 4 or fewer columns run as one vector (gemm4x4).
+// in wasm.) Tails of 4 columns run as one vector (gemm4x4); tails of 1-3 columns one
+// column at a time down the rows (gemm4Col: on 7x7 maps, 49 = 6 tiles + 1, the one-vector
+// tile spent 3/4 of its work on dropped columns, 1/7 of every 7x7 1x1 convolution).
 func gemm4Tail(ap []float32, m, n, k int, b []float32, offs []int32, c []float32, j0 int) {
+	if n-j0 < 4 {
+		for j := j0; j < n; j++ {
+			gemm4Col(ap, m, n, k, b, offs, c, j)
+		}
+		return
+	}
 	var tile [gemmBlockRows * gemm4Cols]float32
 	tw := gemm4Cols
 	if n-j0 <= 4 {

@@ -22,7 +22,7 @@ func closeEnough(a, b []float32, tol float64) (int, bool) {
 // relative tolerance.
 func TestKernelsMatchGeneric(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
-	for _, sz := range [][3]int{{1, 1, 1}, {4, 16, 3}, {5, 7, 9}, {13, 33, 27}, {24, 2304, 27}, {64, 36, 576}, {3, 9, 128}, {128, 1, 64}, {16, 49, 96}, {8, 196, 32}, {12, 23, 5}, {4, 11, 4}} {
+	for _, sz := range [][3]int{{1, 1, 1}, {4, 16, 3}, {5, 7, 9}, {13, 33, 27}, {24, 2304, 27}, {64, 36, 576}, {3, 9, 128}, {128, 1, 64}, {16, 49, 96}, {8, 196, 32}, {12, 23, 5}, {4, 11, 4}, {64, 49, 192}, {36, 50, 9}, {20, 51, 16}, {8, 57, 3}} {
 		m, n, k := sz[0], sz[1], sz[2]
 		t.Run(fmt.Sprintf("gemm%dx%dx%d", m, n, k), func(t *testing.T) {
 			a := randSlice(r, m*k, 1)
@@ -106,6 +106,11 @@ func TestKernelsMatchGeneric(t *testing.T) {
 			biasActGeneric(want, x, 0.3, rl)
 			if i, ok := closeEnough(got, want, 0); !ok {
 				t.Fatalf("biasAct n=%d relu=%v element %d: %v vs %v", n, rl, i, got[i], want[i])
+			}
+			scale(got, x, -0.7)
+			scaleGeneric(want, x, -0.7)
+			if i, ok := closeEnough(got, want, 0); !ok {
+				t.Fatalf("scale n=%d element %d: %v vs %v", n, i, got[i], want[i])
 			}
 			addAct(got, x, src, rl)
 			addActGeneric(want, x, src, rl)

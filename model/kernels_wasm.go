@@ -48,6 +48,17 @@ func dot(a, b []float32) float32 {
 // add: see addGeneric.
 func add(dst, a, b []float32) { addAct(dst, a, b, false) }
 
+// scale: see scaleGeneric.
+func scale(dst, src []float32, k float32) {
+	src = src[:len(dst)]
+	kv := archsimd.BroadcastFloat32x4(k)
+	i := 0
+	for ; i+4 <= len(dst); i += 4 {
+		st4(ld4(src, i).Mul(kv), dst, i)
+	}
+	scaleGeneric(dst[i:], src[i:], k)
+}
+
 // relu: see reluGeneric.
 func relu(x []float32) { biasAct(x, x, 0, true) }
 
