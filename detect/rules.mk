@@ -3,7 +3,8 @@
 # make train-detect-data  sprite bank + synthetic scenes with exact face boxes + windows of the
 #                         hand-labelled real images (model/train/detect_real.tsv) (~10-20 min on 2 cores)
 # make train-detect       the detector: frozen-trunk cache -> head training (DETECT_MINUTES) -> ONNX -> int8 .tmdl
-# make bench-detect       the detector vs lbpcascade_animeface on tools/gallery/detval (reads ../shared)
+# make bench-detect       the detector vs lbpcascade_animeface on tools/gallery/detval (reads ../shared),
+#                         and Go wasm vs onnxruntime-web on the detector's ONNX in Chromium (model/bench)
 
 DET_TRAIN := model/train
 DET_DATA := $(DET_TRAIN)/data/detect
@@ -51,9 +52,18 @@ TEST_TARGETS += test-detect
 # Benchmark (reads ../shared for the cascade; not a test): the detector vs lbpcascade_animeface
 # on tools/gallery/detval, one thread each; the last line is one JSON object.
 DETECT_MODEL ?= model/shipped/detect.tmdl
+DETECT_ONNX ?= model/shipped/detect.onnx
+DETECT_BENCH := $(BUILD)/bench-detect
 LBP_CASCADE ?= ../shared/baselines/lbpcascade_animeface.xml
 .PHONY: bench-detect
 bench-detect: ## the detector vs lbpcascade_animeface on tools/gallery/detval: AP@0.5, lenient AP, recall at 1 FP/image, ms/frame
 	mkdir -p $(BUILD)
 	$(SIMD) $(GO) build -o $(BUILD)/toonid-bench ./tools/toonid
-	$(PYTHON) $(DET_TRAIN)/bench_detect.py --model $(DETECT_MODEL) --cascade $(LBP_CASCADE) --toonid $(BUILD)/toonid-bench --go $(GO)
+	mkdir -p $(DETECT_BENCH)
+	$(SIMD) GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(DETECT_BENCH)/simd.wasm ./model/bench/wasm
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(DETECT_BENCH)/scalar.wasm ./model/bench/wasm
+	cp -f "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(DETECT_BENCH)/wasm_exec.js
+	cp -f $(DETECT_MODEL) $(DETECT_BENCH)/bench.tmdl
+	node model/bench/driver.mjs --dir $(DETECT_BENCH) --onnx $(DETECT_ONNX) > $(DETECT_BENCH)/browser.json
+	$(PYTHON) $(DET_TRAIN)/bench_detect.py --model $(DETECT_MODEL) --cascade $(LBP_CASCADE) --toonid $(BUILD)/toonid-bench --go $(GO) \
+		--browser $(DETECT_BENCH)/browser.json

@@ -152,6 +152,8 @@ def main(argv=None):
     ap.add_argument("--labels", default="tools/gallery/detval/labels.tsv")
     ap.add_argument("--toonid", default="go run ./tools/toonid")
     ap.add_argument("--go", default="", help="go command: also time the shipped detector natively and as js/wasm (node)")
+    ap.add_argument("--browser", default="", help="the JSON line of model/bench/driver.mjs run on this detector "
+                    "(Go wasm vs onnxruntime-web in Chromium, one network pass): its timings join the result")
     a = ap.parse_args(argv)
     rows = read_labels(a.labels)
     nf = sum(len(r[1]) for r in rows)
@@ -168,6 +170,13 @@ def main(argv=None):
     if a.go:
         res["go_native_ms_848x480"] = go_bench(a.go, False)
         res["go_wasm_node_ms_848x480"] = go_bench(a.go, True)
+    if a.browser:
+        b = json.loads(open(a.browser).read().strip().splitlines()[-1])
+        # one network pass on the detector's input (a frame's long side scaled to it), Chromium,
+        # one thread each, the same page load; letterbox + decode add ~1 ms (go_native above)
+        for k in ("go_wasm_ms", "go_wasm_scalar_ms", "ort_web_1t_ms", "ort_web_2t_ms", "ratio", "ratio_min",
+                  "cos_go_vs_ort", "input", "macs", "chromium"):
+            res[k] = b.get(k)
     print(json.dumps(res))
 
 

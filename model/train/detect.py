@@ -280,9 +280,15 @@ def evaluate(model_head, feats, rows):
     return {"ap50": round(ap, 4), "ap_lenient": round(apl, 4), "recall_at_1fp": round(r1, 4)}
 
 
-def export(trunk, head, path):
+def export(trunk, head, path, size=SIZE):
+    """export: the whole net as ONNX at input size x size. The net is fully convolutional, so a
+    head trained on SIZE inputs runs at any multiple of STRIDE (package detect reads the input
+    size from the model file and letterboxes to it): a larger size sees small faces at the
+    scale training gave them larger ones, for size^2 more work."""
+    if size % STRIDE:
+        raise ValueError(f"export size {size} is not a multiple of {STRIDE}")
     net = Detector(trunk, head).eval()
-    x = torch.zeros(1, 3, SIZE, SIZE)
+    x = torch.zeros(1, 3, size, size)
     # opset 9: torch 1.13 exports ZeroPad2d at opset >= 11 as a computed pads subgraph; opset 9
     # keeps pads (and Clip bounds) attributes, as train.py does for the embedder.
     torch.onnx.export(net, x, path, opset_version=9, input_names=["input"], output_names=["output"],
@@ -290,7 +296,14 @@ def export(trunk, head, path):
     import onnx
     m = onnx.load(path)
     g = m.graph
-    # strip Identity nodes (the importer accepts them, but keep the graph minimal)
+    # strip Identity nodes (torch emits one for a weight tensor it shares; the allowed op list
+    # stays the runtime's)
+    outs = {o.name for o in g.output}
+    for n in [n for n in g.node if n.op_type == "Identity" and n.output[0] not in outs]:
+        for m2 in g.node:
+            m2.input[:] = [n.input[0] if v == n.output[0] else v for v in m2.input]
+        g.node.remove(n)
+    onnx.save(m, path)
     ops = sorted({n.op_type for n in g.node})
     if not set(ops) <= ALLOWED_OPS:
         raise ValueError(f"export: ops {ops} outside {ALLOWED_OPS}")
@@ -310,6 +323,7 @@ def main(argv=None):
     ap.add_argument("--cache-threads", type=int, default=1)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--export-size", type=int, default=SIZE, help="input size of the exported ONNX (multiple of 16)")
     ap.add_argument("--cache-only", action="store_true", help="build the trunk caches and stop (another run may be training)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training scenes")
@@ -324,7 +338,7 @@ def main(argv=None):
     ckpt = os.path.join(a.out, "checkpoint.pt")
     if a.export_only:
         head.load_state_dict(torch.load(os.path.join(a.out, "head.pt")))
-        export(trunk, head.eval(), os.path.join(a.out, "detect.onnx"))
+        export(trunk, head.eval(), os.path.join(a.out, "detect.onnx"), a.export_size)
         return
     ftrunk = mnv2.MobileNetV2Trunk(FROZEN_END).load_keras(w).eval()
     for m in ftrunk.modules():
@@ -400,7 +414,7 @@ def main(argv=None):
     head.eval()
     torch.save(head.state_dict(), os.path.join(a.out, "head.pt"))
     json.dump(log, open(os.path.join(a.out, "log.json"), "w"), indent=1)
-    export(trunk, head, os.path.join(a.out, "detect.onnx"))
+    export(trunk, head, os.path.join(a.out, "detect.onnx"), a.export_size)
 
 
 if __name__ == "__main__":
