@@ -8,10 +8,12 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# Debian packages: Chromium for the browser tests; PyTorch, ONNX, Pillow and numpy for the
-# training tests (/usr/bin/python3: the recipe uses Debian's Python, not one earlier on PATH).
+# Debian packages: Chromium for the browser tests; ffmpeg for collect propose on a video
+# (make test-collect-video); PyTorch, ONNX, Pillow and numpy for the training tests
+# (/usr/bin/python3: the recipe uses Debian's Python, not one earlier on PATH).
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
 /usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1 || need+=(python3-torchvision)
 /usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || need+=(python3-onnx)
@@ -21,7 +23,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 else
-  echo "setup: Debian packages present (chromium, python3-torch, -torchvision, -onnx, -pil, -numpy)"
+  echo "setup: Debian packages present (chromium, ffmpeg, python3-torch, -torchvision, -onnx, -pil, -numpy)"
 fi
 
 # Node packages, pinned by package-lock.json, when node_modules is missing or older than the lock.

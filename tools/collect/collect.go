@@ -87,6 +87,25 @@ type Params struct {
 	DedupWindow int     `json:"dedup_window"`
 	Link        float32 `json:"link"`
 	MinSize     int     `json:"min_size"`
+	// Video is set when the images are frames propose decoded from a video (clusters are tracks).
+	Video *VideoParams `json:"video,omitempty"`
+}
+
+// VideoParams records the video a run decoded: its file name, the frames per second decoded
+// (frame i is at i/fps s) and the number of frames.
+type VideoParams struct {
+	File   string  `json:"file"`
+	FPS    float64 `json:"fps"`
+	Frames int     `json:"frames"`
+}
+
+// TrackInfo is a cluster that is one track: the tracker's id, how many detections it matched
+// (near-duplicates included, so at least the members) and the times of its first and last, ms.
+type TrackInfo struct {
+	ID         uint64  `json:"id"`
+	Detections int     `json:"detections"`
+	StartMS    float64 `json:"start_ms"`
+	EndMS      float64 `json:"end_ms"`
 }
 
 // Stats counts what happened to the proposals.
@@ -98,6 +117,7 @@ type Stats struct {
 	Suggested  int `json:"suggested"`  // pre-labelled by the pack
 	Clustered  int `json:"clustered"`  // in clusters of at least min_size
 	LeftOut    int `json:"left_out"`   // in smaller clusters, not in the file
+	Tracks     int `json:"tracks,omitempty"` // video: clusters that are tracks
 }
 
 // Image is one source image. SHA256 lets apply notice an image that changed since propose.
@@ -113,8 +133,10 @@ type Cluster struct {
 	ID         string      `json:"id"`
 	Suggestion *Suggestion `json:"suggestion,omitempty"`
 	// Cohesion is the mean pairwise cosine of the members (1 for one member).
-	Cohesion float32  `json:"cohesion"`
-	Members  []Member `json:"members"`
+	Cohesion float32 `json:"cohesion"`
+	// Track is set when the cluster is one track of a video (members in time order).
+	Track   *TrackInfo `json:"track,omitempty"`
+	Members []Member   `json:"members"`
 }
 
 // A Suggestion is a pack's answer: a character the pack's Matcher placed above its threshold.
@@ -208,6 +230,11 @@ func (p *Proposals) Validate() error {
 	if p.Format != FormatName || p.Version != FormatVersion {
 		return fmt.Errorf("format %q version %d, want %q version %d", p.Format, p.Version, FormatName, FormatVersion)
 	}
+	if v := p.Params.Video; v != nil {
+		if err := checkText(v.File, maxPathLen, false); err != nil || !(v.FPS > 0 && v.FPS <= MaxFPS) || v.Frames < 0 {
+			return fmt.Errorf("params: video %q at %v fps, %d frames", clip(v.File), v.FPS, v.Frames)
+		}
+	}
 	if !isHex(p.Model.SHA256, 64) && p.Model.SHA256 != "" {
 		return fmt.Errorf("model sha256 %q is not 64 hex digits", clip(p.Model.SHA256))
 	}
@@ -239,6 +266,9 @@ func (p *Proposals) Validate() error {
 		}
 		if !finite(c.Cohesion) {
 			return fmt.Errorf("cluster %s: cohesion is not finite", c.ID)
+		}
+		if tk := c.Track; tk != nil && (tk.Detections < len(c.Members) || !(tk.StartMS >= 0 && tk.EndMS >= tk.StartMS && tk.EndMS < math.MaxInt32)) {
+			return fmt.Errorf("cluster %s: track of %d detections for %d members, %v..%v ms", c.ID, tk.Detections, len(c.Members), tk.StartMS, tk.EndMS)
 		}
 		if s := c.Suggestion; s != nil {
 			if err := checkSuggestion(s); err != nil {

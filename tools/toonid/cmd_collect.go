@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/toonid/toonid/model"
 	"github.com/toonid/toonid/pack"
 	"github.com/toonid/toonid/tools/collect"
 )
@@ -61,14 +62,20 @@ type proposeArgs struct {
 	gridDivs                              []int
 	detect                                bool   // -detect: the detector's face boxes, 2x crops
 	detector                              string // -detector FILE (default the shipped one)
+	video                                 bool   // -in is a video file
+	fps                                   float64
+	frames                                string // -frames DIR for a video's decoded frames
+	maxFrames                             int
 }
 
 func parseCollectPropose(args []string, stderr io.Writer) (*proposeArgs, error) {
-	fs := newFlags("collect propose", "collect propose -in DIR -o REVIEWDIR [-pack PACKDIR] [-boxes FILE] [-link 0.6] [-model FILE]\n\n"+
+	fs := newFlags("collect propose", "collect propose -in DIR|VIDEO -o REVIEWDIR [-pack PACKDIR] [-boxes FILE] [-link 0.6] [-model FILE]\n\n"+
 		"Proposes square face crops of every image under DIR (a window grid, or the boxes of -boxes),\n"+
 		"embeds them, drops near-duplicates, pre-labels with -pack and clusters the rest. Open\n"+
 		"REVIEWDIR/review.html to name the clusters, then run 'toonid collect apply'.\n"+
-		"-boxes FILE: header `path x y w h` (tab-separated), paths relative to DIR.", stderr)
+		"-boxes FILE: header `path x y w h` (tab-separated), paths relative to DIR.\n"+
+		"-in VIDEO (a file): frames decoded by ffmpeg at -fps into -frames (default REVIEWDIR/frames),\n"+
+		"the detector's faces followed by the tracker: one cluster per track, named once.", stderr)
 	var a proposeArgs
 	fs.StringVar(&a.in, "in", "", "folder of frames or images (required)")
 	fs.StringVar(&a.out, "o", "", "review folder to write (required; not inside -in)")
@@ -86,6 +93,9 @@ func parseCollectPropose(args []string, stderr io.Writer) (*proposeArgs, error) 
 	fs.IntVar(&a.minSize, "min-size", collect.DefaultMinSize, "leave out clusters with fewer crops (pack suggestions always stay)")
 	fs.IntVar(&a.maxProps, "max-proposals", collect.DefaultMaxProposals, fmt.Sprintf("refuse runs with more crops than this (at most %d)", maxProposals))
 	fs.Float64Var(&a.threshold, "threshold", 0, "override the pack's threshold for suggestions (-1..1; 0: the pack's)")
+	fs.Float64Var(&a.fps, "fps", collect.DefaultFPS, fmt.Sprintf("video: frames per second to decode (0..%d]", collect.MaxFPS))
+	fs.StringVar(&a.frames, "frames", "", "video: folder for the decoded frames (default REVIEWDIR/"+collect.FramesDir+"; kept: apply reads them)")
+	fs.IntVar(&a.maxFrames, "max-frames", collect.DefaultMaxFrames, "video: decode at most this many frames")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -114,6 +124,18 @@ func parseCollectPropose(args []string, stderr io.Writer) (*proposeArgs, error) 
 	if a.detect && a.boxes != "" {
 		return nil, errors.New("-detect or -boxes, not both")
 	}
+	if st, err := os.Stat(a.in); err == nil && st.Mode().IsRegular() {
+		a.video = true
+		if a.boxes != "" {
+			return nil, errors.New("-in is a video: its faces come from the detector, not -boxes")
+		}
+		if !(a.fps > 0 && a.fps <= collect.MaxFPS) {
+			return nil, fmt.Errorf("-fps %v: want (0, %d]", a.fps, collect.MaxFPS)
+		}
+		if err := intIn("max-frames", a.maxFrames, 1, maxProposals); err != nil {
+			return nil, err
+		}
+	}
 	if a.boxes == "" {
 		g, err := collect.ParseGrid(a.grid)
 		if err != nil {
@@ -135,6 +157,9 @@ func runCollectPropose(args []string, stdout, stderr io.Writer) error {
 	m, err := loadModel(a.model)
 	if err != nil {
 		return err
+	}
+	if a.video {
+		return runProposeVideo(a, m, stdout, stderr)
 	}
 	opts := collect.Options{
 		Model: m, MinSide: a.minSide, Link: float32(a.link), Dedup: float32(a.dedup), DedupWindow: a.window,
@@ -163,22 +188,8 @@ func runCollectPropose(args []string, stdout, stderr io.Writer) error {
 		}
 		opts.BoxesName = "detector"
 	}
-	if a.packDirs != "" {
-		var packs []*pack.Pack
-		for _, d := range strings.Split(a.packDirs, ",") {
-			p, err := pack.Open(os.DirFS(d), pack.OpenOptions{ModelSHA256: m.Info().SHA256})
-			if err != nil {
-				return fmt.Errorf("%s: %w", d, err)
-			}
-			packs = append(packs, p)
-			opts.PackNames = append(opts.PackNames, p.Name)
-		}
-		if opts.Matcher, err = pack.NewMatcher(packs...); err != nil {
-			return err
-		}
-		if a.threshold != 0 {
-			opts.Matcher = opts.Matcher.WithThreshold(float32(a.threshold))
-		}
+	if opts.Matcher, opts.PackNames, err = proposeMatcher(a, m); err != nil {
+		return err
 	}
 	p, err := collect.Propose(context.Background(), a.in, a.out, opts)
 	if err != nil {
@@ -188,6 +199,59 @@ func runCollectPropose(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "%d images (%d files skipped): %d crops, %d near-duplicates dropped, %d suggested by the pack, "+
 		"%d in %d clusters, %d left out (clusters under %d)\n",
 		st.Images, st.Skipped, st.Proposals, st.Duplicates, st.Suggested, st.Clustered+st.Suggested, len(p.Clusters), st.LeftOut, a.minSize)
+	fmt.Fprintf(stdout, "%s\n", filepath.Join(a.out, "review.html"))
+	return nil
+}
+
+// proposeMatcher opens -pack's packs (nil without -pack) with -threshold applied.
+func proposeMatcher(a *proposeArgs, m *model.Model) (*pack.Matcher, []string, error) {
+	if a.packDirs == "" {
+		return nil, nil, nil
+	}
+	var packs []*pack.Pack
+	var names []string
+	for _, d := range strings.Split(a.packDirs, ",") {
+		p, err := pack.Open(os.DirFS(d), pack.OpenOptions{ModelSHA256: m.Info().SHA256})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", d, err)
+		}
+		packs = append(packs, p)
+		names = append(names, p.Name)
+	}
+	mt, err := pack.NewMatcher(packs...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.threshold != 0 {
+		mt = mt.WithThreshold(float32(a.threshold))
+	}
+	return mt, names, nil
+}
+
+// runProposeVideo is collect propose on a video file: collect.ProposeVideo.
+func runProposeVideo(a *proposeArgs, m *model.Model, stdout, stderr io.Writer) error {
+	d, err := loadDetector(a.detector)
+	if err != nil {
+		return err
+	}
+	opts := collect.VideoOptions{
+		Options: collect.Options{
+			Model: m, MinSide: a.minSide, Dedup: float32(a.dedup), DedupWindow: a.window, MinSize: a.minSize,
+			Warn:     func(s string) { fmt.Fprintln(stderr, "warning:", s) },
+			Progress: progress(stderr, "frames"),
+		},
+		Detector: d, FPS: a.fps, MaxFrames: a.maxFrames, Frames: a.frames,
+	}
+	if opts.Matcher, opts.PackNames, err = proposeMatcher(a, m); err != nil {
+		return err
+	}
+	p, err := collect.ProposeVideo(context.Background(), a.in, a.out, opts)
+	if err != nil {
+		return err
+	}
+	st := p.Stats
+	fmt.Fprintf(stderr, "%d frames at %g fps: %d faces in %d tracks (%d shown after %d near-duplicates; %d faces in tracks under %d left out)\n",
+		st.Images, a.fps, st.Proposals, st.Tracks, st.Clustered+st.Suggested, st.Duplicates, st.LeftOut, a.minSize)
 	fmt.Fprintf(stdout, "%s\n", filepath.Join(a.out, "review.html"))
 	return nil
 }

@@ -72,8 +72,9 @@
       else if (s?.status === 'rejected') rejected++;
     }
     const todo = P.clusters.length - named - rejected;
-    $('#progress').textContent = `${P.clusters.length} clusters, ${P.stats.clustered + P.stats.suggested} crops` +
-      ` from ${P.stats.images} images (run ${P.run}): ${named} named, ${rejected} rejected, ${todo} to do`;
+    const v = P.params.video;
+    $('#progress').textContent = `${P.clusters.length} ${v ? 'tracks' : 'clusters'}, ${P.stats.clustered + P.stats.suggested} crops` +
+      ` from ${v ? `${P.stats.images} frames of ${v.file}` : `${P.stats.images} images`} (run ${P.run}): ${named} named, ${rejected} rejected, ${todo} to do`;
     const known = new Map();
     for (const c of P.clusters) {
       const s = S.clusters[c.id];
@@ -194,6 +195,12 @@
     return text;
   }
 
+  // clock shows ms of video as m:ss.s.
+  function clock(ms) {
+    const s = ms / 1000;
+    return `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, '0')}`;
+  }
+
   function build() {
     const box = $('#clusters');
     const frag = document.createDocumentFragment();
@@ -204,7 +211,8 @@
       el.tabIndex = 0;
       el.dataset.index = i;
       el.dataset.id = c.id;
-      el.setAttribute('aria-label', `cluster ${c.id}, ${c.members.length} crops`);
+      const tk = c.track, fps = P.params.video?.fps;
+      el.setAttribute('aria-label', `${tk ? 'track' : 'cluster'} ${c.id}, ${c.members.length} crops`);
 
       const h = document.createElement('h2');
       const title = document.createElement('span');
@@ -212,14 +220,16 @@
       const meta = document.createElement('span');
       meta.className = 'meta';
       const dups = c.members.reduce((n, m) => n + (m.dups || 0), 0);
-      meta.textContent = `${c.members.length} crops${dups ? ` (+${dups} near-duplicates)` : ''}, cohesion ${c.cohesion.toFixed(2)}`;
+      meta.textContent = tk
+        ? `track ${clock(tk.start_ms)}–${clock(tk.end_ms)}, face in ${tk.detections} frames: ${c.members.length} crops shown${dups ? ` (+${dups} near-duplicates)` : ''}, one name labels them all`
+        : `${c.members.length} crops${dups ? ` (+${dups} near-duplicates)` : ''}, cohesion ${c.cohesion.toFixed(2)}`;
       const badge = document.createElement('span');
       badge.className = 'badge';
       h.append(title, meta, badge);
       if (c.suggestion) {
         const g = document.createElement('span');
         g.className = 'meta';
-        g.textContent = `pack suggests ${c.suggestion.name}${c.suggestion.series ? ` (${c.suggestion.series})` : ''}, mean score ${c.suggestion.score.toFixed(2)}`;
+        g.textContent = `${tk ? 'the tracker\'s vote' : 'pack suggests'} ${c.suggestion.name}${c.suggestion.series ? ` (${c.suggestion.series})` : ''}, mean score ${c.suggestion.score.toFixed(2)}`;
         h.append(g);
       }
 
@@ -259,7 +269,7 @@
       id.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); setCurrent(i); } });
 
       const ms = document.createElement('div');
-      ms.className = 'members';
+      ms.className = tk ? 'members strip' : 'members';
       for (const m of c.members) {
         const lab = document.createElement('label');
         lab.className = 'm';
@@ -276,6 +286,12 @@
         img.alt = `${m.id}: ${m.path}`;
         img.src = `thumbs/${encodeURIComponent(m.id)}.jpg`;
         lab.append(cb, img);
+        if (tk && fps) {
+          const at = document.createElement('span');
+          at.className = 'at';
+          at.textContent = clock(1000 * m.image / fps);
+          lab.append(at);
+        }
         if (m.dups) {
           const d = document.createElement('span');
           d.className = 'dups';
