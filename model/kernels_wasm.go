@@ -454,29 +454,34 @@ func ldp(p unsafe.Pointer) archsimd.Float32x4 {
 }
 
 // dealRows: see dealRowsGeneric (a and b must not overlap s). deal's steps for every row
-// in one call: per-row calls cost about as much as the dealing of a 28-sample row.
+// in one call: per-row calls cost about as much as the dealing of a 28-sample row. The
+// rows are read and written through pointers (one bounds check per call instead of four
+// per step: 1.25 ns per sample before, most of a stride-2 depthwise convolution's time).
 func dealRows(a, b []float32, dstride int, s []float32, sstride, rows, w int) {
 	n := w / 2
-	if n < 4 || rows == 0 {
+	if n < 4 || rows == 0 || dstride < 0 || sstride < 0 {
 		dealRowsGeneric(a, b, dstride, s, sstride, rows, w)
 		return
 	}
+	// The last row's last reads and writes; rows and steps only go up from index 0, so
+	// every pointer below stays inside a, b and s (never one past an end).
 	_, _, _ = a[(rows-1)*dstride+(w+1)/2-1], b[(rows-1)*dstride+n-1], s[(rows-1)*sstride+w-1]
 	idx := archsimd.LoadInt8x16Array(&[16]int8{0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15})
+	pa, pb, ps := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&s[0])
 	for r := 0; r < rows; r++ {
-		ar, br, sr := a[r*dstride:r*dstride+(w+1)/2], b[r*dstride:r*dstride+n], s[r*sstride:r*sstride+w]
+		ar, br, sr := unsafe.Add(pa, 4*r*dstride), unsafe.Add(pb, 4*r*dstride), unsafe.Add(ps, 4*r*sstride)
 		for i := 0; ; i += 4 {
 			i = min(i, n-4)
-			v0 := ld4(sr, 2*i).ToBits().ReshapeToUint8s().BitsToInt8().LookupOrZero(idx).ToBits().ReshapeToUint64s()
-			v1 := ld4(sr, 2*i+4).ToBits().ReshapeToUint8s().BitsToInt8().LookupOrZero(idx).ToBits().ReshapeToUint64s()
-			st4(v0.SetElem(1, v1.GetElem(0)).ReshapeToUint32s().BitsToFloat32(), ar, i)
-			st4(v1.SetElem(0, v0.GetElem(1)).ReshapeToUint32s().BitsToFloat32(), br, i)
+			v0 := ldp(unsafe.Add(sr, 8*i)).ToBits().ReshapeToUint8s().BitsToInt8().LookupOrZero(idx).ToBits().ReshapeToUint64s()
+			v1 := ldp(unsafe.Add(sr, 8*i+16)).ToBits().ReshapeToUint8s().BitsToInt8().LookupOrZero(idx).ToBits().ReshapeToUint64s()
+			v0.SetElem(1, v1.GetElem(0)).ReshapeToUint32s().BitsToFloat32().StoreArray((*[4]float32)(unsafe.Add(ar, 4*i)))
+			v1.SetElem(0, v0.GetElem(1)).ReshapeToUint32s().BitsToFloat32().StoreArray((*[4]float32)(unsafe.Add(br, 4*i)))
 			if i == n-4 {
 				break
 			}
 		}
 		if w%2 == 1 {
-			ar[n] = sr[w-1]
+			*(*float32)(unsafe.Add(ar, 4*n)) = *(*float32)(unsafe.Add(sr, 4*(w-1)))
 		}
 	}
 }
