@@ -3,8 +3,8 @@
 .PHONY: site test-browser test-browser-dev test-browser-product bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
-SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js favicon.svg toonid.js worker.js assets.js sw.js style.css overlay.js
-WASM_SRC := $(shell find wasm identify model pack -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js favicon.svg toonid.js worker.js worker-live.js live.js assets.js sw.js style.css overlay.js
+WASM_SRC := $(shell find wasm identify model pack detect track live -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 # "Try an example" on the first screen: the open art in tools/gallery/testimages (credited in CREDITS.md).
 EXAMPLES := $(wildcard tools/gallery/testimages/*.jpg)
@@ -74,7 +74,7 @@ EXT_FILES := manifest.json background.js messages.js offscreen.html offscreen.js
 extension: site default-pack ## build the unpacked MV3 extension into build/extension
 	rm -rf $(EXT_OUT) && mkdir -p $(EXT_OUT)/v1
 	cp $(addprefix site/extension/,$(EXT_FILES)) $(EXT_OUT)/
-	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
+	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/worker-live.js $(SITE_OUT)/live.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
 	cp $(SITE_OUT)/verdict.js $(SITE_OUT)/taught.js $(EXT_OUT)/
 	node site/tools/icons.mjs $(EXT_OUT)/icons
 	cp -r $(BUILD)/store/models $(BUILD)/store/packs $(EXT_OUT)/v1/

@@ -141,6 +141,16 @@ class Toonid {
 
   forget(id) { return this._call('forget', { id }); }
 
+  // Live mode and teaching from a video: live.js drives these (startLive, teachFromVideo); each
+  // frame is an ImageBitmap handed over to the worker (transferred), times are ms on the video's clock.
+  liveStart({ every } = {}) { return this._call('liveStart', { every }); }
+  liveFrame(bitmap, t) { return this._call('liveFrame', { bitmap, t }, [bitmap]); }
+  liveStop() { return this._call('liveStop', {}); }
+  gatherStart(bitmap, t, box) { return this._call('gatherStart', { bitmap, t, box, side: ENROLL_SIDE }, [bitmap]); }
+  gatherFrame(bitmap, t) { return this._call('gatherFrame', { bitmap, t }, [bitmap]); }
+  // gatherDone(name) teaches the gathered crops under name; gatherDone(null) drops them.
+  gatherDone(name) { return this._call('gatherDone', { name }); }
+
   // taught lists the characters taught in this browser with their crops
   // ([{id, name, series, pack, crops: [{pix: ArrayBuffer RGBA, w, h}]}]); taught.js exports them.
   taught() { return this._call('taught', {}); }

@@ -3,7 +3,7 @@
 // Classic worker (importScripts) so it also runs where module workers are missing.
 'use strict';
 
-importScripts('wasm_exec.js', 'assets.js');
+importScripts('wasm_exec.js', 'assets.js', 'worker-live.js');
 
 // BRIDGE_VERSION is the protocol this worker speaks, stamped by site/tools/build.mjs from
 // wasm/bridge.Version (the one place it is written; build.json carries the same number). The
@@ -29,7 +29,9 @@ self.onmessage = async (ev) => {
       case 'packs': result = await packs(); break;
       case 'taught': ({ result, transfer } = await taught()); break;
       case 'thumbnail': result = await thumbnail(data); transfer = result ? [result] : []; break;
-      default: throw new Error(`toonid worker: unknown message type ${JSON.stringify(type)}`);
+      default:
+        if (Object.hasOwn(LIVE, type)) { result = await LIVE[type](data); break; } // worker-live.js
+        throw new Error(`toonid worker: unknown message type ${JSON.stringify(type)}`);
     }
     self.postMessage({ id, ok: true, result }, transfer);
   } catch (err) {
