@@ -81,8 +81,8 @@ func TestIdentifyAll(t *testing.T) {
 					t.Errorf("face %d box %v, want %v", i, f.Box, tc.boxes[i])
 				}
 				b := tc.boxes[i]
-				if c := FaceCrop(detect.Box{X: b[0], Y: b[1], W: b[2], H: b[3]}); f.Crop != [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()} || c.Dx() != 32 {
-					t.Errorf("face %d crop %v, want the 2x square %v", i, f.Crop, c)
+				if c := FaceCrop(detect.Box{X: b[0], Y: b[1], W: b[2], H: b[3]}); f.Crop != [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()} || c.Dx() != 20 {
+					t.Errorf("face %d crop %v, want the FaceCropScale square %v", i, f.Crop, c)
 				}
 				got := ""
 				if !f.Unknown {

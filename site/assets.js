@@ -161,6 +161,9 @@ function checkBuild(doc) {
     need(w && typeof w.file === 'string' && typeof w.sha256 === 'string', `missing wasm.${k} file/sha256`);
   }
   need(Number.isInteger(doc.bridge), 'missing bridge version');
+  // The face detector is optional: a build without one names faces by click only.
+  need(doc.detector === undefined || (doc.detector && /^[0-9a-f]{64}$/.test(doc.detector.sha256) && Number.isInteger(doc.detector.bytes)),
+    'bad detector (want {sha256, bytes})');
   need(Array.isArray(doc.shell) && doc.shell.every((f) => typeof f === 'string' && /^[A-Za-z0-9._-]+$/.test(f) && !f.startsWith('.')),
     'missing or bad shell list');
 }
@@ -179,6 +182,16 @@ function contentURLs({ build, m, siteURL, base, pack, simd }) {
     ...m.shards.map((s) => ({ what: `shard ${s.name}`, name: s.name, url: new URL(`packs/${encodeURIComponent(pack)}/${s.name}`, baseURL).href,
       sha256: s.sha256, bytes: s.bytes, digest: sha256Hex })),
   ];
+}
+
+// detectorURL is where the face detector build.json names comes from, found as the embedder is:
+// by its content address in the store (base/models/<checksum>.tmdl, serve/API.md), verified by
+// the same model checksum; null when the build has none. worker.js fetches it after the embedder
+// and the pack (the first click does not wait for it); sw.js precaches it with them.
+function detectorURL({ build, siteURL, base }) {
+  if (!build.detector) return null;
+  const { sha256, bytes } = build.detector;
+  return { what: 'detector', url: new URL(`models/${sha256}.tmdl`, new URL(base, siteURL)).href, sha256, bytes, digest: modelDigest };
 }
 
 // The worker records where its last good load came from (the page's base and pack), so the

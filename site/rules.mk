@@ -11,6 +11,19 @@ EXAMPLES := $(wildcard tools/gallery/testimages/*.jpg)
 
 site: $(SITE_OUT)/build.json ## build the demo site (wasm, JS, build.json) into build/site
 
+# The face detector (DETECT_MODEL, detect/rules.mk): the page finds it as it finds the embedder,
+# by its content address in the store (models/<checksum>.tmdl); build.json names that address.
+# store-detector copies it into the store (the dev store gets its own copy below).
+SITE_DETECTOR ?= $(DETECT_MODEL)
+detector_sum = $$($(TOONID) checksum $(SITE_DETECTOR) | cut -d' ' -f1)
+STORE_DETECTOR := $(PACK_STORE)/detector.sha256
+.PHONY: store-detector
+store-detector: $(STORE_DETECTOR) ## copy the face detector into the store by its content address
+$(STORE_DETECTOR): $(SITE_DETECTOR) $(TOONID)
+	mkdir -p $(PACK_STORE)/models
+	sum=$(detector_sum) && cp $(SITE_DETECTOR) $(PACK_STORE)/models/$$sum.tmdl && echo $$sum > $@
+DEMO_DEPS += store-detector
+
 # Both builds: SIMD128 (GOEXPERIMENT=simd) and scalar; worker.js picks one by feature detection.
 $(SITE_OUT)/toonid-simd.wasm: $(WASM_SRC)
 	@mkdir -p $(SITE_OUT)
@@ -20,37 +33,38 @@ $(SITE_OUT)/toonid.wasm: $(WASM_SRC)
 	@mkdir -p $(SITE_OUT)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $@ ./wasm
 
-$(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(addprefix site/,$(SITE_FILES)) site/tools/build.mjs $(GALLERY_CREDITS) $(EXAMPLES)
+$(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(addprefix site/,$(SITE_FILES)) site/tools/build.mjs $(GALLERY_CREDITS) $(EXAMPLES) $(SITE_DETECTOR) $(TOONID)
 	@mkdir -p $(SITE_OUT)
 	cp $(addprefix site/,$(SITE_FILES)) $(SITE_OUT)/
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(SITE_OUT)/wasm_exec.js
 	if [ -f tools/gallery/CREDITS.md ]; then cp tools/gallery/CREDITS.md $(SITE_OUT)/CREDITS.md; \
 	else echo "tools/gallery/CREDITS.md is missing from this build." > $(SITE_OUT)/CREDITS.md; fi
 	mkdir -p $(SITE_OUT)/examples && cp $(EXAMPLES) $(SITE_OUT)/examples/
-	node site/tools/build.mjs $(SITE_OUT)
+	node site/tools/build.mjs $(SITE_OUT) --detector "$(detector_sum):$$(stat -c %s $(SITE_DETECTOR))"
 	$(GO) run ./serve/internal/precompress $(SITE_OUT)
 
 # The dev store: a random-weight model and a pack of drawn characters (site/test/devstore), so the
 # whole browser path is tested even where the shipped model or the default pack is missing.
 DEVSTORE := $(BUILD)/devstore
-$(DEVSTORE)/scene.json: site/test/devstore/main.go $(shell find model pack internal/devmodel -name '*.go' -not -name '*_test.go' 2>/dev/null)
+$(DEVSTORE)/scene.json: site/test/devstore/main.go $(shell find model pack internal/devmodel -name '*.go' -not -name '*_test.go' 2>/dev/null) $(SITE_DETECTOR) $(TOONID)
 	rm -rf $(DEVSTORE)
 	$(GO) run ./site/test/devstore -out $(DEVSTORE)
+	sum=$(detector_sum) && cp $(SITE_DETECTOR) $(DEVSTORE)/models/$$sum.tmdl
 
 # test-browser-dev needs no shipped model; test-browser then repeats the run on the default pack
 # with the Sintel test image.
 test-browser-dev: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## headless Chromium e2e on the dev store
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/e2e.mjs
 
-test-browser: test-browser-dev default-pack ## headless Chromium e2e on the dev store and the default pack
+test-browser: test-browser-dev default-pack store-detector ## headless Chromium e2e on the dev store and the default pack
 	nice node site/test/e2e.mjs
 
 # The demo as a product: wording, fixes, stale state, first screen, inputs, crops,
 # overlay; screenshots in test-artifacts/product/. ONLY=2,5 runs those items' steps.
-test-browser-product: site $(TOONID) default-pack node_modules ## headless Chromium: the demo as a person meets it (screenshots in test-artifacts/product)
+test-browser-product: site $(TOONID) default-pack store-detector node_modules ## headless Chromium: the demo as a person meets it (screenshots in test-artifacts/product)
 	nice node site/test/product.mjs
 
-bench-site: site default-pack $(TOONID) node_modules ## page-load and click-to-answer timings in headless Chromium (default pack)
+bench-site: site default-pack store-detector $(TOONID) node_modules ## page-load and click-to-answer timings in headless Chromium (default pack)
 	nice node site/test/bench.mjs
 
 # bench-site on the dev store (no shipped model needed).
@@ -71,7 +85,7 @@ BENCH_TARGETS += bench-site
 EXT_OUT := $(BUILD)/extension
 EXT_FILES := manifest.json background.js messages.js offscreen.html offscreen.js content.js popup.html popup.js options.html options.js ext.css
 .PHONY: extension test-extension
-extension: site default-pack ## build the unpacked MV3 extension into build/extension
+extension: site default-pack store-detector ## build the unpacked MV3 extension into build/extension
 	rm -rf $(EXT_OUT) && mkdir -p $(EXT_OUT)/v1
 	cp $(addprefix site/extension/,$(EXT_FILES)) $(EXT_OUT)/
 	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/worker-live.js $(SITE_OUT)/live.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/

@@ -12,7 +12,7 @@ const SHELL_CACHE = 'toonid-shell-@BUILD@';
 
 // precacheContent makes sure the content of the page's last good load is in the content cache:
 // the same pack from the same store (worker.js records them), this browser's wasm build, listed
-// by the one contentURLs of assets.js. Before any load there is nothing to precache.
+// by the one contentURLs of assets.js, and the face detector (detectorURL). Before any load there is nothing to precache.
 async function precacheContent(build) {
   const last = await lastLoad();
   if (!last) return;
@@ -20,6 +20,8 @@ async function precacheContent(build) {
     { check: parseManifest });
   const files = contentURLs({ build, m: parseManifest(manifest), siteURL: last.siteURL, base: last.base, pack: last.pack,
     simd: WebAssembly.validate(SIMD_PROBE) });
+  const det = detectorURL({ build, siteURL: last.siteURL, base: last.base });
+  if (det) files.push(det);
   await Promise.all(files.map((f) => fetchVerified(f.url, f.sha256, { digest: f.digest })));
 }
 

@@ -5,6 +5,9 @@
 //   const r = await id.identify(img, { x: 120, y: 80 });     // or { box: [x, y, w, h] }
 //   // r = { answers: [{ id, name, series, score }], unknown, box: [x, y, w, h], ms, threshold }
 //   await id.enroll('My character', (await id.views(r.box, img.width, img.height)).map((box) => ({ source: img, box })));
+//   const faces = await id.identifyAll(img);  // every face the detector finds, each named
+//   // faces = [{ box: {x, y, w, h}, score, crop: [x, y, w, h], answers, unknown, best, threshold }]
+//   const boxes = await id.detect(img);       // [{ box: {x, y, w, h}, score }], unnamed
 //   id.close();
 //
 // All work runs in a Web Worker (worker.js, loaded from its URL beside this module, never a
@@ -17,6 +20,10 @@
 const MAX_REGION = 640;
 // The crop kept for a taught character (re-embedded if the model changes).
 const ENROLL_SIDE = 192;
+// A frame sent to detect or identifyAll is downscaled so its longer side is at most this: the
+// detector reads it at 256 px, and the faces it finds there (16 px and up) still give crops
+// above the embedder's input size.
+const MAX_FRAME = 1280;
 
 // wasm: 'auto' (SIMD build when the engine validates SIMD128, else scalar), 'simd' or 'scalar'.
 export async function load({ base = '/v1/', pack = 'default', onProgress, workerURL, siteURL, wasm = 'auto' } = {}) {
@@ -43,9 +50,18 @@ class Toonid {
     // storing failed or the worker stopped first. Marked handled here: waiting on it is optional.
     this.cached = new Promise((resolve, reject) => { this._cachedSettle = { resolve, reject }; });
     this.cached.catch(() => {});
+    // detector resolves when detect and identifyAll can run ({sha256, inputW, threshold, maxFaces,
+    // bytes: {network, fromCache}, ms}; the worker fetches it after load resolves), and rejects
+    // with the reason they cannot. Marked handled: those calls report the same error.
+    this.detector = new Promise((resolve, reject) => { this._detectorSettle = { resolve, reject }; });
+    this.detector.catch(() => {});
     worker.onmessage = (ev) => {
       const m = ev.data;
       if (m.log) { console.warn(m.log); return; }
+      if (m.event === 'detector') {
+        if (m.error) this._detectorSettle.reject(new Error(m.error)); else this._detectorSettle.resolve(m.info);
+        return;
+      }
       if (m.event === 'cached') {
         if (m.error) this._cachedSettle.reject(new Error(m.error)); else this._cachedSettle.resolve();
         return;
@@ -69,6 +85,7 @@ class Toonid {
     for (const p of this._pending.values()) p.reject(err);
     this._pending.clear();
     this._cachedSettle.reject(err);
+    this._detectorSettle.reject(err);
   }
 
   _call(type, data, transfer = [], onProgress) {
@@ -113,6 +130,34 @@ class Toonid {
       candidates: r.candidates, workerMs: r.ms,
       ms: performance.now() - t0,
     };
+  }
+
+  // detect finds the faces of a whole picture: [{box: {x, y, w, h}, score}] in source pixels,
+  // best first (score in [0, 1]). A picture under 32 px or of one flat colour has none.
+  async detect(source) {
+    const { img, f } = await this._frame(source);
+    const faces = await this._call('detect', { pix: img.data.buffer, w: img.width, h: img.height }, [img.data.buffer]);
+    return faces.map((x) => ({ box: unscaleBox(x.box, f), score: x.score }));
+  }
+
+  // identifyAll finds every face of a whole picture and names each, in one worker message: per
+  // face {box: {x, y, w, h}, score (the detector's), crop: [x, y, w, h] (the square embedded,
+  // which may leave the picture), answers, unknown, best (the best answer's similarity), threshold},
+  // best detector score first; at most detector info's maxFaces faces are named.
+  async identifyAll(source, { k = 5 } = {}) {
+    const { img, f } = await this._frame(source);
+    const r = await this._call('identifyAll', { pix: img.data.buffer, w: img.width, h: img.height, k }, [img.data.buffer]);
+    return r.faces.map((x) => ({
+      box: unscaleBox(x.box, f), score: x.score, crop: x.crop.map((v) => Math.round(v / f * 10) / 10),
+      answers: x.answers, unknown: x.unknown, best: x.best, threshold: x.threshold,
+    }));
+  }
+
+  // _frame is the whole source's RGBA, its longer side at most MAX_FRAME, and the scale f applied.
+  async _frame(source) {
+    const { width: W, height: H } = sourceSize(source);
+    const f = Math.min(1, MAX_FRAME / Math.max(W, H));
+    return { img: await pixels(source, { x: 0, y: 0, w: W, h: H }, f), f };
   }
 
   // enroll teaches a character: each item is a drawable (the whole of it is the crop) or
@@ -184,6 +229,11 @@ async function enrollCrops(sources) {
     transfer.push(img.data.buffer);
   }
   return { crops, transfer };
+}
+
+function unscaleBox([x, y, w, h], f) {
+  const r = (v) => Math.round(v / f * 10) / 10;
+  return { x: r(x), y: r(y), w: r(w), h: r(h) };
 }
 
 export function sourceSize(s) {

@@ -23,6 +23,8 @@ self.onmessage = async (ev) => {
     switch (type) {
       case 'load': result = await load(data, id); break;
       case 'identify': result = identify(data); break;
+      case 'detect': result = await detect(data); break;
+      case 'identifyAll': result = await identifyAll(data); break;
       case 'views': result = views(data); break;
       case 'enroll': result = await enroll(data); break;
       case 'forget': result = await forget(data); break;
@@ -128,7 +130,11 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   call(bridge.identify(new Uint8Array(4 * 96 * 96).fill(128), 96, 96, JSON.stringify({ box: [0, 0, 96, 96], k: 1 })));
   const warmMs = performance.now() - tw;
   phase('warm-up');
-  Promise.all(stores).then(() => self.postMessage({ event: 'cached' }),
+  // The face detector comes after everything the first click needs: fetched, verified and cached
+  // like the model, then handed to the bridge. detect and identifyAll wait for it; identify never does.
+  const det = startDetector({ build, siteURL, base, bridge });
+  state.detector = det.ready;
+  Promise.all([...stores, det.stored]).then(() => self.postMessage({ event: 'cached' }),
     (err) => self.postMessage({ event: 'cached', error: `toonid: could not store downloads for offline use: ${err && err.message || err}` }));
   return {
     warmMs, phases,
@@ -137,6 +143,47 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
     bytes: { total, fromCache, network: loaded - fromCache },
     user: user.length, ms: performance.now() - t0,
   };
+}
+
+// startDetector downloads the detector build.json names (assets.js detectorURL) and loads it into
+// the bridge. ready resolves with its info (bytes from the network and from the cache, ms) once
+// detect can run, and rejects with the reason it cannot; stored settles when its cache write has
+// (the 'cached' event waits for it). The page hears {event: 'detector'} either way.
+function startDetector({ build, siteURL, base, bridge }) {
+  const f = detectorURL({ build, siteURL, base });
+  const t0 = performance.now();
+  let put = null, network = 0, fromCache = 0;
+  const ready = (async () => {
+    if (!f) throw new Error('toonid: this build has no face detector (build.json names none)');
+    const buf = await fetchVerified(f.url, f.sha256, {
+      digest: f.digest, onStored: (p) => { put = p; },
+      onBytes: (n, cached) => { if (cached) fromCache += n; else network += n; },
+    });
+    const { detector } = call(bridge.setDetector(new Uint8Array(buf)));
+    // One throw-away frame (not flat, so the network runs), as load warms the embedder.
+    const w = 64, px = new Uint8Array(4 * w * w).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) & 255));
+    call(bridge.detect(px, w, w));
+    return { ...detector, bytes: { network, fromCache }, ms: performance.now() - t0 };
+  })();
+  ready.then((info) => self.postMessage({ event: 'detector', info }), (err) => self.postMessage({ event: 'detector', error: String(err && err.message || err) }));
+  return { ready, stored: ready.then(() => put, () => null) };
+}
+
+async function detect({ pix, w, h }) {
+  if (!state) throw new Error('toonid: not loaded');
+  await state.detector;
+  return call(state.bridge.detect(new Uint8Array(pix), w, h)).faces;
+}
+
+// identifyAll names every face of a frame in one bridge call (identify.IdentifyAll in Go), the
+// answers folded as identify's are.
+async function identifyAll({ pix, w, h, k }) {
+  if (!state) throw new Error('toonid: not loaded');
+  await state.detector;
+  k = k || 5;
+  const r = call(state.bridge.identifyAll(new Uint8Array(pix), w, h, JSON.stringify({ k: 2 * k })));
+  for (const f of r.faces) f.answers = foldTaught(f.answers).slice(0, k);
+  return r;
 }
 
 // call unwraps the bridge's {ok, ...}/{error} JSON replies.

@@ -3,15 +3,25 @@
 //   - bridge: the wasm message protocol version, read from wasm/bridge.Version (Go); worker.js is
 //     stamped with it (@BRIDGE@) and refuses a build.json or wasm module of another version;
 //   - shell: the files the page needs offline, precached by sw.js (listed here only);
-//   - wasm: both builds with their sha256, which worker.js and sw.js verify.
+//   - wasm: both builds with their sha256, which worker.js and sw.js verify;
+//   - detector: the face detector's model checksum and size (--detector), fetched from the store.
 // sw.js is stamped with a hash of the shell (@BUILD@), so a new build gets a new shell cache.
 // usage: node site/tools/build.mjs build/site
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const dir = process.argv[2];
-if (!dir) { console.error('usage: build.mjs SITE_DIR'); process.exit(2); }
+const [dir, ...opts] = process.argv.slice(2);
+if (!dir) { console.error('usage: build.mjs SITE_DIR [--detector <model checksum>:<bytes>]'); process.exit(2); }
+// --detector: the face detector's content address (`toonid checksum`, model/FORMAT.md) and size;
+// the page fetches it from the store like the embedder (assets.js detectorURL).
+let detector;
+for (let i = 0; i < opts.length; i++) {
+  const m = opts[i] === '--detector' && /^([0-9a-f]{64}):(\d+)$/.exec(opts[i + 1] || '');
+  if (!m) { console.error(`build.mjs: bad option ${JSON.stringify(opts.slice(i, i + 2).join(' '))}: want --detector <sha256>:<bytes>`); process.exit(2); }
+  detector = { sha256: m[1], bytes: Number(m[2]) };
+  i++;
+}
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 const entry = (file) => ({ file, sha256: sha(readFileSync(join(dir, file))), bytes: statSync(join(dir, file)).size });
 
@@ -30,8 +40,8 @@ const stamp = (file, from, to) => {
 };
 stamp('worker.js', '@BRIDGE@', String(bridge));
 
-const build = { bridge, shell, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') } };
+const build = { bridge, shell, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') }, ...(detector && { detector }) };
 writeFileSync(join(dir, 'build.json'), JSON.stringify(build, null, 1) + '\n');
 
 stamp('sw.js', '@BUILD@', sha(shell.map((f) => sha(readFileSync(join(dir, f)))).join('')).slice(0, 16));
-console.log(`site: ${dir}/build.json: bridge ${bridge}, ${shell.length} shell files, simd ${build.wasm.simd.bytes} B, scalar ${build.wasm.scalar.bytes} B`);
+console.log(`site: ${dir}/build.json: bridge ${bridge}, ${shell.length} shell files, simd ${build.wasm.simd.bytes} B, scalar ${build.wasm.scalar.bytes} B, detector ${detector ? `${detector.sha256.slice(0, 12)}… ${detector.bytes} B` : 'none'}`);

@@ -301,7 +301,7 @@ func detectFolder(dir, detector string, warn func(string)) (map[string][]image.R
 		key := filepath.ToSlash(rel)
 		out[key] = []image.Rectangle{} // listed: collect proposes nothing here rather than a grid
 		for _, b := range boxes {
-			out[key] = append(out[key], identify.FaceCrop(b))
+			out[key] = append(out[key], identify.SquareAround(b, 2)) // a generous crop to review
 		}
 		return nil
 	})

@@ -44,7 +44,7 @@ func TestIdentifyAllNamesEveryFace(t *testing.T) {
 	if e := errorOf(s.SetDetector(redDetectorFile(t))); e != "" {
 		t.Fatal(e)
 	}
-	// The red square's top-left cell is the one face (a 50-px box at its corner); its 2x crop is
+	// The red square's top-left cell is the one face (a 50-px box at its corner); its crop is
 	// mostly red, so the red character is named.
 	var all identify.AllReply
 	if err := json.Unmarshal(s.IdentifyAll(append([]byte(nil), pix...), w, h, []byte(`{"k":2}`)), &all); err != nil {
@@ -54,8 +54,8 @@ func TestIdentifyAllNamesEveryFace(t *testing.T) {
 		t.Fatalf("faces %+v", all.Faces)
 	}
 	f := all.Faces[0]
-	if f.Box != [4]float32{200, 100, 50, 50} || f.Crop != [4]int{175, 75, 100, 100} || len(f.Answers) != 2 || f.Unknown || f.Answers[0].Name != "Red" {
-		t.Fatalf("face %+v, want Red at [200 100 50 50] (crop [175 75 100 100]) with 2 answers", f)
+	if f.Box != [4]float32{200, 100, 50, 50} || f.Crop != [4]int{194, 94, 63, 63} || len(f.Answers) != 2 || f.Unknown || f.Answers[0].Name != "Red" {
+		t.Fatalf("face %+v, want Red at [200 100 50 50] (crop [194 94 63 63]) with 2 answers", f)
 	}
 	var det struct {
 		Faces []FaceBox `json:"faces"`
