@@ -73,11 +73,14 @@ func (o Options) validate() error {
 
 // Face is one shown face of a frame.
 type Face struct {
-	ID     uint64     `json:"id"`     // the track's ID: the same face keeps it across frames
-	Box    [4]float64 `json:"box"`    // x, y, w, h in the frame's pixels
-	CharID string     `json:"charID"` // the decided character's id, "" for unknown
-	Label  string     `json:"label"`  // its name, or Unknown
-	Series string     `json:"series,omitempty"`
+	ID  uint64     `json:"id"`  // the track's ID: the same face keeps it across frames
+	Box [4]float64 `json:"box"` // x, y, w, h in the frame's pixels
+	// Crop is the embedder's crop of Box (identify.FaceCrop; it may leave the frame): what a
+	// click on the face identifies.
+	Crop   [4]int `json:"crop"`
+	CharID string `json:"charID"` // the decided character's id, "" for unknown
+	Label  string `json:"label"`  // its name, or Unknown
+	Series string `json:"series,omitempty"`
 	// Score is the label's smoothed cosine score; Confidence its share of the track's votes.
 	Score      float32 `json:"score"`
 	Confidence float32 `json:"confidence"`
@@ -164,8 +167,9 @@ func (s *Stepper) Step(pix []byte, w, h int, t float64) (Frame, error) {
 	s.last = t
 	f.Faces = make([]Face, len(out))
 	for i, o := range out {
-		fc := Face{ID: o.TrackID, Box: [4]float64{o.Box.X, o.Box.Y, o.Box.W, o.Box.H}, CharID: o.Label, Label: Unknown,
-			Score: o.Score, Confidence: o.Confidence, Predicted: o.Predicted}
+		c := identify.FaceCrop(detect.Box{X: float32(o.Box.X), Y: float32(o.Box.Y), W: float32(o.Box.W), H: float32(o.Box.H)})
+		fc := Face{ID: o.TrackID, Box: [4]float64{o.Box.X, o.Box.Y, o.Box.W, o.Box.H}, Crop: [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()},
+			CharID: o.Label, Label: Unknown, Score: o.Score, Confidence: o.Confidence, Predicted: o.Predicted}
 		if a, ok := s.names[o.Label]; ok && o.Label != "" {
 			fc.Label, fc.Series = a.Name, a.Series
 		}

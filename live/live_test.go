@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/toonid/toonid/detect"
+	"github.com/toonid/toonid/identify"
 	"github.com/toonid/toonid/pack"
 )
 
@@ -189,6 +190,9 @@ func TestLabelsFollowMovingFaces(t *testing.T) {
 						t.Errorf("every %d, frame %d: %s changed track %d -> %d", every, f, s.name, id, fc.ID)
 					}
 					ids[s.name] = fc.ID
+					if c := fc.Crop; c[2] != c[3] || math.Abs(float64(c[2])-identify.FaceCropScale*max(fc.Box[2], fc.Box[3])) > 1 {
+						t.Errorf("every %d, frame %d: crop %v of box %v: want identify.FaceCrop's square", every, f, c, fc.Box)
+					}
 					if fc.Series != "Colours" || fc.CharID == "" || fc.Score < 0.9 {
 						t.Errorf("every %d, frame %d: %+v", every, f, fc)
 					}
