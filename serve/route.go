@@ -114,6 +114,10 @@ func addressedName(name string) (sum, ext string, ok bool) {
 	return sum, ext, true
 }
 
+// ValidPackName reports whether name may name a pack in a store (/v1/packs/<name>/): 1..64
+// bytes of lower-case letters, digits, '.', '_', '-', starting with a letter or digit.
+func ValidPackName(name string) bool { return validPackName(name) }
+
 func validPackName(name string) bool {
 	if len(name) == 0 || len(name) > 64 || !alnum(name[0]) {
 		return false

@@ -138,6 +138,31 @@ func main() {
 			}
 			return s.GatherDone()
 		}),
+		// exportPack(chars string) -> Uint8Array (a pack archive) or an error reply (string)
+		"exportPack": js.FuncOf(func(this js.Value, a []js.Value) (out any) {
+			defer func() {
+				if r := recover(); r != nil {
+					out = string(errJSON(fmt.Errorf("bridge: internal error: %v", r)))
+				}
+			}()
+			if s == nil || len(a) != 1 {
+				return string(errJSON(errors.New("exportPack: not loaded, or want one JSON list")))
+			}
+			b, err := s.ExportPack([]byte(a[0].String()))
+			if err != nil {
+				return string(errJSON(err))
+			}
+			u := js.Global().Get("Uint8Array").New(len(b))
+			js.CopyBytesToJS(u, b)
+			return u
+		}),
+		// importPack(archive Uint8Array) -> {name, characters: [{id, name, series, embeddings}]}
+		"importPack": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 1 {
+				return errJSON(errors.New("importPack: not loaded, or want one archive"))
+			}
+			return s.ImportPack(bytesOf(a[0]))
+		}),
 		"packs": fn(func(a []js.Value) []byte {
 			if s == nil {
 				return errJSON(errors.New("packs: not loaded"))

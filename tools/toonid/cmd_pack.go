@@ -19,8 +19,11 @@ import (
 
 func runPack(args []string, stdout, stderr io.Writer) error {
 	return packSub(args, stderr, func(sub string, rest []string) error {
-		if sub == "build" {
+		switch sub {
+		case "build":
 			return runPackBuild(rest, stdout, stderr)
+		case "import":
+			return runPackImport(rest, stdout, stderr)
 		}
 		return runPackInspect(rest, stdout, stderr)
 	})
@@ -29,8 +32,12 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 // parsePack parses and checks a pack subcommand's arguments only.
 func parsePack(args []string, stderr io.Writer) error {
 	return packSub(args, stderr, func(sub string, rest []string) error {
-		if sub == "build" {
+		switch sub {
+		case "build":
 			_, err := parsePackBuild(rest, stderr)
+			return err
+		case "import":
+			_, err := parsePackImport(rest, stderr)
 			return err
 		}
 		_, _, err := parsePackInspect(rest, stderr)
@@ -41,17 +48,17 @@ func parsePack(args []string, stderr io.Writer) error {
 // packSub picks the pack subcommand and hands it the rest of the arguments.
 func packSub(args []string, stderr io.Writer, do func(sub string, rest []string) error) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: toonid pack build|inspect [flags]")
-		return errors.New("missing subcommand: build or inspect")
+		fmt.Fprintln(stderr, "usage: toonid pack build|inspect|import [flags]")
+		return errors.New("missing subcommand: build, inspect or import")
 	}
 	switch args[0] {
-	case "build", "inspect":
+	case "build", "inspect", "import":
 		return do(args[0], args[1:])
 	case "-h", "--help", "help":
-		fmt.Fprintln(stderr, "usage: toonid pack build|inspect [flags]; 'toonid pack build -h' for flags")
+		fmt.Fprintln(stderr, "usage: toonid pack build|inspect|import [flags]; 'toonid pack build -h' for flags")
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q: want build or inspect", clipArg(args[0]))
+	return fmt.Errorf("unknown subcommand %q: want build, inspect or import", clipArg(args[0]))
 }
 
 // progress prints "label done/total" to w at most every 200 ms, and at the end.
