@@ -4,6 +4,7 @@ import { verdict, distinct, position, level, details } from './verdict.js';
 import { render as renderMarkdown } from './md.js';
 import { sniff } from './sniff.js';
 import { exportTaught, importTaught } from './taught.js';
+import { isPackFile, importPackFile, mountPackExport } from './packio.js';
 
 const $ = (id) => document.getElementById(id);
 const stage = $('stage'), media = $('media'), marks = $('marks'), box = $('box'), cross = $('crosshair');
@@ -552,13 +553,16 @@ $('taught-import').addEventListener('change', async (e) => {
   e.target.value = '';
   if (!f || !id) return;
   try {
-    const got = await importTaught(id, await f.text());
+    const got = await isPackFile(f) ? await importPackFile(id, f) : await importTaught(id, await f.text());
     $('taught-io').textContent = `Imported ${got.map((c) => `${c.name} (${c.examples})`).join(', ') || 'nothing'}.`;
     demo.imported = got;
     listTaught();
     fillNames();
   } catch (err) { $('taught-io').textContent = `Could not import: ${err.message}`; }
 });
+
+// ...or as one pack file (packio.js), the format toonid serve serves.
+mountPackExport({ after: $('taught-export'), input: $('taught-import'), status: $('taught-io'), api: () => id });
 
 async function listTaught() {
   const ul = $('taught');

@@ -3,7 +3,7 @@
 .PHONY: site test-browser test-browser-dev test-browser-product bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
-SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js favicon.svg toonid.js worker.js worker-live.js live.js assets.js sw.js style.css overlay.js
+SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js packio.js favicon.svg toonid.js worker.js worker-live.js live.js assets.js sw.js style.css overlay.js
 WASM_SRC := $(shell find wasm identify model pack detect track live -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 # "Try an example" on the first screen: the open art in tools/gallery/testimages (credited in CREDITS.md).
@@ -78,6 +78,13 @@ DEMO_DEPS += site
 test-site-unit: ## unit tests of toonid.js, assets.js, build.mjs and the extension's scripts under node (no browser)
 	node --test site/test/unit.test.mjs site/test/assets.test.mjs
 
+# Taught characters as a pack (site/packio.js, the bridge's exportPack/importPack): teach, export,
+# import in a fresh profile, identify; corrupt files refused; toonid pack import + serve.
+.PHONY: test-browser-pack
+test-browser-pack: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## headless Chromium: taught characters exported as a pack, imported in a fresh browser
+	TOONID_STORE=$(DEVSTORE) nice node site/test/packio.mjs
+
+TEST_TARGETS += test-browser-pack
 TEST_TARGETS += test-browser test-browser-product test-extension test-extension-product test-site-unit
 BENCH_TARGETS += bench-site
 
@@ -89,7 +96,7 @@ extension: site default-pack store-detector ## build the unpacked MV3 extension 
 	rm -rf $(EXT_OUT) && mkdir -p $(EXT_OUT)/v1
 	cp $(addprefix site/extension/,$(EXT_FILES)) $(EXT_OUT)/
 	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/worker-live.js $(SITE_OUT)/live.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
-	cp $(SITE_OUT)/verdict.js $(SITE_OUT)/taught.js $(EXT_OUT)/
+	cp $(SITE_OUT)/verdict.js $(SITE_OUT)/taught.js $(SITE_OUT)/packio.js $(EXT_OUT)/
 	node site/tools/icons.mjs $(EXT_OUT)/icons
 	cp -r $(BUILD)/store/models $(BUILD)/store/packs $(EXT_OUT)/v1/
 	@du -sh $(EXT_OUT)

@@ -27,7 +27,8 @@ async function toPNG({ pix, w, h }) {
 export async function exportTaught(api) {
   const chars = await api.taught();
   const characters = [];
-  for (const c of chars) characters.push({ name: c.name, series: c.series || '', pack: c.pack, crops: await Promise.all(c.crops.map(toPNG)) });
+  // Characters imported from a pack have no crops: they travel as a pack (packio.js), not here.
+  for (const c of chars.filter((x) => x.crops.length)) characters.push({ name: c.name, series: c.series || '', pack: c.pack, crops: await Promise.all(c.crops.map(toPNG)) });
   return JSON.stringify({ format: FORMAT, version: 1, exported: new Date().toISOString(), characters });
 }
 

@@ -200,6 +200,15 @@ class Toonid {
   // ([{id, name, series, pack, crops: [{pix: ArrayBuffer RGBA, w, h}]}]); taught.js exports them.
   taught() { return this._call('taught', {}); }
 
+  // exportPack returns the characters taught here (for the loaded model) as one pack archive
+  // (pack/FORMAT.md "One file"), built by the wasm's Go pack writer: {bytes: ArrayBuffer,
+  // characters: n}. site/packio.js downloads it.
+  exportPack() { return this._call('exportPack', {}); }
+
+  // importPack teaches the characters of a pack archive (an ArrayBuffer, handed over to the
+  // worker), all or nothing, every file's sha256 verified: [{name, examples}].
+  importPack(bytes) { return this._call('importPack', { bytes }, [bytes]); }
+
   // thumbnail resolves to a pack character's catalogue thumbnail (a JPEG Blob, its bytes verified
   // against the sha256 its file is named by), or null when the pack has none for it.
   async thumbnail(labelId) {

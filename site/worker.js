@@ -30,6 +30,8 @@ self.onmessage = async (ev) => {
       case 'forget': result = await forget(data); break;
       case 'packs': result = await packs(); break;
       case 'taught': ({ result, transfer } = await taught()); break;
+      case 'exportPack': ({ result, transfer } = await exportPack()); break;
+      case 'importPack': result = await importPack(data); break;
       case 'thumbnail': result = await thumbnail(data); transfer = result ? [result] : []; break;
       default:
         if (Object.hasOwn(LIVE, type)) { result = await LIVE[type](data); break; } // worker-live.js
@@ -236,7 +238,7 @@ async function packs() {
   const db = await openDB();
   try {
     const all = await tx(db, 'readonly', (s) => s.getAll());
-    info.taught = all.map(({ id, name, series, created, crops }) => ({ id, name, series, created, examples: crops.length,
+    info.taught = all.map(({ id, name, series, created, crops, embeddings }) => ({ id, name, series, created, examples: crops.length || (embeddings || []).length,
       pack: id.startsWith(PACK_PREFIX) ? id.slice(PACK_PREFIX.length) : null }));
   } finally { db.close(); }
   return info;
@@ -308,15 +310,23 @@ async function loadUser(records) {
   const db = await openDB();
   try {
     const all = records || await tx(db, 'readonly', (s) => s.getAll());
+    const usable = [];
     for (const rec of all) {
       if (rec.modelSha !== state.modelSha) {
+        // Imported from a pack (importPack): no crops to re-embed, and another model's vectors
+        // mean nothing to this one. Kept, unused, until that model is back.
+        if (!rec.crops.length) {
+          self.postMessage({ log: `toonid: ${rec.name}: imported for another model; not used with this one` });
+          continue;
+        }
         rec.embeddings = rec.crops.map(embedCrop);
         rec.modelSha = state.modelSha;
         await tx(db, 'readwrite', (s) => s.put(rec));
       }
+      usable.push(rec);
     }
-    call(state.bridge.setUser(JSON.stringify(all.map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings })))));
-    return all;
+    call(state.bridge.setUser(JSON.stringify(usable.map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings })))));
+    return usable;
   } finally { db.close(); }
 }
 
@@ -378,4 +388,56 @@ async function forget({ id }) {
   try { await tx(db, 'readwrite', (s) => s.delete(id)); } finally { db.close(); }
   await loadUser();
   return { id };
+}
+
+// --- taught characters as a pack (pack/FORMAT.md "One file"; the bridge builds and reads it) ---
+
+// exportPack returns the taught characters of this model as a pack archive (an ArrayBuffer,
+// handed over) built by the bridge's Go pack writer: {bytes, characters}.
+async function exportPack() {
+  if (!state) throw new Error('toonid: not loaded');
+  const all = (await readUser()).filter((r) => r.modelSha === state.modelSha);
+  if (!all.length) throw new Error('toonid: nothing taught to export');
+  const r = state.bridge.exportPack(JSON.stringify(all.map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings }))));
+  if (typeof r === 'string') call(r); // an error reply: throws
+  const bytes = r.buffer.slice(r.byteOffset, r.byteOffset + r.byteLength);
+  return { result: { bytes, characters: all.length }, transfer: [bytes] };
+}
+
+// importPack teaches the characters of a pack archive ({bytes}: an ArrayBuffer), all or nothing:
+// the bridge verifies every file's sha256 (and refuses another model's pack), checkUser judges
+// the set IndexedDB would then hold, and only then is it written, in one transaction, so a bad
+// file loses nothing already taught. A character already here by id or name gains the pack's
+// vectors as examples (a record taught here keeps its own); the rest become new characters
+// without crops. Returns [{name, examples}].
+async function importPack({ bytes }) {
+  if (!state) throw new Error('toonid: not loaded');
+  const imp = call(state.bridge.importPack(new Uint8Array(bytes)));
+  const keep = state.info.limits.examples;
+  const db = await openDB();
+  let out;
+  try {
+    const all = await tx(db, 'readonly', (s) => s.getAll());
+    const byId = new Map(all.map((r) => [r.id, r]));
+    const changed = new Map();
+    out = imp.characters.map((c) => {
+      const low = c.name.toLowerCase();
+      let rec = byId.get(c.id) || [...byId.values()].find((r) => r.name.toLowerCase() === low);
+      if (rec && rec.modelSha === state.modelSha) {
+        if (rec.crops.length && byId.get(c.id) === rec) return { name: rec.name, examples: rec.crops.length }; // taught here: already has it
+        rec = { ...rec, embeddings: [...(rec.crops.length ? rec.embeddings : []), ...c.embeddings].slice(-keep) };
+      } else {
+        const id = byId.has(c.id) ? `user:${crypto.randomUUID()}` : c.id;
+        rec = { id, name: c.name, series: c.series || '', created: Date.now(), crops: [], modelSha: state.modelSha, embeddings: c.embeddings.slice(-keep), imported: imp.name };
+      }
+      byId.set(rec.id, rec);
+      changed.set(rec.id, rec);
+      return { name: rec.name, examples: rec.crops.length || rec.embeddings.length };
+    });
+    const set = [...byId.values()].filter((r) => r.modelSha === state.modelSha);
+    call(state.bridge.checkUser(JSON.stringify(set.map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings })))));
+    await tx(db, 'readwrite', (s) => { for (const r of changed.values()) s.put(r); });
+  } finally { db.close(); }
+  await loadUser();
+  return out;
 }

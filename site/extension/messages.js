@@ -11,6 +11,8 @@ export const T = Object.freeze({
   FORGET: 'toonid:forget',       // -> offscreen: {id}
   EXPORT: 'toonid:export',       // -> offscreen: {}: taught.js export text
   IMPORT: 'toonid:import',       // -> offscreen: {text}: taught.js import
+  EXPORT_PACK: 'toonid:export-pack', // -> offscreen: {}: {b64, characters}: the pack archive (packio.js), base64
+  IMPORT_PACK: 'toonid:import-pack', // -> offscreen: {b64}: a pack archive to teach
 });
 export const msg = (type, target, data) => ({ type, target, data });
 

@@ -5,6 +5,7 @@
 import * as toonid from './toonid.js';
 import { T } from './messages.js';
 import { exportTaught, importTaught } from './taught.js';
+import { toBase64, fromBase64 } from './packio.js';
 
 // One load shared by every request; a failed load is forgotten, so the next request tries again
 // (a load that failed once, say while the disk was full, must not fail every pick until restart).
@@ -42,6 +43,9 @@ const handlers = {
   async [T.FORGET](id, { id: cid }) { return id.forget(cid); },
   async [T.EXPORT](id) { return { text: await exportTaught(id) }; },
   async [T.IMPORT](id, { text }) { return { imported: await importTaught(id, text) }; },
+  // Messages are JSON: the archive's bytes travel as base64.
+  async [T.EXPORT_PACK](id) { const { bytes, characters } = await id.exportPack(); return { b64: toBase64(bytes), characters }; },
+  async [T.IMPORT_PACK](id, { b64 }) { return { imported: await id.importPack(fromBase64(b64)) }; },
 };
 
 chrome.runtime.onMessage.addListener((m, _sender, reply) => {

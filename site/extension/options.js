@@ -2,6 +2,7 @@
 // taught characters (in the extension's IndexedDB, held by the offscreen document's worker) with
 // Forget, and export/import in the demo's format (taught.js), so both share taught characters.
 import { T, msg, PACK_BASE } from './messages.js';
+import { isPackFile, saveBytes, toBase64, fromBase64 } from './packio.js';
 
 const $ = (id) => document.getElementById(id);
 const relay = async (type, data = {}) => {
@@ -35,12 +36,21 @@ $('export').addEventListener('click', async () => {
     $('io').textContent = `Exported ${JSON.parse(text).characters.length} character(s).`;
   } catch (err) { $('io').textContent = `Could not export: ${err.message}`; }
 });
+$('export-pack').addEventListener('click', async () => {
+  try {
+    const { b64, characters } = await relay(T.EXPORT_PACK);
+    saveBytes(fromBase64(b64));
+    $('io').textContent = `Exported ${characters} character(s) as a pack.`;
+  } catch (err) { $('io').textContent = `Could not export: ${err.message}`; }
+});
 $('import').addEventListener('change', async (e) => {
   const f = e.target.files[0];
   e.target.value = '';
   if (!f) return;
   try {
-    const { imported } = await relay(T.IMPORT, { text: await f.text() });
+    const { imported } = await isPackFile(f)
+      ? await relay(T.IMPORT_PACK, { b64: toBase64(await f.arrayBuffer()) })
+      : await relay(T.IMPORT, { text: await f.text() });
     $('io').textContent = `Imported ${imported.map((c) => `${c.name} (${c.examples})`).join(', ') || 'nothing'}.`;
     listTaught();
   } catch (err) { $('io').textContent = `Could not import: ${err.message}`; }
