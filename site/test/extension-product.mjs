@@ -104,6 +104,39 @@ try {
     await p.close();
   });
 
+  await step('9: options export a pack; the demo imports it and names the character; a truncated pack is refused', async () => {
+    const p = await ctx.newPage();
+    await p.goto(`${base}/options.html`);
+    await p.waitForFunction(() => document.body.dataset.listed);
+    const [dl] = await Promise.all([p.waitForEvent('download'), p.click('#export-pack')]);
+    const packFile = join(dir, dl.suggestedFilename());
+    await dl.saveAs(packFile);
+    const tar = readFileSync(packFile);
+    assert.equal(tar.subarray(257, 262).toString(), 'ustar', 'a pack archive (tar)');
+    const cut = join(dir, 'cut.tar');
+    writeFileSync(cut, tar.subarray(0, tar.length >> 1));
+    const listed = await p.evaluate(() => document.body.dataset.listed);
+    await p.setInputFiles('#import', cut);
+    await p.waitForFunction(() => /Could not import/.test(document.getElementById('io').textContent), null, { timeout: 20000 });
+    assert.match(await p.textContent('#io'), /not a complete pack archive/);
+    await p.setInputFiles('#import', packFile); // the same characters: no twin
+    await p.waitForFunction((l) => document.body.dataset.listed !== l, listed, { timeout: 20000 });
+    const items = await p.$$eval('#taught li', (l) => l.map((x) => x.textContent));
+    assert.equal(items.filter((t) => t.startsWith('Ext Robot (')).length, 1, items.join(' | '));
+    await p.close();
+
+    const d = await ctx.newPage(); // the demo: another origin, another IndexedDB
+    await d.goto(srv.url);
+    const info = await ready(d);
+    assert.ok(!info.error, info.error);
+    await d.setInputFiles('#taught-import', packFile);
+    await d.waitForFunction(() => window.toonidDemo.imported, null, { timeout: 20000 });
+    await openImage(d, robotFile);
+    const r = await clickImage(d, 160, 160);
+    assert.equal(r.answers[0].name, 'Ext Robot', JSON.stringify(r.answers.slice(0, 3)));
+    await d.close();
+  });
+
   await step('9: the demo imports the extension\'s export and names the character', async () => {
     const p = await ctx.newPage();
     await p.goto(srv.url);
