@@ -124,6 +124,11 @@ func New(det identify.FaceDetector, emb identify.Embedder, m identify.Matcher, o
 	return &Stepper{det: det, emb: emb, match: m, opt: opt, tr: tr, names: map[string]pack.Answer{}}, nil
 }
 
+// WillDetect reports whether a frame at time t would run the detector (so Step needs its pixels).
+func (s *Stepper) WillDetect(t float64) bool {
+	return s.n == 0 || t < s.last || s.n%s.opt.Every == 0
+}
+
 // SetMatcher swaps the matcher (the user taught or forgot a character); tracks keep their votes.
 func (s *Stepper) SetMatcher(m identify.Matcher) { s.match = m }
 
@@ -135,17 +140,21 @@ func (s *Stepper) Reset() {
 
 // Step takes one frame (non-premultiplied RGBA, stride 4*w) at time t (ms on the video's clock)
 // and returns its shown faces. A time before the last frame's means the video was seeked back:
-// the tracks are forgotten first (Reset). Bad input is an error and changes nothing.
+// the tracks are forgotten first (Reset). Frames the detector skips (WillDetect false) need no
+// pixels: pix may be nil, so a caller that asks WillDetect first never copies them. Bad input
+// is an error and changes nothing.
 func (s *Stepper) Step(pix []byte, w, h int, t float64) (Frame, error) {
 	t0 := time.Now()
-	if err := identify.CheckImage(pix, w, h); err != nil {
-		return Frame{}, fmt.Errorf("live: %w", err)
-	}
 	if !(t >= 0 && t < 1e12) {
 		return Frame{}, fmt.Errorf("live: frame time %v ms: want a finite time >= 0", t)
 	}
 	if s.n > 0 && t < s.last {
 		s.Reset()
+	}
+	if pix != nil || s.n%s.opt.Every == 0 {
+		if err := identify.CheckImage(pix, w, h); err != nil {
+			return Frame{}, fmt.Errorf("live: %w", err)
+		}
 	}
 	var f Frame
 	var out []track.Output

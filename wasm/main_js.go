@@ -113,6 +113,13 @@ func main() {
 			}
 			return s.LiveFrame(bytesOf(a[0]), a[1].Int(), a[2].Int(), a[3].Float())
 		}),
+		// liveWants(tMS) -> {pixels}: whether liveFrame at tMS needs the frame's pixels
+		"liveWants": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 1 {
+				return errJSON(errors.New("liveWants: not loaded, or want tMS"))
+			}
+			return s.LiveWants(a[0].Float())
+		}),
 		"liveStop": fn(func(a []js.Value) []byte {
 			if s == nil {
 				return errJSON(errors.New("liveStop: not loaded"))

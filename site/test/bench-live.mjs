@@ -5,7 +5,9 @@
 // frame. The last line is one JSON object, for the first setting unless another scores a higher
 // fps with no more switches:
 //   fps                      processed frames per second of playback
-//   latency_ms               median capture -> labels drawn (how far the label trails the video)
+//   latency_ms               median capture -> labels drawn over the frames the detector ran on
+//                            (how far a fresh label trails the video; frames between are the
+//                            tracker's extrapolation, latency_all_ms includes them)
 //   label_coverage           of the faces the detector found in processed frames, the share a
 //                            shown track covered (carrying a name or "?")
 //   named_share              of the shown face-frames, the share with a name (not "?")
@@ -96,7 +98,8 @@ function metrics(run) {
   }
   const minutes = duration / 60;
   return {
-    every: run.every, fps: r3(frames.length / wall), latency_ms: r3(median(frames.map((f) => f.latencyMs))),
+    every: run.every, fps: r3(frames.length / wall), latency_ms: r3(median(frames.filter((f) => f.detected).map((f) => f.latencyMs))),
+    latency_all_ms: r3(median(frames.map((f) => f.latencyMs))), detect_fps: r3(frames.filter((f) => f.detected).length / wall),
     worker_ms: r3(median(frames.map((f) => f.workerMs))),
     label_coverage: r3(found ? covered / found : null), named_share: r3(shownFrames ? named / shownFrames : null),
     label_switches_per_min: r3(switches / minutes), name_switches_per_min: r3(nameSwitches / minutes),

@@ -66,16 +66,31 @@ var errNoLive = errors.New("bridge: live mode not started (liveStart)")
 
 // LiveFrame runs one frame (RGBA, stride 4*w, at t ms on the video's clock) and returns the JSON
 // of live.Frame: every shown face with its track id, box and label (name or "?"). An earlier t
-// than the last frame's means a seek back: the tracks start over.
+// than the last frame's means a seek back: the tracks start over. Empty pix on a frame the
+// detector skips (LiveWants) moves the boxes by the tracker alone.
 func (b *Bridge) LiveFrame(pix []byte, w, h int, t float64) []byte {
 	if b.lv.step == nil {
 		return errorJSON(errNoLive)
+	}
+	if len(pix) == 0 {
+		pix = nil
 	}
 	f, err := b.lv.step.Step(pix, w, h, t)
 	if err != nil {
 		return errorJSON(fmt.Errorf("bridge: %w", err))
 	}
 	return mustJSON(f)
+}
+
+// LiveWants answers {"pixels": true} when a frame at t ms would run the detector: the worker asks
+// before it reads a frame's pixels, and skips the read on the frames between.
+func (b *Bridge) LiveWants(t float64) []byte {
+	if b.lv.step == nil {
+		return errorJSON(errNoLive)
+	}
+	return mustJSON(struct {
+		Pixels bool `json:"pixels"`
+	}{b.lv.step.WillDetect(t)})
 }
 
 // LiveStop ends live mode (a later LiveFrame is an error until LiveStart) and returns {}.
