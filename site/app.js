@@ -1,5 +1,6 @@
 // The demo page: open/drop/paste an image or a video, click a face, read the card, teach a name.
 import * as toonid from './toonid.js';
+import { liveControls } from './live-ui.js';
 import { verdict, distinct, position, level, details } from './verdict.js';
 import { render as renderMarkdown } from './md.js';
 import { sniff } from './sniff.js';
@@ -109,6 +110,8 @@ async function show(file) {
     demo.mediaReady = true;
   }, { once: true });
   el.addEventListener('error', () => { if (current === el) failOpen(`Could not open ${name}: not a picture this browser can decode`); }, { once: true });
+  // Live names on a playing video (live-ui.js); pausing leaves the boxing to scanFaces.
+  liveControls(isVideo ? el : null, { getToonid: () => id, container: marks, keepOnPause: false, onError: (err) => setStatus(`Live names: ${err.message}`, true) });
   if (isVideo) {
     // A new frame is on screen: the box and the card no longer describe it.
     for (const t of ['seeking', 'play', 'emptied']) el.addEventListener(t, clearAnswer);

@@ -16,13 +16,14 @@
 // container must lie exactly over the video's picture (the demo's #media, overlay.js's picture
 // layer): boxes are placed in percent of the video's own size, so layout changes need no redraw.
 // While the video is paused the boxes stay and take clicks: a click on one dispatches
-// toonid:live-pick {face, box} on the video.
+// toonid:live-pick {face, box} on the video (keepOnPause: false hides them instead, for a page
+// that boxes a paused frame itself, as the demo does with identifyAll).
 
 // Frames go to the worker with their longer side at most this: the detector sees 256 px and a
 // face crop 112 px, so more pixels only cost the copy into the worker and the readback.
 export const LIVE_SIDE = 640;
 
-export async function startLive(video, toonid, { container, every, side = LIVE_SIDE } = {}) {
+export async function startLive(video, toonid, { container, every, side = LIVE_SIDE, keepOnPause = true } = {}) {
   if (!(video instanceof HTMLVideoElement)) throw new TypeError('toonid live: needs a <video>');
   if (!container) throw new TypeError('toonid live: needs a container over the picture');
   const opts = await toonid.liveStart({ every });
@@ -91,7 +92,7 @@ export async function startLive(video, toonid, { container, every, side = LIVE_S
     stats.latencies.push(latencyMs);
     stats.workerMs.push(r.workerMs);
     lastFrames = faces;
-    draw(faces);
+    if (keepOnPause || !video.paused) draw(faces); // an answer landing after a pause does not redraw
     video.dispatchEvent(new CustomEvent('toonid:live', { detail: { faces, t, latencyMs, workerMs: r.workerMs, detected: r.detected, detections: r.detections, behindS: video.currentTime - t } }));
   }
 
@@ -116,7 +117,7 @@ export async function startLive(video, toonid, { container, every, side = LIVE_S
   }
 
   const paused = () => { layer.style.pointerEvents = 'none'; for (const s of shown.values()) s.el.style.pointerEvents = video.paused ? 'auto' : 'none'; };
-  on(video, 'pause', paused);
+  on(video, 'pause', () => { if (!keepOnPause) draw([]); paused(); });
   on(video, 'play', () => { paused(); schedule(); });
   // A seek shows another moment: the old boxes would be wrong; the worker starts its tracks over
   // when time goes back, and a jump forward ends them by their own timeouts.

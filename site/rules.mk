@@ -3,7 +3,7 @@
 .PHONY: site test-browser test-browser-dev test-browser-product bench-site bench-site-dev
 
 SITE_OUT := $(BUILD)/site
-SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js packio.js favicon.svg toonid.js worker.js worker-live.js live.js assets.js sw.js style.css overlay.js
+SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js packio.js favicon.svg toonid.js worker.js worker-live.js live.js live-ui.js assets.js sw.js style.css overlay.js
 WASM_SRC := $(shell find wasm identify model pack detect track live -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 # "Try an example" on the first screen: the open art in tools/gallery/testimages (credited in CREDITS.md).

@@ -31,7 +31,7 @@ if (!v) { console.error(`build.mjs: no "const Version = N" line in ${bridgeGo.pa
 const bridge = Number(v[1]);
 
 // The page shell: what index.html loads (and sw.js serves offline), besides the scope URL itself.
-const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'packio.js', 'favicon.svg', 'toonid.js', 'worker.js', 'worker-live.js', 'live.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
+const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'packio.js', 'favicon.svg', 'toonid.js', 'worker.js', 'worker-live.js', 'live.js', 'live-ui.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
 
 const stamp = (file, from, to) => {
   const src = readFileSync(join(dir, file), 'utf8');
