@@ -9,7 +9,7 @@ import { isPackFile, importPackFile, mountPackExport } from './packio.js';
 
 const $ = (id) => document.getElementById(id);
 const stage = $('stage'), media = $('media'), marks = $('marks'), box = $('box'), cross = $('crosshair');
-const statusEl = $('status'), statusText = $('status-text'), progress = $('progress');
+const statusEl = $('status'), statusText = $('status-text'), progress = $('progress'), facesEl = $('faces');
 
 let id = null;          // the loaded toonid API
 let current = null;     // the <img> or <video> being shown
@@ -19,9 +19,11 @@ let readyText = '';     // the status line once loaded, put back when an error i
 let point = null;       // keyboard crosshair, in source pixels
 let objectURL = null;
 let opens = 0;          // counts show() calls, so a slow sniff never replaces a later file
+let faces = null;       // {source snapshot, list} of the faces boxed on the picture: a click in a box shows its card
+let scans = 0;          // bumped whenever the boxed faces no longer describe the picture (as gen is for answers)
 
 // window.toonidDemo lets the browser tests and the figures script see what the page did.
-const demo = window.toonidDemo = { ready: null, answers: [], loadInfo: null, error: null };
+const demo = window.toonidDemo = { ready: null, answers: [], loadInfo: null, error: null, faces: null, scans: 0 };
 // The crop "Teach" would store now (null when there is no card), for the tests.
 Object.defineProperty(demo, 'crop', { get: () => last && { box: last.box, w: last.source.width, h: last.source.height } });
 
@@ -41,6 +43,7 @@ function clearError() {
 // store the wrong pixels). In-flight answers are dropped through gen.
 function clearAnswer(why = '') {
   gen++;
+  clearFaces();
   (demo.clears ||= []).push(typeof why === 'string' ? why : why.type); // what cleared it, for the tests
   last = null;
   box.hidden = true;
@@ -108,6 +111,7 @@ async function show(file) {
     fitMedia(el);
     clearError();
     demo.mediaReady = true;
+    if (!isVideo) scanFaces();
   }, { once: true });
   el.addEventListener('error', () => { if (current === el) failOpen(`Could not open ${name}: not a picture this browser can decode`); }, { once: true });
   // Live names on a playing video (live-ui.js); pausing leaves the boxing to scanFaces.
@@ -115,6 +119,9 @@ async function show(file) {
   if (isVideo) {
     // A new frame is on screen: the box and the card no longer describe it.
     for (const t of ['seeking', 'play', 'emptied']) el.addEventListener(t, clearAnswer);
+    // A paused frame gets its faces boxed: on pause, and after a seek that lands while paused.
+    el.addEventListener('pause', () => scanFaces());
+    el.addEventListener('seeked', () => { if (el.paused) scanFaces(); });
   }
   demo.mediaReady = false;
   media.replaceChildren(el, marks);
@@ -330,7 +337,7 @@ media.addEventListener('pointerdown', (e) => {
   const onBox = e.target === box || box.contains(e.target);
   if (e.target !== current && !onBox) return;
   const p = toSource(e);
-  drag = { mode: 'press', start: p, cx: e.clientX, cy: e.clientY, id: e.pointerId };
+  drag = { mode: 'press', start: p, cx: e.clientX, cy: e.clientY, id: e.pointerId, onBox };
   if (onBox && last) {
     const b = last.box;
     const corner = e.target.dataset.corner;
@@ -368,7 +375,10 @@ function endDrag(e, cancelled) {
   if (cancelled) { if (last) drawBox(last.box); else box.hidden = true; return; }
   if (current.tagName === 'VIDEO' && !current.paused) current.pause();
   if (d.box) { identifyAt(null, { box: d.box }); return; }
-  // A press without a drag: a click at that point (on the box too: another face may be inside it).
+  // A press without a drag inside a boxed face shows that face's card; elsewhere (on the yellow
+  // box too: another face may be inside it) it is a click search at that point.
+  const f = !d.onBox && faceAt(d.start);
+  if (f) { showFace(f); return; }
   point = d.start;
   identifyAt(point);
 }
@@ -391,7 +401,8 @@ stage.addEventListener('keydown', (e) => {
     e.preventDefault();
   } else if (e.key === 'Enter' || e.key === ' ') {
     if (current.tagName === 'VIDEO' && !current.paused) current.pause();
-    identifyAt(point);
+    const f = faceAt(point);
+    if (f) showFace(f); else identifyAt(point);
     e.preventDefault();
   }
 });
@@ -412,6 +423,82 @@ function drawBox(b, { pending = false } = {}) {
   Object.assign(box.style, { left: pct(b[0], W), top: pct(b[1], H), width: pct(b[2], W), height: pct(b[3], H) });
   box.classList.toggle('pending', pending);
   box.hidden = false;
+}
+
+// --- the detector's faces ---
+
+function clearFaces() {
+  scans++;
+  faces = null;
+  facesEl.replaceChildren();
+  demo.faces = null;
+}
+
+// scanFaces boxes and names every face of the picture on screen (one identifyAll: detect + embed
+// every face in the worker). Nothing is shown for a picture that changed meanwhile; a failure
+// (no detector in this build, a frame not decoded yet) leaves the click search as it is.
+async function scanFaces() {
+  clearFaces();
+  const my = scans;
+  const el = current;
+  if (!id) await demo.ready;
+  if (!el || el !== current || my !== scans) return;
+  const t0 = performance.now();
+  let src, list;
+  try {
+    src = await snapshot(el);
+    list = await id.identifyAll(src, { k: 5 });
+  } catch (err) {
+    if (my === scans) demo.facesError = String(err.message || err);
+    console.warn(`toonid: faces: ${err.message || err}`);
+    return;
+  }
+  if (my !== scans || el !== current) return;
+  faces = { source: src, list, ms: performance.now() - t0 };
+  demo.faces = { list, ms: faces.ms, at: performance.now() };
+  demo.scans++;
+  drawFaces();
+}
+
+// faceName is what a face's box says: its top name when the verdict names it, else "?".
+function faceName(f) {
+  const v = verdict(f);
+  return v.kind === 'known' ? v.best.name : '?';
+}
+
+function drawFaces() {
+  const [W, H] = naturalSize(current);
+  facesEl.replaceChildren(...faces.list.map((f) => {
+    const d = document.createElement('div');
+    const name = faceName(f);
+    d.className = `face${name === '?' ? ' unknown' : ''}${f.box.y < 0.06 * H ? ' top' : ''}`;
+    const b = f.box;
+    Object.assign(d.style, { left: pct(b.x, W), top: pct(b.y, H), width: pct(b.w, W), height: pct(b.h, H) });
+    d.append(Object.assign(document.createElement('span'), { className: 'label', textContent: name }));
+    d.setAttribute('aria-label', name === '?' ? 'A face it does not know' : `A face: ${name}`);
+    return d;
+  }));
+}
+
+// faceAt is the boxed face under a point (source px): the smallest box holding it.
+function faceAt(p) {
+  if (!faces) return null;
+  const hits = faces.list.filter(({ box: b }) => p.x >= b.x && p.x < b.x + b.w && p.y >= b.y && p.y < b.y + b.h);
+  return hits.sort((a, b) => a.box.w * a.box.h - b.box.w * b.box.h)[0] || null;
+}
+
+// showFace puts a boxed face on the card, as a click's answer: the crop that was embedded (inside
+// the picture) is the card's box, so "Teach" and "Wrong?" store that face.
+function showFace(f) {
+  gen++;
+  const { source } = faces;
+  const b = clampBox(f.crop, source.width, source.height);
+  const r = { answers: f.answers, unknown: f.unknown, threshold: f.threshold, score: f.best, box: b, candidates: 1, ms: faces.ms, face: f };
+  clearError();
+  last = { source, box: b };
+  demo.answers.push({ ...r, at: performance.now() });
+  drawBox(b);
+  showCard(r, source);
 }
 
 // snapshot freezes the current frame so "Teach" uses exactly the pixels that were identified.
@@ -511,6 +598,7 @@ async function teach(name) {
     demo.answers.push({ ...r, at: performance.now(), relabel: true });
     showCard(r, source);
     last = { source, box: b };
+    scanFaces(); // the boxes' names now know what was taught
     $('teach-status').textContent = `Learned: this is ${c.name} (${c.examples} example${c.examples === 1 ? '' : 's'}${c.pack ? ' added to the pack character' : ''}). Click it again anywhere.`;
     demo.taught = c; // last, so a test that waits for it also has the relabelled card
   } catch (err) {

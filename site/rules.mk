@@ -85,6 +85,14 @@ test-browser-pack: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## headles
 	TOONID_STORE=$(DEVSTORE) nice node site/test/packio.mjs
 
 TEST_TARGETS += test-browser-pack
+
+# The face detector in the demo: a frame composited from the gallery's art, every face found and
+# named, boxes on the picture, click in a box, video pause/play, bad input; screenshots in
+# test-artifacts/faces/.
+.PHONY: test-browser-faces
+test-browser-faces: site $(TOONID) default-pack store-detector node_modules ## headless Chromium: the detector's boxes and names in the demo (screenshots in test-artifacts/faces)
+	nice node site/test/faces.mjs
+TEST_TARGETS += test-browser-faces
 TEST_TARGETS += test-browser test-browser-product test-extension test-extension-product test-site-unit
 BENCH_TARGETS += bench-site
 
