@@ -67,6 +67,13 @@ test-browser-product: site $(TOONID) default-pack store-detector node_modules ##
 bench-site: site default-pack store-detector $(TOONID) node_modules ## page-load and click-to-answer timings in headless Chromium (default pack)
 	nice node site/test/bench.mjs
 
+# The detector's figure: identifyAll on an 848x480 frame of six faces (median ms, <= 100 ms?) and
+# the detector's bytes beside the first load's; one JSON line.
+.PHONY: bench-site-faces
+bench-site-faces: site default-pack store-detector $(TOONID) node_modules ## identifyAll on an 848x480 frame of 6 faces in headless Chromium (one JSON line)
+	nice node site/test/bench-faces.mjs
+BENCH_TARGETS += bench-site-faces
+
 # bench-site on the dev store (no shipped model needed).
 bench-site-dev: site $(TOONID) $(DEVSTORE)/scene.json node_modules ## the same timings on the dev store
 	TOONID_STORE=$(DEVSTORE) TOONID_SCENE=$(DEVSTORE)/scene.json nice node site/test/bench.mjs
