@@ -90,39 +90,60 @@ func addAct(dst, a, b []float32, relu bool) {
 }
 
 // winoIn: see winoInGeneric; four tiles per vector (nt is a multiple of 4). Written out
-// without arrays: Go keeps arrays of vectors in (linear) memory.
+// without arrays: Go keeps arrays of vectors in (linear) memory. Columns j = 0, 3 of the
+// tiles, then j = 1, 2 (8 vectors live, not the 16 of all four: Go's 16 wasm vector
+// registers), read and written through pointers (one bounds check per call; the checked
+// slices cost a third of the transform).
 func winoIn(v []float32, stride int, e, o []float32, pw2, nt int) {
+	if nt < 4 {
+		return
+	}
+	// The furthest reads (row 3, vector at t+1 for the last t) and writes (V[15]); t only
+	// goes up from 0, so every pointer below stays inside e, o and v.
+	_, _, _ = e[3*pw2+nt], o[3*pw2+nt], v[15*stride+nt-1]
+	pe, po, pv := unsafe.Pointer(&e[0]), unsafe.Pointer(&o[0]), unsafe.Pointer(&v[0])
+	rs, vs := 4*pw2, 4*stride
 	for t := 0; t+4 <= nt; t += 4 {
-		e0, o0 := e[0*pw2+t:0*pw2+t+5], o[0*pw2+t:0*pw2+t+5]
-		e00, e01, o00, o01 := ld4(e0, 0), ld4(e0, 1), ld4(o0, 0), ld4(o0, 1)
-		q00, q01, q02, q03 := e00.Sub(e01), o00.Add(e01), e01.Sub(o00), o00.Sub(o01)
-		e1, o1 := e[1*pw2+t:1*pw2+t+5], o[1*pw2+t:1*pw2+t+5]
-		e10, e11, o10, o11 := ld4(e1, 0), ld4(e1, 1), ld4(o1, 0), ld4(o1, 1)
-		q10, q11, q12, q13 := e10.Sub(e11), o10.Add(e11), e11.Sub(o10), o10.Sub(o11)
-		e2, o2 := e[2*pw2+t:2*pw2+t+5], o[2*pw2+t:2*pw2+t+5]
-		e20, e21, o20, o21 := ld4(e2, 0), ld4(e2, 1), ld4(o2, 0), ld4(o2, 1)
-		q20, q21, q22, q23 := e20.Sub(e21), o20.Add(e21), e21.Sub(o20), o20.Sub(o21)
-		e3, o3 := e[3*pw2+t:3*pw2+t+5], o[3*pw2+t:3*pw2+t+5]
-		e30, e31, o30, o31 := ld4(e3, 0), ld4(e3, 1), ld4(o3, 0), ld4(o3, 1)
-		q30, q31, q32, q33 := e30.Sub(e31), o30.Add(e31), e31.Sub(o30), o30.Sub(o31)
-		st4(q00.Sub(q20), v, 0*stride+t)
-		st4(q10.Add(q20), v, 4*stride+t)
-		st4(q20.Sub(q10), v, 8*stride+t)
-		st4(q10.Sub(q30), v, 12*stride+t)
-		st4(q01.Sub(q21), v, 1*stride+t)
-		st4(q11.Add(q21), v, 5*stride+t)
-		st4(q21.Sub(q11), v, 9*stride+t)
-		st4(q11.Sub(q31), v, 13*stride+t)
-		st4(q02.Sub(q22), v, 2*stride+t)
-		st4(q12.Add(q22), v, 6*stride+t)
-		st4(q22.Sub(q12), v, 10*stride+t)
-		st4(q12.Sub(q32), v, 14*stride+t)
-		st4(q03.Sub(q23), v, 3*stride+t)
-		st4(q13.Add(q23), v, 7*stride+t)
-		st4(q23.Sub(q13), v, 11*stride+t)
-		st4(q13.Sub(q33), v, 15*stride+t)
+		e0, o0 := unsafe.Add(pe, 4*t), unsafe.Add(po, 4*t)
+		e1, o1 := unsafe.Add(e0, rs), unsafe.Add(o0, rs)
+		e2, o2 := unsafe.Add(e1, rs), unsafe.Add(o1, rs)
+		e3, o3 := unsafe.Add(e2, rs), unsafe.Add(o2, rs)
+		vt := unsafe.Add(pv, 4*t)
+		// j = 0: q = E[t] - E[t+1]; j = 3: q = O[t] - O[t+1].
+		a0, d0 := ldp(e0).Sub(ldp(unsafe.Add(e0, 4))), ldp(o0).Sub(ldp(unsafe.Add(o0, 4)))
+		a1, d1 := ldp(e1).Sub(ldp(unsafe.Add(e1, 4))), ldp(o1).Sub(ldp(unsafe.Add(o1, 4)))
+		a2, d2 := ldp(e2).Sub(ldp(unsafe.Add(e2, 4))), ldp(o2).Sub(ldp(unsafe.Add(o2, 4)))
+		a3, d3 := ldp(e3).Sub(ldp(unsafe.Add(e3, 4))), ldp(o3).Sub(ldp(unsafe.Add(o3, 4)))
+		stp(a0.Sub(a2), vt)
+		stp(a1.Add(a2), unsafe.Add(vt, 4*vs))
+		stp(a2.Sub(a1), unsafe.Add(vt, 8*vs))
+		stp(a1.Sub(a3), unsafe.Add(vt, 12*vs))
+		stp(d0.Sub(d2), unsafe.Add(vt, 3*vs))
+		stp(d1.Add(d2), unsafe.Add(vt, 7*vs))
+		stp(d2.Sub(d1), unsafe.Add(vt, 11*vs))
+		stp(d1.Sub(d3), unsafe.Add(vt, 15*vs))
+		// j = 1: q = O[t] + E[t+1]; j = 2: q = E[t+1] - O[t].
+		x0, y0 := ldp(o0), ldp(unsafe.Add(e0, 4))
+		b0, c0 := x0.Add(y0), y0.Sub(x0)
+		x1, y1 := ldp(o1), ldp(unsafe.Add(e1, 4))
+		b1, c1 := x1.Add(y1), y1.Sub(x1)
+		x2, y2 := ldp(o2), ldp(unsafe.Add(e2, 4))
+		b2, c2 := x2.Add(y2), y2.Sub(x2)
+		x3, y3 := ldp(o3), ldp(unsafe.Add(e3, 4))
+		b3, c3 := x3.Add(y3), y3.Sub(x3)
+		stp(b0.Sub(b2), unsafe.Add(vt, 1*vs))
+		stp(b1.Add(b2), unsafe.Add(vt, 5*vs))
+		stp(b2.Sub(b1), unsafe.Add(vt, 9*vs))
+		stp(b1.Sub(b3), unsafe.Add(vt, 13*vs))
+		stp(c0.Sub(c2), unsafe.Add(vt, 2*vs))
+		stp(c1.Add(c2), unsafe.Add(vt, 6*vs))
+		stp(c2.Sub(c1), unsafe.Add(vt, 10*vs))
+		stp(c1.Sub(c3), unsafe.Add(vt, 14*vs))
 	}
 }
+
+// stp stores v at p (a pointer inside a checked slice).
+func stp(v archsimd.Float32x4, p unsafe.Pointer) { v.StoreArray((*[4]float32)(p)) }
 
 // winoOut: see winoOutGeneric. Vectors run over four tiles; m must hold whole vectors past
 // nt (its rows are padded to a multiple of 4 tiles).

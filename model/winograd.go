@@ -107,17 +107,11 @@ func winoConv(l *winoLayout, op *Op, src, dst []float32, ins, outs Shape, scratc
 	// Even/odd split of the padded input: P[y][X] = in[y-1][X-1].
 	clear(eo)
 	for c := 0; c < ic; c++ {
-		plane := src[c*h*w : (c+1)*h*w]
-		for y := 0; y < h; y++ {
-			s := plane[y*w : (y+1)*w]
-			e := eo[((c*2)*ph+y+1)*pw2 : ((c*2)*ph+y+2)*pw2]
-			o := eo[((c*2+1)*ph+y+1)*pw2 : ((c*2+1)*ph+y+2)*pw2]
-			// X = x+1: even x lands in O[x/2], odd x in E[(x+1)/2].
-			deal(o[:(w+1)/2], e[1:1+w/2], s)
-			if w%2 == 1 {
-				o[w/2] = s[w-1]
-			}
-		}
+		// X = x+1: even x lands in O[x/2], odd x in E[(x+1)/2]; rows y+1. One dealRows
+		// per channel (per-row calls cost about as much as the dealing).
+		e := eo[((c*2)*ph+1)*pw2 : (c*2+1)*ph*pw2]
+		o := eo[((c*2+1)*ph+1)*pw2 : (c*2+2)*ph*pw2]
+		dealRows(o, e[1:], pw2, src[c*h*w:(c+1)*h*w], w, h, w)
 	}
 	// Input transform, four tiles per step.
 	for c := 0; c < ic; c++ {
