@@ -17,6 +17,7 @@ $(PACK_STORE)/packs/default/manifest.json: $(TOONID) $(PACK_MODEL) $(GALLERY)/ga
 		-name default -o $(PACK_STORE)/packs/default.tmp
 	sum=$$($(TOONID) checksum $(PACK_MODEL) | cut -d' ' -f1) && cp $(PACK_MODEL) $(PACK_STORE)/models/$$sum.tmdl
 	rm -rf $(PACK_STORE)/packs/default && mv $(PACK_STORE)/packs/default.tmp $(PACK_STORE)/packs/default
+	$(GO) run ./serve/internal/precompress -store $(PACK_STORE)
 	$(TOONID) pack inspect $(PACK_STORE)/packs/default | head -8
 
 default-pack: $(PACK_STORE)/packs/default/manifest.json ## the default pack from tools/gallery with the shipped model, into build/store

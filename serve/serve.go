@@ -213,13 +213,21 @@ func (h *handler) serveAddressed(w http.ResponseWriter, r *http.Request, rt rout
 	etag := `"` + rt.sha256 + `"`
 	hdr.Set("ETag", etag)
 	hdr.Set("Cache-Control", cacheImmutable)
-	if notModified(r, etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
+	hdr.Add("Vary", "Accept-Encoding")
+	// The file is immutable, so a client holding any encoding of it holds it.
+	for _, t := range append([]string{etag}, encodedETag(etag, storeEncodings[0].token), encodedETag(etag, storeEncodings[1].token)) {
+		if notModified(r, t) {
+			hdr.Set("ETag", t)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
 	info, err := h.store.Stat(r.Context(), rt.key)
 	if err != nil {
 		h.storeError(w, rt.key, err)
+		return
+	}
+	if h.serveAddressedEncoded(w, r, rt, etag) {
 		return
 	}
 	h.sendStored(w, r, rt, info.Size, etag)
@@ -244,6 +252,14 @@ func (h *handler) serveMutable(w http.ResponseWriter, r *http.Request, rt route)
 	if info.Size > h.maxHash {
 		h.serveLargeMutable(w, r, rt, info)
 		return
+	}
+	if strings.HasPrefix(rt.ctype, "application/json") {
+		w.Header().Add("Vary", "Accept-Encoding")
+		if info.Size <= maxLiveGzip && info.Size >= MinCompress && wholeEncodable(r) &&
+			acceptedEncodings(headerList(r.Header, "Accept-Encoding"))["gzip"] {
+			h.serveWholeGzipped(w, r, rt)
+			return
+		}
 	}
 	v := infoVersion(info)
 	if h.serveKnown(w, r, rt, v) {
@@ -326,6 +342,29 @@ func (h *handler) serveWhole(w http.ResponseWriter, r *http.Request, rt route, v
 		h.etags.put(rt.key, v, strongETag(b))
 	}
 	h.serveBytes(w, r, b, rt.ctype)
+}
+
+// serveWholeGzipped reads a small mutable JSON file whole and sends it gzip-compressed (or as
+// it is, should it have grown past what serveGzipped compresses).
+func (h *handler) serveWholeGzipped(w http.ResponseWriter, r *http.Request, rt route) {
+	rc, err := h.store.Read(r.Context(), rt.key, 0, -1)
+	if err != nil {
+		h.storeError(w, rt.key, err)
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(rc, h.maxHash+1))
+	rc.Close()
+	if err != nil {
+		h.storeError(w, rt.key, err)
+		return
+	}
+	if int64(len(b)) > h.maxHash {
+		h.storeError(w, rt.key, fmt.Errorf("serve: %s grew past %d bytes while read", rt.key, h.maxHash))
+		return
+	}
+	if !h.serveGzipped(w, r, b, rt.ctype) {
+		h.serveBytes(w, r, b, rt.ctype)
+	}
 }
 
 func strongETag(b []byte) string {

@@ -1,13 +1,22 @@
 // Browser figures (make bench-site): bytes on first load (on the wire, as toonid serve sends
 // them with brotli/gzip from the site build's precompressed copies; and gzip -9 of each body), time to first identification, and
-// click -> answer latency (median of >= 20 clicks). Prints a Markdown table for BENCHMARKS.md.
+// click -> answer latency (median of >= 20 clicks); then a cold first visit on an emulated slow-4G
+// link (SLOW4G below). "First load" is what the page fetches before it is ready to answer;
+// what it fetches after (the face detector, the service worker's precache) is counted apart.
+// Prints a Markdown table for BENCHMARKS.md, then one JSON line with every figure.
 import { gzipSync } from 'node:zlib';
 import { cpus } from 'node:os';
 import { serve, browser, scene, clickImage, openImage, ready } from './lib.mjs';
 
 const CLICKS = Number(process.env.CLICKS || 25);
-const median = (v) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-const pct = (v, p) => { const s = [...v].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+// Lighthouse's "slow 4G" (its mobile throttling): 150 ms RTT, 1.6 Mbps down, 750 Kbps up, applied
+// with the DevTools protocol (Network.emulateNetworkConditions; latency is the added round trip,
+// throughputs in bytes per second).
+const SLOW4G = { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 750e3 / 8 };
+const median = (v) => { if (!v.length) return NaN; return median1(v); };
+const median1 = (v) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const pct = (v, p) => { if (!v.length) return NaN; return pct1(v, p); };
+const pct1 = (v, p) => { const s = [...v].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
 const sc = scene();
 const face = sc.faces[0];
@@ -25,7 +34,7 @@ try {
       // What crossed the wire: the encoded body (toonid serve sends .br/.gz by Accept-Encoding)
       // plus the response headers, as Chromium counted them.
       const sz = await req.sizes();
-      fetched.push({ url: req.url().replace(srv.url, '/'), raw: body.length, gz: gzipSync(body, { level: 9 }).length,
+      fetched.push({ url: req.url().replace(srv.url, '/'), start: req.timing().startTime, raw: body.length, gz: gzipSync(body, { level: 9 }).length,
         wire: sz.responseBodySize + sz.responseHeadersSize, encoding: (await res.allHeaders())['content-encoding'] || '' });
     } catch { /* bodies of redirects/aborted requests are not available */ }
   });
@@ -45,13 +54,22 @@ try {
   // so count them at the size of the same URL's page request.
   const bySize = new Map(fetched.filter((f) => f.raw).map((f) => [f.url, f]));
   for (const f of fetched) if (!f.raw && bySize.has(f.url)) { f.raw = bySize.get(f.url).raw; f.gz = bySize.get(f.url).gz; f.url += ' (service worker precache)'; }
-  const total = fetched.reduce((a, f) => ({ raw: a.raw + f.raw, gz: a.gz + f.gz, wire: a.wire + (f.wire || 0) }), { raw: 0, gz: 0, wire: 0 });
+  const sum = (list) => list.reduce((a, f) => ({ raw: a.raw + f.raw, gz: a.gz + f.gz, wire: a.wire + (f.wire || 0) }), { raw: 0, gz: 0, wire: 0 });
+  const total = sum(fetched);
+  // Requests started before the page was ready to answer (epoch ms on both sides).
+  const readyEpoch = (await page.evaluate(() => performance.timeOrigin)) + info.readyAt;
+  for (const f of fetched) f.beforeReady = f.start < readyEpoch;
+  const firstLoad = sum(fetched.filter((f) => f.beforeReady)), later = sum(fetched.filter((f) => !f.beforeReady));
 
   // Warm clicks at points around the face (different pixels each time, so nothing is memoised).
   const ms = [], worker = [];
+  let fromBoxes = 0;
   for (let i = 0; i < CLICKS; i++) {
     const a = (i / CLICKS) * 2 * Math.PI, r = 6 + (i % 5) * 3;
     const res = await clickImage(page, face.x + r * Math.cos(a), face.y + r * Math.sin(a));
+    // A click inside one of the detector's boxes shows that face's answer, named on open: no
+    // identification to time. Only click searches are timed.
+    if (res.face) { fromBoxes++; continue; }
     ms.push(res.ms); worker.push(res.workerMs);
   }
 
@@ -68,23 +86,61 @@ try {
   await p2.goto(srv.url);
   const warm = await ready(p2);
 
+  // Cold first visit on slow 4G, in a fresh profile: navigation start -> ready to answer.
+  const slow = await slow4G(srv.url);
+
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
   console.log(`\n### Browser figures (${info.wasm}, Chromium headless, ${cpus().length} x ${cpus()[0].model}, ${date})\n`);
   console.log('| figure | value | target |\n|---|---|---|');
-  console.log(`| bytes on the wire, first load (bodies as sent + headers) | ${(total.wire / 1e6).toFixed(2)} MB | <= 2.5 MB |`);
+  console.log(`| bytes on the wire, first load: requests before the page is ready to answer (bodies as sent + headers) | ${(firstLoad.wire / 1e6).toFixed(3)} MB (${fetched.filter((f) => f.beforeReady).length} requests) | <= 2.5 MB |`);
+  console.log(`| bytes on the wire, whole first visit (+ after ready: ${fetched.filter((f) => !f.beforeReady).map((f) => f.url.replace(/^.*\/([^/]{12})[^/]*$/, '$1…')).slice(0, 4).join(', ')}${later.wire ? ', …' : ''}) | ${(total.wire / 1e6).toFixed(3)} MB (+${(later.wire / 1e6).toFixed(3)}) | |`);
+  console.log(`| slow 4G (${SLOW4G.latency} ms RTT, ${SLOW4G.downloadThroughput * 8 / 1e6} Mbps down, ${SLOW4G.uploadThroughput * 8 / 1e3} Kbps up): navigation start -> ready to answer, cold | ${slow.readyAt.toFixed(0)} ms (${(slow.wireBeforeReady / 1e6).toFixed(3)} MB before ready; floor at this bandwidth ${(slow.wireBeforeReady / SLOW4G.downloadThroughput * 1000).toFixed(0)} ms) | <= 6 s |`);
   console.log(`| bytes on first load, gzip -9 of each body | ${(total.gz / 1e6).toFixed(2)} MB (${(total.raw / 1e6).toFixed(2)} MB raw, ${fetched.length} requests) | <= 2.5 MB |`);
   console.log(`| load (download + verify + start wasm), first visit | ${info.ms.toFixed(0)} ms | |`);
   console.log(`| navigation start -> model ready, first visit | ${info.readyAt.toFixed(0)} ms (of which warm-up identification ${info.warmMs.toFixed(0)} ms) | |`);
   console.log(`| navigation start -> first answer, first visit (image opened and clicked at DOMContentLoaded) | ${first.at.toFixed(0)} ms | <= 1 s |`);
   console.log(`| first click -> answer (includes waiting for the model) | ${first.ms.toFixed(0)} ms | |`);
-  console.log(`| click -> answer, median of ${CLICKS} (p90, min) | ${median(ms).toFixed(1)} ms (${pct(ms, 0.9).toFixed(1)}, ${Math.min(...ms).toFixed(1)}) | <= 100 ms |`);
+  console.log(`| clicks on the face answered from the detector's boxes (not timed) | ${fromBoxes} of ${CLICKS} | |`);
+  console.log(`| click -> answer, median of ${ms.length} click searches (p90, min) | ${median(ms).toFixed(1)} ms (${pct(ms, 0.9).toFixed(1)}, ${ms.length ? Math.min(...ms).toFixed(1) : NaN}) | <= 100 ms |`);
   console.log(`| of which in the worker (embed + match), median | ${median(worker).toFixed(1)} ms, ${first.candidates} crops | |`);
   console.log(`| click -> answer away from faces (refine runs: ${Math.min(...crops)}-${Math.max(...crops)} crops), median of 10 (min) | ${median(msFull).toFixed(1)} ms (${Math.min(...msFull).toFixed(1)}) | <= 100 ms |`);
   console.log(`| load on second visit (all from cache) | ${warm.ms.toFixed(0)} ms | |`);
   console.log(`\nLoad phases, first visit (ms): ${JSON.stringify(info.phases)}; second visit: ${JSON.stringify(warm.phases)}`);
   console.log('\nFetched on first load (on the wire as toonid serve sent it; gzip -9 computed by the script):\n');
-  for (const f of fetched.sort((a, b) => b.raw - a.raw)) console.log(`- ${f.url}: ${f.raw} B raw, ${f.wire} B on the wire${f.encoding ? ` (${f.encoding})` : ''}, ${f.gz} B gzip -9`);
+  for (const f of fetched.sort((a, b) => b.raw - a.raw)) console.log(`- ${f.url}: ${f.raw} B raw, ${f.wire} B on the wire${f.encoding ? ` (${f.encoding})` : ''}, ${f.gz} B gzip -9${f.beforeReady ? '' : ', after ready'}`);
+  console.log(JSON.stringify({
+    date, wasm: info.wasm, wire_bytes: total.wire, gzip_bytes: total.gz, raw_bytes: total.raw, requests: fetched.length,
+    first_load_wire_bytes: firstLoad.wire, first_load_requests: fetched.filter((f) => f.beforeReady).length, after_ready_wire_bytes: later.wire,
+    load_ms: info.ms, ready_ms: info.readyAt, warmup_ms: info.warmMs, first_answer_ms: first.at, first_click_ms: first.ms,
+    clicks_from_boxes: fromBoxes, click_median_ms: median(ms), click_p90_ms: pct(ms, 0.9), worker_median_ms: median(worker), away_median_ms: median(msFull), second_visit_ms: warm.ms,
+    slow4g: { rtt_ms: SLOW4G.latency, down_bps: SLOW4G.downloadThroughput * 8, up_bps: SLOW4G.uploadThroughput * 8 },
+    slow4g_ready_ms: slow.readyAt, slow4g_first_load_wire_bytes: slow.wireBeforeReady,
+  }));
 } finally {
   await b.close();
   srv.stop();
+}
+
+// slow4G loads the page cold in a fresh profile with SLOW4G applied to its page target (and so to
+// the dedicated worker's fetches, which the page's network stack carries) and returns when it is
+// ready to answer: {readyAt, wireBeforeReady}.
+async function slow4G(url) {
+  const b2 = await browser();
+  try {
+    const page = await b2.ctx.newPage();
+    const cdp = await b2.ctx.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', SLOW4G);
+    const reqs = [];
+    b2.ctx.on('requestfinished', async (req) => {
+      try { reqs.push({ start: req.timing().startTime, wire: (await req.sizes()).responseBodySize + (await req.sizes()).responseHeadersSize }); } catch { /* aborted */ }
+    });
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 120000 });
+    const info = await ready(page);
+    if (info.error) throw new Error(`slow 4G load: ${info.error}`);
+    const readyEpoch = (await page.evaluate(() => performance.timeOrigin)) + info.readyAt;
+    return { readyAt: info.readyAt, wireBeforeReady: reqs.filter((r) => r.start < readyEpoch).reduce((a, r) => a + r.wire, 0) };
+  } finally {
+    await b2.close();
+  }
 }
