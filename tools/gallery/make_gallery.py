@@ -20,6 +20,7 @@ by looking at the frames. Writes img/, calib/, testimages/, gallery.tsv, calib.t
 next to this script.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -69,7 +70,10 @@ PC_COVERS = {
 PC_TEST = "data_images_static_2015-05-21_pepper-sample.jpg"
 PC_TEST_FACE = (167, 75, 140, 140)
 
-# Tuxemon monsters with their own attribution entry (ATTRIBUTIONS.md, section "Tuxemon").
+# Tuxemon monsters whose credit line was written by hand (their own entry in ATTRIBUTIONS.md, section
+# "Tuxemon"); every other monster's comes from that section when it has an entry (tuxemon_credits),
+# else the project's general line. The default pack names every monster of the data folder but
+# TUXEMON_RESERVED.
 TUXEMON = {
     "bamboon": ("Bamboon", "Mike Bramson, CC BY-SA 4.0"),
     "fruitera": ("Fruitera", "Rawng, CC BY 4.0, based on \"Fruit bat starter\" by jozzer26"),
@@ -81,23 +85,56 @@ TUXEMON = {
     "pigabyte": ("Pigabyte", "josepharaoh99, CC BY-SA 4.0"),
     "lambert": ("Lambert", "Sanglorian, CC BY-SA 4.0"),
     "propellercat": ("Propellercat", "tamashihoshi, CC BY-SA 4.0"),
-}
-# Outside the gallery: calibration identities (threshold) and eval distractors. Never a monster of
-# a gallery monster's evolution line (Eyesore -> Eyenemy, Cateye -> Propellercat): their sprites are
-# near-duplicates of the gallery's, scored 0.94-0.98 against it, and as impostors they alone set the
-# FAR 1% threshold above every real match.
-TUXEMON_CALIB = {
     "foxfire": ("Foxfire", "Sanglorian, CC BY-SA 4.0"),
     "arthrobolt": ("Arthrobolt", "josepharaoh99, CC BY-SA 4.0"),
     "nut": ("Nut", "TacoBot, public domain (CC0)"),
     "bolt": ("Bolt", "TacoBot, public domain (CC0)"),
 }
-SUPERTUX = {"snowball": "Snowball", "mr_iceblock": "Mr. Iceblock", "spiky": "Spiky",
-            "mr_bomb": "Mr. Bomb", "owl": "Owl", "jumpy": "Jumpy"}
-SUPERTUX_CALIB = {"mr_cherry": "Mr. Cherry", "snail": "Snail", "zeekling": "Zeekling",
-                  "igel": "Igel", "toad": "Toad", "fish": "Fish"}
+# "tux" is Tux the free-software mascot outside SuperTux: reserved for outside evaluation.
+TUXEMON_RESERVED = {"tux"}
+TUXEMON_GENERAL = "open licences per Tuxemon's ATTRIBUTIONS.md and LICENSE (mostly CC BY-SA 4.0)"
+# SuperTux creature folders that are not characters (projectiles, traps, hazards, a cannon): no face
+# to name, so they are calibration impostors beside the backgrounds. Every other creature is named.
+# "flame" is not among them: its frames are the Will-o'-the-wisp's own flame drawing (scored 0.81-0.89
+# against it), the same near-duplicate trap as Tuxemon evolution relatives; as impostors they alone
+# set the FAR 1% threshold above real matches (Pepper's test image fell to unknown).
+SUPERTUX_OBJECTS = {"dart", "darttrap", "dispenser", "leafshot", "spike", "stalactite"}
+SUPERTUX_SKIP = {"flame"}
+SUPERTUX_NAMES = {"mr_iceblock": "Mr. Iceblock", "mr_bomb": "Mr. Bomb", "mr_cherry": "Mr. Cherry",
+                  "mr_candle": "Mr. Candle", "mr_tree": "Mr. Tree", "bsod": "BSOD"}
 ST_SKIP = ("burning", "melting", "squished", "flat", "frozen", "iced", "busted", "dust", "hud", "explod",
            "freeze", "hit", "worldmap", "dead", "cracked", "sleeping", "diving", "wooden", "shadow")
+
+
+def key(name):
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def tuxemon_credits(attributions):
+    """Monster key -> (name, credit) from the "### Tuxemon" section of Tuxemon's ATTRIBUTIONS.md."""
+    text = open(attributions).read()
+    sec = text.split("\n### Tuxemon\n", 1)[1].split("\n### ", 1)[0]
+    out = {}
+    for bullet in re.split(r"\n\* ", "\n" + sec)[1:]:
+        flat = " ".join(re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", bullet).split())
+        flat = re.sub(r"\[(https?://\S+) ([^\]]*)\]", r"\2", flat)
+        m = re.match(r'((?:"[^"]+"(?:,| and| &)? ?)+)[.,]? ?(.*)$', flat)
+        if not m:
+            continue
+        names = [n for n in re.findall(r'"([^"]+)"', m.group(1))]
+        names = [x.strip() for n in names for x in n.split("&")]
+        credit = m.group(2).removeprefix("by ").rstrip(".")
+        credit = credit.replace(" is licensed under ", ", ").replace(" released under ", ", ")
+        if not re.search(r"CC|Public Domain|GPL|licen", credit, re.I):
+            credit += "; " + TUXEMON_GENERAL
+        for n in names:
+            out[key(n)] = (n, credit)
+    return out
+
+
+def title(cid):
+    return " ".join(w[:1].upper() + w[1:] for w in cid.split("_"))
+
 
 DB_STYLES = ["adventurer", "lorelei", "micah", "personas", "avataaars", "toonHead"]
 DB_CREDIT = {
@@ -134,6 +171,14 @@ def sprite(path, side=SIDE):
     if s > side:
         out = out.resize((side, side), Image.LANCZOS)
     return out
+
+
+def example_thumb(rel, width=240):
+    """The demo's "Try an example" picture (shown 120 px wide, so 240 px for 2x screens): the page
+    loads these at once and the full image only when it is chosen."""
+    im = Image.open(os.path.join(HERE, rel)).convert("RGB")
+    im = im.resize((width, round(im.height * width / im.width)), Image.LANCZOS)
+    im.save(os.path.join(HERE, rel[:-4] + ".thumb.jpg"), quality=82, optimize=True, progressive=True)
 
 
 def save(im, rel):
@@ -188,22 +233,31 @@ def main():
         im = Image.open(os.path.join(data, "peppercarrot/themes_peppercarrot-theme_v2_img_pepper-carrot-cover%d_by-david-revoy.jpg" % c))
         gal.append((save(crop_square(im, box), "img/peppercarrot/%s_cover%d.jpg" % (who, c)), who, names[who], PC_SERIES, PC_CREDIT))
     save(Image.open(os.path.join(data, "peppercarrot", PC_TEST)).convert("RGB"), "testimages/pepper_sample.jpg")
+    for name in ("sintel_trailer_%03d" % SINTEL_TEST_FRAME, "pepper_sample"):
+        example_thumb("testimages/%s.jpg" % name)
 
-    for table, dest in ((TUXEMON, gal), (TUXEMON_CALIB, cal)):
-        for mid, (name, credit) in sorted(table.items()):
-            for view in ("front", "menu01", "menu02"):
-                rel = save(sprite(os.path.join(data, "tuxemon/battle/%s-%s.png" % (mid, view))),
-                           "%s/tuxemon/%s_%s.png" % ("img" if dest is gal else "calib", mid, view))
-                dest.append((rel, "tuxemon-" + mid, name, TUX_SERIES, "The Tuxemon project; " + credit))
+    credits = tuxemon_credits(os.path.join(data, "tuxemon/ATTRIBUTIONS.md"))
+    monsters = sorted({line.split("\t")[0] for line in open(os.path.join(data, "tuxemon/manifest.tsv"))} - {"id"})
+    for mid in monsters:
+        if mid in TUXEMON_RESERVED:
+            continue
+        name, credit = TUXEMON.get(mid) or credits.get(mid) or (title(mid), TUXEMON_GENERAL)
+        for view in ("front", "menu01", "menu02"):
+            rel = save(sprite(os.path.join(data, "tuxemon/battle/%s-%s.png" % (mid, view))), "img/tuxemon/%s_%s.png" % (mid, view))
+            gal.append((rel, "tuxemon-" + mid, name, TUX_SERIES, "The Tuxemon project; " + credit))
 
-    for table, dest in ((SUPERTUX, gal), (SUPERTUX_CALIB, cal)):
-        for cid, name in sorted(table.items()):
-            d = os.path.join(data, "supertux/creatures", cid)
-            frames = sorted(f for f in os.listdir(d) if f.endswith(".png") and not any(s in f for s in ST_SKIP))
-            pick = frames[:: max(1, len(frames) // 4)][:4]
-            for f in pick:
-                rel = save(sprite(os.path.join(d, f)), "%s/supertux/%s_%s" % ("img" if dest is gal else "calib", cid, f))
-                dest.append((rel, "supertux-" + cid, name, ST_SERIES, ST_CREDIT))
+    for cid in sorted(os.listdir(os.path.join(data, "supertux/creatures"))):
+        d = os.path.join(data, "supertux/creatures", cid)
+        frames = sorted(f for f in os.listdir(d) if f.endswith(".png") and not any(s in f for s in ST_SKIP))
+        if not frames or cid in SUPERTUX_SKIP:
+            continue
+        obj = cid in SUPERTUX_OBJECTS
+        for f in frames[:: max(1, len(frames) // 4)][:4]:
+            rel = save(sprite(os.path.join(d, f)), "%s/supertux/%s_%s" % ("calib" if obj else "img", cid, f))
+            if obj:  # each object its own identity, like the backgrounds
+                cal.append((rel, "object-supertux-%s-%s" % (cid, f[:-4]), "object", ST_SERIES, ST_CREDIT))
+            else:
+                gal.append((rel, "supertux-" + cid, SUPERTUX_NAMES.get(cid, title(cid)), ST_SERIES, ST_CREDIT))
 
     # DiceBear identities are invented, so the default pack names none of them (a user asking about
     # Sintel should not be offered "Ada Quill"): all 16 are calibration impostors, the synthetic
