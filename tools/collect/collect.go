@@ -118,6 +118,7 @@ type Stats struct {
 	Clustered  int `json:"clustered"`  // in clusters of at least min_size
 	LeftOut    int `json:"left_out"`   // in smaller clusters, not in the file
 	Tracks     int `json:"tracks,omitempty"` // video: clusters that are tracks
+	Cuts       int `json:"cuts,omitempty"`   // video: shot cuts found (the tracker starts afresh at each)
 }
 
 // Image is one source image. SHA256 lets apply notice an image that changed since propose.

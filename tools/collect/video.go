@@ -33,6 +33,12 @@ const (
 	FramesDir = "frames"
 	// answersK: the pack answers per crop the tracker's vote weighs.
 	answersK = 5
+	// CutDistance: consecutive frames whose colour histograms (histBins per channel, L1 over
+	// the three channels, halved and averaged: 0 same, 1 disjoint) differ by more are a shot cut,
+	// and the tracker starts afresh: a face box in the next shot is someone else, even where
+	// the detector's box lands on the same spot.
+	CutDistance = 0.25
+	histBins    = 8
 )
 
 // ErrNoFFmpeg is returned (wrapped) when ffmpeg is not on PATH.
@@ -218,6 +224,7 @@ func ProposeVideo(ctx context.Context, video, out string, opts VideoOptions) (*P
 		}
 	}
 	var props []videoProp
+	var prevHist []float64
 	labels := map[uint64]string{} // each track's last decided label (the tracker's running vote)
 	known := map[string]Suggestion{}
 	for fi, name := range names {
@@ -229,6 +236,12 @@ func ProposeVideo(ctx context.Context, video, out string, opts VideoOptions) (*P
 			return nil, fmt.Errorf("collect: frame %s: %w", name, err)
 		}
 		p.Images = append(p.Images, Image{Path: name, Width: img.Rect.Dx(), Height: img.Rect.Dy(), SHA256: sum})
+		h := histogram(img)
+		if prevHist != nil && histDistance(prevHist, h) > CutDistance {
+			tr.Reset()
+			p.Stats.Cuts++
+		}
+		prevHist = h
 		boxes, err := opts.Detector.Detect(img)
 		if err != nil {
 			return nil, fmt.Errorf("collect: frame %s: %w", name, err)
@@ -386,6 +399,36 @@ func groupTracks(p *Proposals, props []videoProp, labels map[uint64]string, know
 		p.Clusters = append(p.Clusters, c)
 	}
 	p.Stats.Tracks = len(p.Clusters)
+}
+
+// histogram is img's colour histogram, histBins per channel, each channel summing to 1 (every
+// 4th pixel of every 4th row: enough for a shot's colours).
+func histogram(img *image.RGBA) []float64 {
+	h := make([]float64, 3*histBins)
+	n := 0
+	for y := 0; y < img.Rect.Dy(); y += 4 {
+		row := img.Pix[y*img.Stride:]
+		for x := 0; x < img.Rect.Dx(); x += 4 {
+			for c := range 3 {
+				h[c*histBins+int(row[4*x+c])*histBins/256]++
+			}
+			n++
+		}
+	}
+	for i := range h {
+		h[i] /= float64(max(n, 1))
+	}
+	return h
+}
+
+// histDistance is the mean over channels of half the L1 distance: 0 for equal histograms, 1 for
+// disjoint ones.
+func histDistance(a, b []float64) float64 {
+	var d float64
+	for i := range a {
+		d += math.Abs(a[i] - b[i])
+	}
+	return d / 6
 }
 
 func frameMS(frame int, fps float64) float64 { return math.Round(1000 * float64(frame) / fps) }

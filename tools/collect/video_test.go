@@ -32,39 +32,54 @@ func needFFmpeg(t *testing.T) {
 	}
 }
 
-// makeVideo writes an MPEG-4 video of frames 400x240 at fps, two characters from the gallery
+// makeVideo writes an MPEG-4 video of frames 480x320 at fps, two characters from the gallery
 // art crossing the frame in opposite directions (one high, one low), and returns its path and
 // the y that separates the two paths.
 func makeVideo(t *testing.T, dir string, frames, fps int) (string, int) {
 	t.Helper()
-	load := func(name string) image.Image {
-		f, err := os.Open(filepath.Join(galleryImg, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		img, err := eval.DecodeImage(f, name, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
+	a, b := loadArt(t, "supertux/owl_left-0.png"), loadArt(t, "tuxemon/bigfin_front.png")
+	const W, H, side = 480, 320, 120
+	return encodeVideo(t, dir, frames, fps, func(f int, img *image.RGBA) {
+		gradient(img, 0)
+		x := 8 + f*(W-side-16)/(frames-1)
+		paste(img, a, image.Rect(x, 20, x+side, 20+side))
+		paste(img, b, image.Rect(W-side-x, H-side-20, W-x, H-20))
+	}), H / 2
+}
+
+// loadArt decodes an image of tools/gallery/img.
+func loadArt(t *testing.T, name string) image.Image {
+	t.Helper()
+	f, err := os.Open(filepath.Join(galleryImg, name))
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Transparent sprites, drawn over the background as a character in a scene.
-	a, b := load("supertux/owl_left-0.png"), load("tuxemon/bigfin_front.png")
+	defer f.Close()
+	img, err := eval.DecodeImage(f, name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// gradient fills a 480x320 frame top to bottom, sky to grass (shift moves the hues: another shot).
+func gradient(img *image.RGBA, shift int) {
+	for y := range img.Rect.Dy() {
+		c := color.RGBA{uint8(120 + y/4 - shift), uint8(170 + y/6 - shift), uint8(230 - y/3 - shift/2), 255}
+		draw.Draw(img, image.Rect(0, y, img.Rect.Dx(), y+1), image.NewUniform(c), image.Point{}, draw.Src)
+	}
+}
+
+// encodeVideo draws frames 480x320 with paint and encodes them with ffmpeg (MPEG-4) at fps.
+func encodeVideo(t *testing.T, dir string, frames, fps int, paint func(f int, img *image.RGBA)) string {
+	t.Helper()
 	src := filepath.Join(dir, "src")
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	const W, H, side = 480, 320, 120
 	for f := range frames {
-		img := image.NewRGBA(image.Rect(0, 0, W, H))
-		for y := range H { // a sky-to-grass gradient, so the background is not flat
-			c := color.RGBA{uint8(120 + y/4), uint8(170 + y/6), uint8(230 - y/3), 255}
-			draw.Draw(img, image.Rect(0, y, W, y+1), image.NewUniform(c), image.Point{}, draw.Src)
-		}
-		x := 8 + f*(W-side-16)/(frames-1)
-		paste(img, a, image.Rect(x, 20, x+side, 20+side))
-		paste(img, b, image.Rect(W-side-x, H-side-20, W-x, H-20))
+		img := image.NewRGBA(image.Rect(0, 0, 480, 320))
+		paint(f, img)
 		var buf bytes.Buffer
 		if err := png.Encode(&buf, img); err != nil {
 			t.Fatal(err)
@@ -78,7 +93,47 @@ func makeVideo(t *testing.T, dir string, frames, fps int) (string, int) {
 	if err != nil {
 		t.Fatalf("ffmpeg: %v: %s", err, out)
 	}
-	return video, H / 2
+	return video
+}
+
+// TestShotCutSplitsTracks: the owl moves along one path and the background changes at a cut
+// (another shot): the tracker starts afresh there, so no track spans the cut, even one the boxes
+// and the embeddings would continue (with the cut check off, this clip gives one track across
+// it). Across real cuts such a continuation is often another face on the same spot.
+func TestShotCutSplitsTracks(t *testing.T) {
+	needFFmpeg(t)
+	dir := t.TempDir()
+	owl := loadArt(t, "supertux/owl_left-0.png")
+	const frames, fps, cut = 16, 8, 8
+	video := encodeVideo(t, dir, frames, fps, func(f int, img *image.RGBA) {
+		shift := 0
+		if f >= cut {
+			shift = 110
+		}
+		gradient(img, shift)
+		x := 60 + 8*f
+		paste(img, owl, image.Rect(x, 90, x+140, 230))
+	})
+	p, err := ProposeVideo(context.Background(), video, filepath.Join(dir, "review"), VideoOptions{
+		Options: Options{Model: testModel(t)}, Detector: shippedDetector(t), FPS: fps,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Stats.Cuts != 1 {
+		t.Errorf("%d cuts, want 1", p.Stats.Cuts)
+	}
+	sides := map[bool]bool{}
+	cutMS := float64(1000 * cut / fps)
+	for _, c := range p.Clusters { // by the track's times: near-duplicates leave no members
+		if (c.Track.StartMS < cutMS) != (c.Track.EndMS < cutMS) {
+			t.Errorf("%s spans the cut: %v..%v ms", c.ID, c.Track.StartMS, c.Track.EndMS)
+		}
+		sides[c.Track.StartMS < cutMS] = true
+	}
+	if len(sides) != 2 {
+		t.Errorf("tracks only on one side of the cut: %d tracks", len(p.Clusters))
+	}
 }
 
 // paste draws src scaled (nearest) over r of dst, by its alpha.
