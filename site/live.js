@@ -174,7 +174,9 @@ export async function teachFromVideo(video, toonid, { box, name, onProgress, sig
       copy.addEventListener('loadeddata', res, { once: true });
       copy.addEventListener('error', () => rej(new Error('toonid teach from video: the video could not be opened again off-screen')), { once: true });
     });
-    const dur = copy.duration;
+    // A recorded WebM may not know its duration (Infinity) until read to the end: the shown
+    // video's then, and the forward pass stops where seeking stops advancing.
+    const dur = Number.isFinite(copy.duration) ? copy.duration : video.duration;
     const times = [[], []];
     for (let t = t0 + step; t < dur; t += step) times[0].push(t);
     for (let t = t0 - step; t >= 0; t -= step) times[1].push(t);
@@ -183,8 +185,10 @@ export async function teachFromVideo(video, toonid, { box, name, onProgress, sig
     for (const [di, list] of times.entries()) {
       for (const t of list) {
         if (aborted()) await stop();
+        const before = copy.currentTime;
         await seek(copy, t);
         if (aborted()) await stop();
+        if (di === 0 ? copy.currentTime <= before : copy.currentTime >= before) break; // the clip's end (or start)
         const r = await toonid.gatherFrame(await grab(copy), copy.currentTime * 1000);
         kept = r.kept;
         doneN++;
