@@ -1,6 +1,6 @@
 // The demo page: open/drop/paste an image or a video, click a face, read the card, teach a name.
 import * as toonid from './toonid.js';
-import { liveControls } from './live-ui.js';
+import { liveControls, mountVideoTeach } from './live-ui.js';
 import { verdict, distinct, position, level, details } from './verdict.js';
 import { render as renderMarkdown } from './md.js';
 import { sniff } from './sniff.js';
@@ -574,6 +574,7 @@ function showCard(r, src) {
     return b;
   }));
   $('teach-status').textContent = '';
+  videoTeach.update();
 }
 
 // teach stores the crop on the card (and its neighbours) under name — a pack character's name adds
@@ -607,6 +608,13 @@ async function teach(name) {
 }
 
 $('teach').addEventListener('submit', (e) => { e.preventDefault(); teach($('teach-name').value); });
+
+// "Teach from this video" (live-ui.js) on a paused video's card: the card's crop, followed through
+// the clip, taught under the name typed above.
+const videoTeach = mountVideoTeach({ form: $('teach'), nameInput: $('teach-name'), api: () => id,
+  target: () => (current && current.tagName === 'VIDEO' && current.paused && last ? { video: current, box: last.box } : null),
+  onTaught: () => { fillNames(); scanFaces(); } });
+demo.videoTeach = videoTeach;
 
 // fillNames offers the pack's and the taught characters' names for "…or type a name".
 async function fillNames() {

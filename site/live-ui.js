@@ -1,7 +1,7 @@
 // live-ui.js — the demo's live-mode toggle: a "Live names" button over a video; while on, the
 // faces of the playing video carry names (live.js). Pausing leaves the boxes; a click on one
 // names that face (onPick with the face: {box, crop, label, ...}).
-import { startLive } from './live.js';
+import { startLive, teachFromVideo } from './live.js';
 
 let active = null; // the one video with controls: opening another file replaces them
 
@@ -57,4 +57,68 @@ export function liveControls(video, { getToonid, container, onPick, onError, kee
     remove() { ac.abort(); if (lv) lv.stop(); lv = null; button.remove(); if (active === this) active = null; },
   };
   return active;
+}
+
+// mountVideoTeach adds "Teach from this video" to the demo's card: on a paused video, the card's
+// face is followed through the whole clip off-screen (live.js teachFromVideo) and taught under the
+// name typed in the card's name field, with a progress bar and a Cancel button; the card then says
+// how many crops from how many seconds were taught. A cancelled run teaches nothing (the worker
+// drops what it gathered). target() returns {video, box} (the card's crop, video pixels) when the
+// card shows a paused video's face, else null; api() the loaded toonid API; onTaught(result) runs
+// after a teach so the page can name its faces again. update() is called whenever the card is
+// redrawn. Returns {update, running}.
+export function mountVideoTeach({ form, nameInput, target, api, onTaught }) {
+  const doc = form.ownerDocument;
+  const wrap = doc.createElement('div');
+  wrap.className = 'video-teach';
+  wrap.hidden = true;
+  const button = Object.assign(doc.createElement('button'), { type: 'button', className: 'teach-video', textContent: 'Teach from this video' });
+  button.title = 'Follow this face through the whole clip and learn it from every pose it shows';
+  const bar = Object.assign(doc.createElement('progress'), { max: 1, value: 0, hidden: true });
+  bar.setAttribute('aria-label', 'Teaching from the video');
+  const cancel = Object.assign(doc.createElement('button'), { type: 'button', className: 'teach-video-cancel', textContent: 'Cancel', hidden: true });
+  const status = Object.assign(doc.createElement('p'), { className: 'hint teach-video-status' });
+  status.setAttribute('role', 'status');
+  const row = doc.createElement('div');
+  row.className = 'row-buttons';
+  row.append(button, bar, cancel);
+  wrap.append(row, status);
+  form.append(wrap);
+
+  let run = null; // {ac} while a teach runs
+  const busy = (on) => { button.disabled = on; bar.hidden = !on; cancel.hidden = !on; };
+
+  button.addEventListener('click', async () => {
+    const t = target(), id = api(), name = nameInput.value.trim();
+    if (!t || !id || run) return;
+    if (!name) { status.textContent = 'Type the name first, then teach from the video.'; nameInput.focus(); return; }
+    const ac = new AbortController();
+    run = { ac };
+    busy(true);
+    bar.value = 0;
+    status.textContent = `Following this face through the video to teach "${name}"…`;
+    try {
+      const r = await teachFromVideo(t.video, id, { box: t.box, name, signal: ac.signal,
+        onProgress: (p) => { bar.value = p.fraction; status.textContent = `Following this face through the video: ${p.kept} crop${p.kept === 1 ? '' : 's'} so far (at ${p.t.toFixed(1)} s)…`; } });
+      const secs = r.seconds.toFixed(1);
+      status.textContent = `Learned ${r.taught.name} from ${r.crops} crop${r.crops === 1 ? '' : 's'} over ${secs} second${secs === '1.0' ? '' : 's'} of the video.`;
+      nameInput.value = '';
+      wrap.dataset.result = JSON.stringify({ name: r.taught.name, crops: r.crops, seconds: r.seconds });
+      if (onTaught) onTaught(r);
+    } catch (err) {
+      status.textContent = err.name === 'AbortError' ? 'Cancelled: nothing was taught.' : `Could not teach from the video: ${err.message}`;
+    } finally {
+      run = null;
+      busy(false);
+    }
+  });
+  cancel.addEventListener('click', () => { if (run) { status.textContent = 'Cancelling…'; run.ac.abort(); } });
+
+  return {
+    get running() { return !!run; },
+    update() {
+      wrap.hidden = !target() && !run;
+      if (!run) { status.textContent = ''; delete wrap.dataset.result; }
+    },
+  };
 }

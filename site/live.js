@@ -175,8 +175,13 @@ export async function teachFromVideo(video, toonid, { box, name, onProgress, sig
       copy.addEventListener('error', () => rej(new Error('toonid teach from video: the video could not be opened again off-screen')), { once: true });
     });
     // A recorded WebM may not know its duration (Infinity) until read to the end: the shown
-    // video's then, and the forward pass stops where seeking stops advancing.
-    const dur = Number.isFinite(copy.duration) ? copy.duration : video.duration;
+    // video's then, else the copy is seeked past the end once to learn it; the forward pass also
+    // stops where seeking stops advancing.
+    let dur = Number.isFinite(copy.duration) ? copy.duration : video.duration;
+    if (!Number.isFinite(dur)) {
+      await seek(copy, 1e6);
+      dur = Number.isFinite(copy.duration) ? copy.duration : copy.currentTime;
+    }
     const times = [[], []];
     for (let t = t0 + step; t < dur; t += step) times[0].push(t);
     for (let t = t0 - step; t >= 0; t -= step) times[1].push(t);
