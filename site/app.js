@@ -21,9 +21,12 @@ let objectURL = null;
 let opens = 0;          // counts show() calls, so a slow sniff never replaces a later file
 let faces = null;       // {source snapshot, list} of the faces boxed on the picture: a click in a box shows its card
 let scans = 0;          // bumped whenever the boxed faces no longer describe the picture (as gen is for answers)
+let boxing = false;     // the picture on screen has its faces boxed (or a scan running for it)
+let users = 0;          // bumped whenever the taught characters change (teach, forget, import)
 
 // window.toonidDemo lets the browser tests and the figures script see what the page did.
-const demo = window.toonidDemo = { ready: null, answers: [], loadInfo: null, error: null, faces: null, scans: 0 };
+// boxClicks false makes every click a click search, boxes or not (bench.mjs times that search).
+const demo = window.toonidDemo = { ready: null, answers: [], loadInfo: null, error: null, faces: null, scans: 0, boxClicks: true };
 // The crop "Teach" would store now (null when there is no card), for the tests.
 Object.defineProperty(demo, 'crop', { get: () => last && { box: last.box, w: last.source.width, h: last.source.height } });
 
@@ -429,6 +432,7 @@ function drawBox(b, { pending = false } = {}) {
 
 function clearFaces() {
   scans++;
+  boxing = false;
   faces = null;
   facesEl.replaceChildren();
   demo.faces = null;
@@ -439,7 +443,8 @@ function clearFaces() {
 // (no detector in this build, a frame not decoded yet) leaves the click search as it is.
 async function scanFaces() {
   clearFaces();
-  const my = scans;
+  boxing = true;
+  const my = scans, user = users;
   const el = current;
   if (!id) await demo.ready;
   if (!el || el !== current || my !== scans) return;
@@ -454,7 +459,7 @@ async function scanFaces() {
     return;
   }
   if (my !== scans || el !== current) return;
-  faces = { source: src, list, ms: performance.now() - t0 };
+  faces = { source: src, list, ms: performance.now() - t0, user };
   demo.faces = { list, ms: faces.ms, at: performance.now() };
   demo.scans++;
   drawFaces();
@@ -480,9 +485,17 @@ function drawFaces() {
   }));
 }
 
-// faceAt is the boxed face under a point (source px): the smallest box holding it.
+// usersChanged is called once a teach, forget or import has changed the taught characters: the
+// boxes' names were matched against the old ones, so the picture's faces are named again.
+function usersChanged() {
+  users++;
+  if (boxing) scanFaces();
+}
+
+// faceAt is the boxed face under a point (source px): the smallest box holding it. Boxes named
+// before the taught characters last changed hold none (the click searches instead).
 function faceAt(p) {
-  if (!faces) return null;
+  if (!faces || faces.user !== users || !demo.boxClicks) return null;
   const hits = faces.list.filter(({ box: b }) => p.x >= b.x && p.x < b.x + b.w && p.y >= b.y && p.y < b.y + b.h);
   return hits.sort((a, b) => a.box.w * a.box.h - b.box.w * b.box.h)[0] || null;
 }
@@ -591,6 +604,7 @@ async function teach(name) {
     // click 14 px away scored 0.794 against a threshold of 0.813 with the shipped model).
     const views = await id.views(b, source.width, source.height);
     const c = await id.enroll(name, views.map((box) => ({ source, box })));
+    usersChanged(); // the boxes' names now know what was taught
     $('teach-name').value = '';
     fillNames();
     const r = await id.identify(source, { box: b, k: 5 });
@@ -599,7 +613,6 @@ async function teach(name) {
     demo.answers.push({ ...r, at: performance.now(), relabel: true });
     showCard(r, source);
     last = { source, box: b };
-    scanFaces(); // the boxes' names now know what was taught
     $('teach-status').textContent = `Learned: this is ${c.name} (${c.examples} example${c.examples === 1 ? '' : 's'}${c.pack ? ' added to the pack character' : ''}). Click it again anywhere.`;
     demo.taught = c; // last, so a test that waits for it also has the relabelled card
   } catch (err) {
@@ -655,6 +668,7 @@ $('taught-import').addEventListener('change', async (e) => {
     const got = await isPackFile(f) ? await importPackFile(id, f) : await importTaught(id, await f.text());
     $('taught-io').textContent = `Imported ${got.map((c) => `${c.name} (${c.examples})`).join(', ') || 'nothing'}.`;
     demo.imported = got;
+    usersChanged();
     listTaught();
     fillNames();
   } catch (err) { $('taught-io').textContent = `Could not import: ${err.message}`; }
@@ -675,7 +689,7 @@ async function listTaught() {
     const li = document.createElement('li');
     const b = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Forget' });
     b.setAttribute('aria-label', `Forget ${c.name}`);
-    b.addEventListener('click', async () => { await id.forget(c.id); listTaught(); fillNames(); });
+    b.addEventListener('click', async () => { await id.forget(c.id); usersChanged(); listTaught(); fillNames(); });
     li.append(`${c.name} (${c.examples} example${c.examples === 1 ? '' : 's'}${c.pack ? ', added to the pack character' : ''}) `, b);
     return li;
   }));
