@@ -114,6 +114,8 @@ extension: site default-pack store-detector ## build the unpacked MV3 extension 
 	cp $(SITE_OUT)/verdict.js $(SITE_OUT)/taught.js $(SITE_OUT)/packio.js $(EXT_OUT)/
 	node site/tools/icons.mjs $(EXT_OUT)/icons
 	cp -r $(BUILD)/store/models $(BUILD)/store/packs $(EXT_OUT)/v1/
+# The store's precompressed .br/.gz copies are for toonid serve; the extension reads its own files.
+	find $(EXT_OUT)/v1 -type f \( -name '*.br' -o -name '*.gz' \) -delete
 	@du -sh $(EXT_OUT)
 
 test-extension: extension node_modules ## load the extension in headless Chromium and identify on a page
