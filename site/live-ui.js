@@ -1,6 +1,7 @@
 // live-ui.js — the demo's live-mode toggle: a "Live names" button over a video; while on, the
 // faces of the playing video carry names (live.js). Pausing leaves the boxes; a click on one
-// names that face (onPick with the face: {box, crop, label, ...}).
+// names that face (onPick with the face: {box, crop, label, ...});
+// mountVideoTeach adds the card's "Teach from this video".
 import { startLive, teachFromVideo } from './live.js';
 
 let active = null; // the one video with controls: opening another file replaces them
