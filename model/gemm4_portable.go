@@ -10,9 +10,9 @@ import (
 // gemm4Cols is gemm4's tile width: 4 rows x 12 columns (three vectors).
 const gemm4Cols = 12
 
-// gemm4 is gemm for 128-bit vectors (natively: NEON, SSE-only amd64), without bias or
-// epilogue (gemm applies them per panel).
-func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
+// gemm4 is gemm for 128-bit vectors (natively: NEON, SSE-only amd64; rows of c ldc
+// apart), without bias or epilogue (gemm applies them per panel).
+func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32, ldc int) {
 	const v = 4
 	bp := unsafe.Pointer(&b[0])
 	offs = offs[:k]
@@ -53,19 +53,19 @@ func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
 				c31 = a3.MulAdd(b1, c31)
 				c32 = a3.MulAdd(b2, c32)
 			}
-			r := c[i0*n+j:]
+			r := c[i0*ldc+j:]
 			c00.Store(r)
 			c01.Store(r[v:])
 			c02.Store(r[2*v:])
-			r = c[(i0+1)*n+j:]
+			r = c[(i0+1)*ldc+j:]
 			c10.Store(r)
 			c11.Store(r[v:])
 			c12.Store(r[2*v:])
-			r = c[(i0+2)*n+j:]
+			r = c[(i0+2)*ldc+j:]
 			c20.Store(r)
 			c21.Store(r[v:])
 			c22.Store(r[2*v:])
-			r = c[(i0+3)*n+j:]
+			r = c[(i0+3)*ldc+j:]
 			c30.Store(r)
 			c31.Store(r[v:])
 			c32.Store(r[2*v:])

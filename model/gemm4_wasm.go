@@ -10,7 +10,7 @@ import (
 // gemm4Cols is gemm4's tile width: 4 rows x 8 columns (two vectors).
 const gemm4Cols = 8
 
-// gemm4 is gemm for 128-bit vectors, written on simd/archsimd for wasm: in Go 1.27.3 each
+// gemm4 is gemm for 128-bit vectors (rows of c ldc apart), written on simd/archsimd for wasm: in Go 1.27.3 each
 // portable simd op compiles to a call into simd/internal/bridge with the vector passed as
 // two int64 halves on the Go stack, and the kernel is only fast when V8 manages to inline
 // all of them; archsimd's Float32x4 ops compile to inline f32x4 instructions on wasm
@@ -27,7 +27,7 @@ const gemm4Cols = 8
 // epilogue here: with a clamp on the accumulators before the stores the same loop ran
 // 15-25% slower (V8 then keeps more values in the 16 xmm registers the tile needs); gemm
 // applies them per panel instead, while the panel's rows are still in cache.
-func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
+func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32, ldc int) {
 	const v = 4
 	bp := unsafe.Pointer(&b[0])
 	offs = offs[:k]
@@ -63,16 +63,16 @@ func gemm4(ap []float32, m, n, k int, b []float32, offs []int32, c []float32) {
 				c30 = c30.Add(a3.Mul(b0))
 				c31 = c31.Add(a3.Mul(b1))
 			}
-			r := c[(i0+0)*n+j:]
+			r := c[(i0+0)*ldc+j:]
 			c00.Store(r)
 			c01.Store(r[v:])
-			r = c[(i0+1)*n+j:]
+			r = c[(i0+1)*ldc+j:]
 			c10.Store(r)
 			c11.Store(r[v:])
-			r = c[(i0+2)*n+j:]
+			r = c[(i0+2)*ldc+j:]
 			c20.Store(r)
 			c21.Store(r[v:])
-			r = c[(i0+3)*n+j:]
+			r = c[(i0+3)*ldc+j:]
 			c30.Store(r)
 			c31.Store(r[v:])
 		}

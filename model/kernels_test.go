@@ -22,7 +22,9 @@ func closeEnough(a, b []float32, tol float64) (int, bool) {
 // relative tolerance.
 func TestKernelsMatchGeneric(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
-	for _, sz := range [][3]int{{1, 1, 1}, {4, 16, 3}, {5, 7, 9}, {13, 33, 27}, {24, 2304, 27}, {64, 36, 576}, {3, 9, 128}, {128, 1, 64}, {16, 49, 96}, {8, 196, 32}, {12, 23, 5}, {4, 11, 4}, {64, 49, 192}, {36, 50, 9}, {20, 51, 16}, {8, 57, 3}} {
+	for _, sz := range [][3]int{{1, 1, 1}, {4, 16, 3}, {5, 7, 9}, {13, 33, 27}, {24, 2304, 27}, {64, 36, 576}, {3, 9, 128}, {128, 1, 64}, {16, 49, 96}, {8, 196, 32}, {12, 23, 5}, {4, 11, 4}, {64, 49, 192}, {36, 50, 9}, {20, 51, 16}, {8, 57, 3},
+		// B over gemmColBlockMin: column blocks (the last one partial), a partial last panel.
+		{26, 8200, 17}, {8, 1200, 144}, {6, 2400, 96}} {
 		m, n, k := sz[0], sz[1], sz[2]
 		t.Run(fmt.Sprintf("gemm%dx%dx%d", m, n, k), func(t *testing.T) {
 			a := randSlice(r, m*k, 1)
