@@ -114,3 +114,13 @@ func gemm4Col(ap []float32, m, n, k int, b []float32, offs []int32, c []float32,
 		}
 	}
 }
+
+// gemm4Clamp is gemm4 followed by gemm's epilogue (bias, clamp to [lo, hi]) on its rows:
+// the fused kernel is wasm's (gemm4_wasm.go), where the separate pass costs most.
+func gemm4Clamp(ap []float32, m, n, k int, b []float32, offs []int32, c []float32, ldc int, bias []float32, lo, hi float32) {
+	gemm4(ap, m, n, k, b, offs, c, ldc)
+	for r := 0; r < m/mr*mr; r++ {
+		row := c[r*ldc : r*ldc+n/gemm4Cols*gemm4Cols]
+		biasClamp(row, row, at(bias, r), lo, hi)
+	}
+}

@@ -54,8 +54,10 @@ func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float3
 	tiles := n / gemm4Cols * gemm4Cols
 	tail := tiles < n && gemm4TailFits(n, k, b, offs, tiles)
 	epi := bias != nil || !math.IsInf(float64(lo), -1) || !math.IsInf(float64(hi), 1)
+	// Relu and ReLU6 epilogues of small-k GEMMs run inside the kernel (gemm4Clamp).
+	fuse := tiles == n && epi && k <= gemmFuseMaxK && lo >= 0 && !math.Signbit(float64(lo))
 	if tiles == n && k*n > gemmColBlockMin {
-		gemmColBlocks(ap, full, n, k, b, offs, c, bias, lo, hi, epi)
+		gemmColBlocks(ap, full, n, k, b, offs, c, bias, lo, hi, epi, fuse)
 		if full < m {
 			var bp []float32
 			if bias != nil {
@@ -69,6 +71,14 @@ func gemm(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float3
 	for p := 0; p < full; p += block {
 		rows := min(block, full-p)
 		pa, pc := ap[p*k:], c[p*n:(p+rows)*n]
+		if fuse {
+			var bp []float32
+			if bias != nil {
+				bp = bias[p : p+rows]
+			}
+			gemm4Clamp(pa, rows, n, k, b, offs, pc, n, bp, lo, hi)
+			continue
+		}
 		gemm4(pa, rows, n, k, b, offs, pc, n)
 		if tail {
 			gemm4Tail(pa, rows, n, k, b, offs, pc, tiles)
@@ -227,11 +237,19 @@ const (
 // once per 4 rows: the detector's 64x64 and 128x128 1x1 convolutions, B of 0.4-2.4 MB, ran
 // at 6.3-7.8 GMAC/s in node wasm against 9-10 on its 32x32 maps). The epilogue runs on
 // each panel's rows of the block right after them.
-func gemmColBlocks(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, lo, hi float32, epi bool) {
+func gemmColBlocks(ap []float32, m, n, k int, b []float32, offs []int32, c, bias []float32, lo, hi float32, epi, fuse bool) {
 	nb := max(gemmColBlockFloats/k/gemm4Cols*gemm4Cols, 4*gemm4Cols)
 	for j0 := 0; j0 < n; j0 += nb {
 		w := min(nb, n-j0)
 		for p := 0; p < m; p += mr {
+			if fuse {
+				var bp []float32
+				if bias != nil {
+					bp = bias[p : p+mr]
+				}
+				gemm4Clamp(ap[p*k:], mr, w, k, b[j0:], offs, c[p*n+j0:], n, bp, lo, hi)
+				continue
+			}
 			gemm4(ap[p*k:], mr, w, k, b[j0:], offs, c[p*n+j0:], n)
 			if !epi {
 				continue
@@ -243,6 +261,9 @@ func gemmColBlocks(ap []float32, m, n, k int, b []float32, offs []int32, c, bias
 		}
 	}
 }
+
+// gemmFuseMaxK is the largest k whose Relu/ReLU6 epilogue gemm fuses into the kernel.
+const gemmFuseMaxK = 64
 
 // gemmBlockRows bounds the rows gemm runs per block (gemm4Tail's stack tile holds them).
 const gemmBlockRows = 64

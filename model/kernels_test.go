@@ -58,11 +58,11 @@ func TestKernelsMatchGeneric(t *testing.T) {
 			if i, ok := closeEnough(cs[:m*n], want, tol); !ok || cs[m*n] != 42 {
 				t.Fatalf("with B slack: element %d: got %v want %v", i, cs[i], want[i])
 			}
-			// The fused epilogues: Relu, Clip(0, 6), a bias-free Clip.
+			// The fused epilogues: Relu, Clip(0, 0.5), bias-free Clips (lo < 0 and lo = 0).
 			for _, ep := range []struct {
 				bias   []float32
 				lo, hi float32
-			}{{bias, 0, inf}, {bias, 0, 0.5}, {nil, -0.25, 0.25}} {
+			}{{bias, 0, inf}, {bias, 0, 0.5}, {nil, -0.25, 0.25}, {nil, 0, 1}} {
 				wantEp := make([]float32, m*n)
 				gemm(ap, m, n, k, bs, offs, cs[:m*n], ep.bias, ep.lo, ep.hi)
 				gemmGeneric(ap, m, n, k, b, offs, wantEp, ep.bias, ep.lo, ep.hi)
