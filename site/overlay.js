@@ -10,7 +10,13 @@
 // layout changes (ResizeObserver, scroll, resize, rAF while armed) and fullscreen: when the
 // fullscreen element contains the video, the layer re-mounts inside it; when the video itself is
 // fullscreen nothing can be drawn over it, so the layer hides until fullscreen ends.
-// Events bubble from the video: toonid:answer {answers, unknown, box, ...}, toonid:error {message}.
+// Once armed (the button, "i" or handle.arm()), every paused frame of the video gets its faces
+// boxed, each with its top name or "?" (toonid.identifyAll; needs a build with the face detector):
+// on arming a paused video, on each pause and on a seek that lands paused; the boxes go on play
+// and seek. A click in a box answers for that face (detail.face), armed or not; elsewhere an armed
+// click runs the click search. handle.faces is the list shown (null when none).
+// Events bubble from the video: toonid:answer {answers, unknown, box, ...}, toonid:faces {faces},
+// toonid:error {message}.
 // Keys are opt-in (keys: true): "i" arms while focus is on the video or the layer; modifiers and
 // editable targets are ignored. Escape always disarms.
 //
@@ -60,9 +66,13 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   Object.assign(label.style, { position: 'absolute', left: '0', top: '-1.6em', whiteSpace: 'nowrap', font: 'bold 14px system-ui, sans-serif',
     background: '#000c', color: '#fff', padding: '1px 6px', borderRadius: '3px' });
   box.append(label);
-  layer.append(frame, box, button);
+  const facesEl = doc.createElement('div'); // the paused frame's face boxes (faceBoxes below)
+  Object.assign(facesEl.style, { position: 'absolute', inset: '0', pointerEvents: 'none' });
+  layer.append(facesEl, frame, box, button);
 
   let armed = false, raf = 0, lastBox = null, hidden = false;
+  // engaged: armed once; from then on every paused frame of this video gets its faces boxed.
+  let engaged = false, faces = null, scans = 0;
 
   function mountPoint() {
     const fs = doc.fullscreenElement;
@@ -93,6 +103,7 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
     }
     Object.assign(layer.style, { left: `${r.left + ox}px`, top: `${r.top + oy}px`, width: `${r.width}px`, height: `${r.height}px` });
     if (lastBox) drawBox(lastBox);
+    placeFaces();
   }
 
   // content maps the video's letterboxed picture (object-fit: contain) inside its element box.
@@ -121,7 +132,7 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   // and with the video itself topmost there (our own layer takes no pointer events, except the
   // button), not a control the player or the page draws over it.
   function takes(x, y) {
-    if (!armed || !video.videoWidth) return false;
+    if (!(armed || faceAt(x, y)) || !video.videoWidth) return false;
     const p = picture();
     if (!(x >= p.left && x < p.right && y >= p.top && y < p.bottom)) return false;
     const top = doc.elementsFromPoint(x, y).find((el) => !layer.contains(el));
@@ -139,6 +150,7 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
 
   function arm(v = true) {
     armed = v;
+    if (armed && !engaged) { engaged = true; if (video.paused) scanFaces(); }
     button.setAttribute('aria-pressed', String(armed));
     button.textContent = armed ? 'Click a face… (Esc: cancel)' : 'Name a face';
     if (!armed) frame.style.display = 'none';
@@ -146,6 +158,81 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
     if (armed && !raf) raf = requestAnimationFrame(loop);
   }
   const prevCursor = video.style.cursor;
+
+  // --- the detector's faces on a paused frame (toonid.identifyAll: detect, then name each) ---
+  // A box per face with its top name or "?"; a click in one shows that face's answer. They go on
+  // play and seek. A failure (a build without a detector) leaves the click search as it is.
+  async function scanFaces() {
+    clearFaces();
+    const my = scans;
+    if (!video.paused || !video.videoWidth || typeof toonid.identifyAll !== 'function') return;
+    try {
+      const bmp = await createImageBitmap(video);
+      let list;
+      try { list = await toonid.identifyAll(bmp, { k }); } finally { bmp.close(); }
+      if (my !== scans || !video.paused) return;
+      faces = list;
+      drawFaces();
+      video.dispatchEvent(new CustomEvent('toonid:faces', { bubbles: true, composed: true, detail: { faces: list } }));
+    } catch (err) {
+      if (my === scans) console.warn(`toonid overlay: faces: ${err.message || err}`);
+    }
+  }
+
+  function clearFaces() {
+    scans++;
+    faces = null;
+    facesEl.replaceChildren();
+  }
+
+  // faceName is what a face's box says: its top name when the verdict names it, else "?".
+  const faceName = (f) => { const v = verdict(f); return v.kind === 'known' ? v.best.name : '?'; };
+
+  function drawFaces() {
+    facesEl.replaceChildren(...faces.map((f) => {
+      const d = doc.createElement('div');
+      const name = faceName(f);
+      d.className = 'toonid-face';
+      d.setAttribute('aria-label', name === '?' ? 'A face it does not know' : `A face: ${name}`);
+      Object.assign(d.style, { position: 'absolute', boxSizing: 'border-box', border: `2px ${name === '?' ? 'dashed' : 'solid'} #39d5ff`, boxShadow: '0 0 0 1px #000a' });
+      const t = doc.createElement('span');
+      t.textContent = name;
+      Object.assign(t.style, { position: 'absolute', left: '-2px', bottom: '100%', marginBottom: '2px', whiteSpace: 'nowrap', font: 'bold 12px system-ui, sans-serif',
+        background: '#000c', color: '#fff', padding: '1px 5px', borderRadius: '3px' });
+      d.append(t);
+      return d;
+    }));
+    placeFaces();
+  }
+
+  // placeFaces puts the face boxes on the picture as it is laid out now (letterbox included).
+  function placeFaces() {
+    if (!faces) return;
+    const { s, x0, y0 } = content();
+    faces.forEach(({ box: b }, i) => Object.assign(facesEl.children[i].style, { left: `${x0 + b.x * s}px`, top: `${y0 + b.y * s}px`, width: `${b.w * s}px`, height: `${b.h * s}px` }));
+  }
+
+  // faceAt is the boxed face under a click (client px): the smallest box holding it.
+  function faceAt(clientX, clientY) {
+    if (!faces || !video.videoWidth) return null;
+    const { r, s, x0, y0 } = content();
+    const x = (clientX - r.left - x0) / s, y = (clientY - r.top - y0) / s;
+    const hits = faces.filter(({ box: b }) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h);
+    return hits.sort((a, b) => a.box.w * a.box.h - b.box.w * b.box.h)[0] || null;
+  }
+
+  // showFace answers for a boxed face as a click would: the square that was embedded (inside the
+  // picture) is the answer's box; detail.face is the face itself.
+  function showFace(f) {
+    const W = video.videoWidth, H = video.videoHeight;
+    const x = Math.max(0, f.crop[0]), y = Math.max(0, f.crop[1]);
+    const b = [x, y, Math.min(W, f.crop[0] + f.crop[2]) - x, Math.min(H, f.crop[1] + f.crop[3]) - y];
+    const res = { answers: f.answers, unknown: f.unknown, threshold: f.threshold, score: f.best, box: b, candidates: 1, face: f };
+    lastBox = b;
+    label.textContent = wordLabel(verdict(res));
+    drawBox(b);
+    video.dispatchEvent(new CustomEvent('toonid:answer', { bubbles: true, composed: true, detail: res }));
+  }
 
   async function identifyAt(clientX, clientY) {
     const { r, s, x0, y0 } = content();
@@ -181,7 +268,8 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
       if (type === 'click') {
         pressed = false;
         arm(false);
-        identifyAt(e.clientX, e.clientY);
+        const f = faceAt(e.clientX, e.clientY);
+        if (f) showFace(f); else identifyAt(e.clientX, e.clientY);
       }
     }, { capture: true });
   }
@@ -193,8 +281,9 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   on(doc.defaultView, 'resize', place);
   on(doc, 'scroll', place, { capture: true, passive: true });
   on(video, 'loadedmetadata', place);
-  on(video, 'seeked', () => { lastBox = null; box.style.display = 'none'; });
-  on(video, 'play', () => { lastBox = null; box.style.display = 'none'; });
+  on(video, 'seeked', () => { lastBox = null; box.style.display = 'none'; clearFaces(); if (engaged && video.paused) scanFaces(); });
+  on(video, 'play', () => { lastBox = null; box.style.display = 'none'; clearFaces(); });
+  on(video, 'pause', () => { if (engaged) scanFaces(); });
   if (keys) {
     on(doc, 'keydown', (e) => {
       if (e.key !== 'i' || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
@@ -213,6 +302,8 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
     arm: () => arm(true),
     disarm: () => arm(false),
     identifyAt,
+    scanFaces,
+    get faces() { return faces; },
     get element() { return layer; },
     detach() {
       if (armed) arm(false);

@@ -53,3 +53,31 @@ export function lenient(b, t) {
   const cx = b.x + b.w / 2, cy = b.y + b.h / 2, q = Math.max(b.w, b.h) / Math.max(t.w, t.h);
   return cx >= t.x && cx <= t.x + t.w && cy >= t.y && cy <= t.y + t.h && q >= 0.5 && q <= 2;
 }
+
+// compositeVideo puts a playing <video id> at the top of the page whose picture is the PNG
+// (a canvas stream redrawn every frame, as a live video would be), width CSS px wide, and
+// resolves once it has a frame.
+export async function compositeVideo(page, png, { id = 'cv', width = 640 } = {}) {
+  await page.evaluate(async ({ b64, id, width }) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
+    const g = c.getContext('2d');
+    const v = Object.assign(document.createElement('video'), { id, muted: true });
+    v.style.cssText = `width:${width}px;display:block;margin:40px 20px`;
+    v.srcObject = c.captureStream(10);
+    (function draw() { g.drawImage(img, 0, 0); if (v.isConnected || !v.videoWidth) requestAnimationFrame(draw); })();
+    document.body.prepend(v);
+    await v.play();
+    while (!v.videoWidth) await new Promise((r) => setTimeout(r, 20));
+  }, { b64: png.toString('base64'), id, width });
+}
+
+// toClient maps a point of the video's picture (video px) to the page (client px), letterbox included.
+export function toClient(page, id, x, y) {
+  return page.evaluate(([id, x, y]) => {
+    const v = document.getElementById(id), r = v.getBoundingClientRect(), s = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
+    return { x: r.left + (r.width - v.videoWidth * s) / 2 + x * s, y: r.top + (r.height - v.videoHeight * s) / 2 + y * s };
+  }, [id, x, y]);
+}

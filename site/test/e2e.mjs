@@ -9,7 +9,8 @@ import { createAvatar } from '@dicebear/core';
 import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
 import { ROOT, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
-import { verdict } from '../verdict.js';
+import { verdict, label as verdictLabel } from '../verdict.js';
+import { CAST, composite, compositeVideo, toClient, truthBox, lenient } from './composite.mjs';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -177,6 +178,60 @@ try {
       return n;
     });
     assert.equal(left, 0, 'detach left the layer behind');
+  });
+
+  // The detector's faces over a paused video (composite.mjs: six gallery faces at known boxes).
+  // The dev store's random embedder names nothing: there only the boxes are asserted.
+  await step('overlay.js: a paused video\'s faces are boxed and named; a click in a box answers for it, elsewhere the click search; play clears them', async () => {
+    const named = !process.env.TOONID_SCENE;
+    const png = await composite(page);
+    await compositeVideo(page, png, { id: 'fv', width: 636 });
+    await page.evaluate(async () => {
+      const { attach } = await import('./overlay.js');
+      const v = document.getElementById('fv');
+      window.fvHandle = attach(v, { toonid: window.toonidDemo.api });
+      v.pause();
+      window.fvFaces = new Promise((res) => v.addEventListener('toonid:faces', (e) => res(e.detail.faces), { once: true }));
+      window.fvHandle.arm();
+    });
+    const list = await page.evaluate(() => window.fvFaces);
+    CAST.forEach((c, i) => assert.ok(list.some((f) => lenient(f.box, truthBox(i))), `${c.name} was not boxed: ${JSON.stringify(list.map((f) => f.box))}`));
+    const shown = await page.$$eval('.toonid-overlay .toonid-face', (ds) => ds.map((d) => ({ label: d.textContent, r: d.getBoundingClientRect().toJSON() })));
+    assert.equal(shown.length, list.length, 'a box per face');
+    for (const [i, f] of list.entries()) {
+      const p = await toClient(page, 'fv', f.box.x, f.box.y);
+      assert.ok(Math.abs(shown[i].r.left - p.x) < 1 && Math.abs(shown[i].r.top - p.y) < 1, `box ${i} at ${JSON.stringify(shown[i].r)}, want ${JSON.stringify(p)}`);
+    }
+    const labels = shown.map((d) => d.label);
+    if (named) CAST.forEach((c) => assert.ok(labels.includes(c.name), `no box named ${c.name}: ${labels}`));
+    else assert.ok(labels.every((l) => l.length > 0), `empty labels: ${labels}`);
+    console.log(`     overlay faces: ${labels.join(', ')}`);
+    await page.screenshot({ path: join(ARTIFACTS, `overlay-faces${named ? '' : '-dev'}.png`) });
+    // A click in Carrot's box (not armed any more: a box takes its click anyway).
+    const answer = () => page.evaluate(() => new Promise((res) => document.getElementById('fv').addEventListener('toonid:answer', (e) => res(e.detail), { once: true })));
+    const i = CAST.findIndex((c) => c.name === 'Carrot'), t = truthBox(i);
+    await page.evaluate(() => window.fvHandle.disarm());
+    let pending = answer();
+    let p = await toClient(page, 'fv', t.x + t.w / 2, t.y + t.h / 2);
+    await page.mouse.click(p.x, p.y);
+    const a = await pending;
+    assert.ok(a.face && lenient(a.face.box, t), 'the click in the box did not answer for that face');
+    if (named) {
+      assert.equal(a.answers[0].name, 'Carrot');
+      assert.equal(await page.textContent('.toonid-overlay [aria-live]'), verdictLabel(verdict(a)));
+    }
+    await page.screenshot({ path: join(ARTIFACTS, `overlay-face-answer${named ? '' : '-dev'}.png`) });
+    // Armed, a click away from every box is the click search.
+    await page.evaluate(() => window.fvHandle.arm());
+    pending = answer();
+    p = await toClient(page, 'fv', 820, 460);
+    await page.mouse.click(p.x, p.y);
+    const bg = await pending;
+    assert.ok(!bg.face && bg.candidates >= 2, `elsewhere: ${JSON.stringify({ face: !!bg.face, candidates: bg.candidates })}`);
+    assert.equal(await page.locator('.toonid-overlay .toonid-face').count(), list.length, 'the boxes went with a click');
+    await page.evaluate(() => document.getElementById('fv').play());
+    await page.waitForFunction(() => !document.querySelector('.toonid-overlay .toonid-face'), null, { timeout: 3000 });
+    await page.evaluate(() => { window.fvHandle.detach(); document.getElementById('fv').remove(); });
   });
 
   await step('a video file: clicking pauses it and names the face in the frame', async () => {
