@@ -668,11 +668,12 @@ try {
   });
 
   // --- item 8: overlay.js on a page of another origin (site/README "Overlay from another origin") ---
-  // The page's origin A (http://localhost:PA) hosts only the files the README lists; the pack and
+  // The page's origin A (http://localhost:PA) hosts only the files build.json lists under embed; the pack and
   // model come from origin B (toonid serve on http://127.0.0.1:PB with -origins A). A store that
   // does not allow A (srv) is refused by the browser, and the page says so.
   await step(8, 'overlay from another origin: page on one loopback origin, pack and model on another (CORS, base)', async () => {
-    const HOSTED = ['toonid.js', 'worker.js', 'wasm_exec.js', 'assets.js', 'build.json', 'toonid-simd.wasm', 'toonid.wasm', 'overlay.js', 'verdict.js'];
+    const HOSTED = JSON.parse(readFileSync(join(BUILD, 'site', 'build.json'), 'utf8')).embed; // build.mjs states the list
+    assert.ok(Array.isArray(HOSTED) && HOSTED.includes('overlay.js'), `build.json embed: ${HOSTED}`);
     const types = { js: 'text/javascript', json: 'application/json', wasm: 'application/wasm', html: 'text/html' };
     const hostHTML = `<!doctype html><meta charset="utf-8"><title>host</title><body>
 <video id="v" muted playsinline style="width:640px;display:block"></video>

@@ -3,6 +3,7 @@
 //   - bridge: the wasm message protocol version, read from wasm/bridge.Version (Go); worker.js is
 //     stamped with it (@BRIDGE@) and refuses a build.json or wasm module of another version;
 //   - shell: the files the page needs offline, precached by sw.js (listed here only);
+//   - embed: the files a page on another origin hosts to use toonid.js and overlay.js;
 //   - wasm: both builds with their sha256, which worker.js and sw.js verify;
 //   - detector: the face detector's model checksum and size (--detector), fetched from the store.
 // sw.js is stamped with a hash of the shell (@BUILD@), so a new build gets a new shell cache.
@@ -33,6 +34,10 @@ const bridge = Number(v[1]);
 // The page shell: what index.html loads (and sw.js serves offline), besides the scope URL itself.
 const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'packio.js', 'favicon.svg', 'toonid.js', 'worker.js', 'worker-live.js', 'live.js', 'live-ui.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
 
+// What a page on another origin hosts beside itself to use toonid.js and overlay.js with the store
+// elsewhere (site/README "Overlay from another origin"): the API, its workers and what they load.
+const embed = ['toonid.js', 'worker.js', 'worker-live.js', 'wasm_exec.js', 'assets.js', 'build.json', 'toonid-simd.wasm', 'toonid.wasm', 'overlay.js', 'verdict.js'];
+
 const stamp = (file, from, to) => {
   const src = readFileSync(join(dir, file), 'utf8');
   if (!src.includes(from)) { console.error(`build.mjs: ${file} has no ${from} to stamp`); process.exit(1); }
@@ -40,7 +45,7 @@ const stamp = (file, from, to) => {
 };
 stamp('worker.js', '@BRIDGE@', String(bridge));
 
-const build = { bridge, shell, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') }, ...(detector && { detector }) };
+const build = { bridge, shell, embed, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') }, ...(detector && { detector }) };
 writeFileSync(join(dir, 'build.json'), JSON.stringify(build, null, 1) + '\n');
 
 stamp('sw.js', '@BUILD@', sha(shell.map((f) => sha(readFileSync(join(dir, f)))).join('')).slice(0, 16));
