@@ -22,6 +22,19 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
       (e) => chrome.tabs.sendMessage(sender.tab.id, msg(T.SHOW, 'content', { error: String(e.message || e) })));
     return false;
   }
+  if (m.type === T.SCAN && sender.tab) {
+    chrome.tabs.captureVisibleTab(sender.tab.windowId, { format: 'png' })
+      .then((image) => facesOn(image, m.data.video, m.data.dpr))
+      .then((faces) => chrome.tabs.sendMessage(sender.tab.id, msg(T.FACES, 'content', { faces })), (e) => console.warn(`toonid: faces: ${e.message || e}`));
+    return false;
+  }
+  if (m.type === T.FACE && sender.tab) {
+    chrome.tabs.captureVisibleTab(sender.tab.windowId, { format: 'png' })
+      .then((image) => faceOn(image, m.data.face, m.data.dpr, sender.tab.url)).then(
+        (r) => chrome.tabs.sendMessage(sender.tab.id, msg(T.SHOW, 'content', r)),
+        (e) => chrome.tabs.sendMessage(sender.tab.id, msg(T.SHOW, 'content', { error: String(e.message || e) })));
+    return false;
+  }
   const answer = (p) => { p.then(reply, (e) => reply({ error: String(e.message || e) })); return true; };
   if (m.type === T.START_PICK) return answer(chrome.tabs.get(m.data.tabId).then(startPick));
   if (m.type === T.TEACH) return answer(teach(m.data.name));
@@ -36,11 +49,49 @@ async function startPick(tab) {
 
 // identifyTab screenshots the visible tab (activeTab grants it; no cross-origin pixel access is
 // needed), names the face at the picked point and remembers the answer for the popup.
-async function identifyTab(tab, { x, y, dpr }) {
+// When the click paused a video (video: its rect), the same screenshot's faces in that video are
+// boxed too, and a click inside one of them answers for that face instead of searching.
+async function identifyTab(tab, { x, y, dpr, video }) {
   const image = await chrome.tabs.captureVisibleTab(tab.windowId, { format: 'png' });
+  const faces = video ? await facesOn(image, video, dpr) : [];
+  const f = faces.filter(({ box: b }) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h).sort((a, b) => a.box.w * a.box.h - b.box.w * b.box.h)[0];
+  if (f) return { ...(await faceOn(image, f, dpr, tab.url)), faces };
   const r = await pickAt(image, x * dpr, y * dpr, tab.url);
-  return { ...r, box: r.box.map((v) => v / dpr) };
+  return { ...r, box: r.box.map((v) => v / dpr), faces };
 }
+
+// facesOn names every face the detector finds on a screenshot whose centre lies in rect (a paused
+// video's box), all in CSS px: {box: {x, y, w, h}, crop: [x, y, w, h], label (top name or "?"),
+// answers, unknown, best, threshold}. A build without a detector boxes none: the click still searches.
+async function facesOn(image, rect, dpr) {
+  let r;
+  try { r = await offscreen(T.IDENTIFY_ALL, { image }); } catch (e) { console.warn(`toonid: faces: ${e.message || e}`); return []; }
+  return r.faces.map((f) => {
+    const b = { x: f.box.x / dpr, y: f.box.y / dpr, w: f.box.w / dpr, h: f.box.h / dpr };
+    const v = verdict(f);
+    return { box: b, crop: f.crop.map((c) => c / dpr), label: v.kind === 'known' ? v.best.name : '?', answers: f.answers, unknown: f.unknown, best: f.best, threshold: f.threshold };
+  }).filter(({ box: b }) => {
+    const cx = b.x + b.w / 2, cy = b.y + b.h / 2;
+    return cx >= rect.left && cx < rect.right && cy >= rect.top && cy < rect.bottom;
+  });
+}
+self.toonidFacesAt = (image, rect, dpr = 1) => facesOn(image, rect, dpr); // the browser test's way in
+
+// faceOn answers for a boxed face (facesOn's, CSS px) as a pick would: the square that was
+// embedded, inside the screenshot, is the answer's box and what the popup's crop and teaching use.
+async function faceOn(image, face, dpr, pageURL = '') {
+  const bmp = await createImageBitmap(await (await fetch(image)).blob());
+  const W = bmp.width, H = bmp.height;
+  bmp.close();
+  const [cx, cy, cw, ch] = face.crop.map((v) => v * dpr);
+  const x = Math.max(0, cx), y = Math.max(0, cy);
+  const box = [x, y, Math.min(W, cx + cw) - x, Math.min(H, cy + ch) - y];
+  const r = { answers: face.answers, unknown: face.unknown, threshold: face.threshold, score: face.best, box, candidates: 1, face: true };
+  await remember(r, image, pageURL);
+  const v = verdict(r);
+  return { box: box.map((c) => c / dpr), kind: v.kind, label: wordLabel(v), answers: r.answers, unknown: r.unknown, face: true };
+}
+self.toonidFaceAt = (image, face, dpr = 1) => faceOn(image, face, dpr, 'test');
 
 // pickAt identifies at a point of a screenshot and stores the answer; what the content script
 // draws comes back: the verdict's wording (verdict.js, as in the demo) and the box.

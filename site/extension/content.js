@@ -4,11 +4,16 @@
 // the same picture; the box goes when that video plays again, on scroll or resize (it is drawn in
 // viewport pixels), on Escape or its × — not after a timer. The full answer (candidates, score,
 // teach, "Wrong?") is in the toolbar button's popup.
+// Faces: a paused video in view when a pick starts, one the pick's click pauses, and any video
+// paused later on this tab get every face the detector finds boxed, with its top name or "?"
+// (the background screenshots and names them); a click inside a box answers for that face, a
+// click elsewhere is the usual pick. The boxes go on play, seek, scroll and resize.
 (() => {
   if (window.__toonidContent) return; // idempotent injection
   window.__toonidContent = true;
-  const PICK = 'toonid:pick', PICKED = 'toonid:picked', SHOW = 'toonid:show';
+  const PICK = 'toonid:pick', PICKED = 'toonid:picked', SHOW = 'toonid:show', SCAN = 'toonid:scan', FACES = 'toonid:faces', FACE = 'toonid:face'; // messages.js
   let layer = null, card = null, paused = null, cardAC = null;
+  let faces = null, facesEl = null, facesVideo = null, picking = false;
 
   function clear() { layer?.remove(); layer = null; }
   function clearCard() { cardAC?.abort(); cardAC = null; card?.remove(); card = null; }
@@ -17,6 +22,7 @@
     if (m?.target !== 'content') return;
     if (m.type === PICK) pick();
     if (m.type === SHOW) show(m.data);
+    if (m.type === FACES) drawFaces(m.data.faces, facesVideo);
   });
 
   // videoAt finds the <video> whose box holds the point (under our own layer, which is gone by then).
@@ -40,18 +46,91 @@
       e.currentTarget.removeEventListener('click', onClick);
       const data = { x: e.clientX, y: e.clientY, dpr: devicePixelRatio };
       clear();
+      const f = faceAt(data.x, data.y);
+      if (f) { faceClick(f); return; }
       const v = videoAt(data.x, data.y);
+      picking = true; // its own pause scans nothing: the pick's answer brings the faces
       if (v && !v.paused) v.pause();
       paused = v;
+      clearFaces();
+      if (v) data.video = v.getBoundingClientRect().toJSON();
       // Wait a frame so the screenshot does not include the layer (and shows the paused frame).
       requestAnimationFrame(() => requestAnimationFrame(() => chrome.runtime.sendMessage({ type: PICKED, target: 'background', data })));
     });
     layer.addEventListener('keydown', (e) => { if (e.key === 'Escape') clear(); });
     document.documentElement.append(layer);
     layer.focus();
+    const v = [...document.querySelectorAll('video')].find((x) => x.paused && x.videoWidth && inView(x));
+    if (v && !faces) scan(v);
   }
 
+  // --- the paused video's faces ---
+  const inView = (v) => { const r = v.getBoundingClientRect(); return r.width > 0 && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth; };
+
+  function scan(v) {
+    clearFaces();
+    facesVideo = v;
+    chrome.runtime.sendMessage({ type: SCAN, target: 'background', data: { dpr: devicePixelRatio, video: v.getBoundingClientRect().toJSON() } });
+  }
+
+  function clearFaces() { faces = null; facesVideo = null; facesEl?.remove(); facesEl = null; }
+
+  // drawFaces boxes the faces (viewport px) of the video they were found on, while it stays paused.
+  function drawFaces(list, v) {
+    facesEl?.remove();
+    if (!v || !v.paused || !list.length) { faces = null; facesEl = null; return; }
+    faces = list;
+    facesVideo = v;
+    facesEl = document.createElement('div');
+    facesEl.className = 'toonid-faces';
+    Object.assign(facesEl.style, { position: 'fixed', inset: '0', zIndex: 2147483646, pointerEvents: 'none' });
+    for (const f of list) {
+      const d = document.createElement('div');
+      d.className = 'toonid-face';
+      d.setAttribute('aria-label', f.label === '?' ? 'A face toonid does not know' : `A face: ${f.label}`);
+      Object.assign(d.style, { position: 'absolute', left: `${f.box.x}px`, top: `${f.box.y}px`, width: `${f.box.w}px`, height: `${f.box.h}px`, boxSizing: 'border-box',
+        border: `2px ${f.label === '?' ? 'dashed' : 'solid'} #39d5ff`, boxShadow: '0 0 0 1px #000a', pointerEvents: 'auto', cursor: 'pointer' });
+      const t = document.createElement('span');
+      t.textContent = f.label;
+      Object.assign(t.style, { position: 'absolute', left: '-2px', bottom: '100%', marginBottom: '2px', whiteSpace: 'nowrap', font: 'bold 12px system-ui, sans-serif', background: '#000c', color: '#fff', padding: '1px 5px', borderRadius: '3px' });
+      d.append(t);
+      // Only a real click, as on the pick layer: a page's synthetic one must not screenshot the tab.
+      d.addEventListener('click', (e) => { e.preventDefault(); e.stopPropagation(); if (e.isTrusted) faceClick(f); });
+      facesEl.append(d);
+    }
+    document.documentElement.append(facesEl);
+  }
+
+  function faceAt(x, y) {
+    return (faces || []).filter(({ box: b }) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h).sort((a, b) => a.box.w * a.box.h - b.box.w * b.box.h)[0] || null;
+  }
+
+  // faceClick answers for a boxed face: the background screenshots the paused frame again (without
+  // our boxes and card, hence the hiding and the frame's wait) to keep its crop for the popup.
+  function faceClick(f) {
+    clearCard();
+    paused = facesVideo;
+    if (facesEl) facesEl.style.visibility = 'hidden';
+    picking = true;
+    requestAnimationFrame(() => requestAnimationFrame(() => chrome.runtime.sendMessage({ type: FACE, target: 'background', data: { face: f, dpr: devicePixelRatio } })));
+  }
+
+  // Media events do not bubble: listened for in the capture phase, for every video of the page.
+  document.addEventListener('pause', (e) => { if (e.target instanceof HTMLVideoElement && !picking && inView(e.target)) scan(e.target); }, true);
+  document.addEventListener('play', (e) => { if (e.target === facesVideo) clearFaces(); }, true);
+  document.addEventListener('seeked', (e) => {
+    const v = e.target;
+    if (!(v instanceof HTMLVideoElement)) return;
+    if (v === facesVideo) clearFaces();
+    if (v.paused && !picking && inView(v)) scan(v);
+  }, true);
+  addEventListener('scroll', () => clearFaces(), { capture: true, passive: true });
+  addEventListener('resize', () => clearFaces());
+
   function show(r) {
+    picking = false;
+    if (r.faces) drawFaces(r.faces, paused);
+    else if (facesEl) facesEl.style.visibility = '';
     clearCard();
     cardAC = new AbortController();
     const on = (t, type, fn, o = {}) => t.addEventListener(type, fn, { ...o, signal: cardAC.signal });

@@ -3,7 +3,11 @@ export const T = Object.freeze({
   PICK: 'toonid:pick',           // background -> content: let the user click a point
   PICKED: 'toonid:picked',       // content -> background: {x, y, dpr} in CSS pixels of the viewport
   IDENTIFY: 'toonid:identify',   // background -> offscreen: {image (data URL), x, y} or {image, box} in image pixels, base
-  SHOW: 'toonid:show',           // background -> content: {label, kind, box} (or {error}) to draw
+  SHOW: 'toonid:show',           // background -> content: {label, kind, box, faces?} (or {error}) to draw
+  SCAN: 'toonid:scan',           // content -> background: {dpr, video}: box the faces of the paused video in that rect (CSS px)
+  FACES: 'toonid:faces',         // background -> content: {faces: [{box, crop, label, answers, ...}]} in CSS px
+  FACE: 'toonid:face',           // content -> background: {face, dpr}: a click in a face's box; answered with SHOW
+  IDENTIFY_ALL: 'toonid:identify-all', // background -> offscreen: {image (data URL), base}: {faces} (toonid.js identifyAll)
   START_PICK: 'toonid:start-pick', // popup -> background: {tabId}: start a pick in that tab
   TEACH: 'toonid:teach',         // popup -> background: {name}; background -> offscreen: {name, image, box, base}
   RELAY: 'toonid:relay',         // options -> background: {type, data}: forwarded to the offscreen document

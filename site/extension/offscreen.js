@@ -32,6 +32,12 @@ const handlers = {
       return await id.identify(bmp, box ? { box } : { x, y });
     } finally { bmp.close(); }
   },
+  async [T.IDENTIFY_ALL](id, { image }) {
+    const bmp = await bitmap(image);
+    try {
+      return { faces: await id.identifyAll(bmp) };
+    } finally { bmp.close(); }
+  },
   async [T.TEACH](id, { name, image, box }) {
     const bmp = await bitmap(image);
     try {

@@ -16,6 +16,7 @@ import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
 import { ROOT, CHROMIUM_ARGS, scene, serve, steps, ready, openImage, clickImage } from './lib.mjs';
 import { verdict } from '../verdict.js';
+import { CAST, FRAME, composite, compositeVideo, truthBox, lenient } from './composite.mjs';
 
 const ext = resolve(process.argv[2] || join(process.env.BUILD || 'build', 'extension'));
 const ART = join(ROOT, 'test-artifacts', 'extension');
@@ -189,6 +190,72 @@ try {
     assert.equal(await p.locator('.toonid-card').count(), 1, 'the card must stay while the video is paused (no timer)');
     await p.evaluate(() => document.getElementById('v').play());
     await p.waitForFunction(() => !document.querySelector('.toonid-card'), null, { timeout: 3000 });
+    await p.close();
+  });
+
+  // The detector's faces on a paused video: content.js asks for a scan, the background's path
+  // after its screenshot (toonidFacesAt, toonidFaceAt) runs on a real screenshot of the tab.
+  await step('9: content.js boxes and names a paused video\'s faces; a click in a box answers for that face', async () => {
+    const p = await ctx.newPage();
+    await p.goto(srv.url + 'examples/sintel_trailer_048.jpg');
+    await p.evaluate(() => document.body.replaceChildren());
+    await compositeVideo(p, await composite(p), { id: 'v', width: FRAME.w });
+    await p.evaluate(() => {
+      document.getElementById('v').pause();
+      window.sent = [];
+      window.chrome = { runtime: { onMessage: { addListener: (f) => { window.deliver = f; } }, sendMessage: (m) => { window.sent.push(m); } } };
+    });
+    await p.addScriptTag({ content: readFileSync(join(ext, 'content.js'), 'utf8') });
+    await p.evaluate(() => window.deliver({ target: 'content', type: 'toonid:pick' }));
+    await p.waitForFunction(() => window.sent.some((m) => m.type === 'toonid:scan'), null, { timeout: 5000 });
+    const scanMsg = await p.evaluate(() => window.sent.find((m) => m.type === 'toonid:scan').data);
+    const tabShot = async () => `data:image/png;base64,${(await p.screenshot()).toString('base64')}`;
+    const faces = await sw.evaluate(([img, rect, dpr]) => self.toonidFacesAt(img, rect, dpr), [await tabShot(), scanMsg.video, scanMsg.dpr]);
+    const vr = scanMsg.video, truth = (i) => { const t = truthBox(i); return { ...t, x: vr.left + t.x, y: vr.top + t.y }; };
+    // A screenshot of the whole tab, not the frame: every face is found, each box says its name
+    // or "?", and one may drop to "?" (seen: Mr. Iceblock, as on faces.mjs's WebM frame).
+    const rows = CAST.map((c, i) => {
+      const f = faces.find((x) => lenient(x.box, truth(i)));
+      assert.ok(f, `${c.name} not found: ${JSON.stringify(faces.map((x) => x.box))}`);
+      assert.ok(f.label === c.name || f.label === '?', `${c.name}'s box says ${f.label}`);
+      return `${c.name}: ${f.label} ${f.best.toFixed(3)}`;
+    });
+    console.log(`     tab screenshot faces (threshold ${faces[0].threshold.toFixed(3)}): ${rows.join('; ')}`);
+    assert.ok(rows.filter((r, i) => r.startsWith(`${CAST[i].name}: ${CAST[i].name} `)).length >= CAST.length - 1, 'more than one face unnamed');
+    await p.evaluate((faces) => window.deliver({ target: 'content', type: 'toonid:faces', data: { faces } }), faces);
+    const labels = await p.$$eval('.toonid-faces .toonid-face', (ds) => ds.map((d) => d.textContent));
+    assert.deepEqual(labels, faces.map((f) => f.label));
+    console.log(`     content faces: ${labels.join(', ')}`);
+    await p.screenshot({ path: shot('9-content-faces') });
+    // The pick's click inside Carrot's box: that face's answer, and the popup's crop from it.
+    const i = CAST.findIndex((c) => c.name === 'Carrot'), t = truth(i);
+    await p.mouse.click(t.x + t.w / 2, t.y + t.h / 2);
+    await p.waitForFunction(() => window.sent.some((m) => m.type === 'toonid:face'), null, { timeout: 5000 });
+    assert.ok(!(await p.evaluate(() => window.sent.some((m) => m.type === 'toonid:picked'))), 'a click in a box ran the click search');
+    const faceMsg = await p.evaluate(() => window.sent.find((m) => m.type === 'toonid:face').data);
+    assert.equal(faceMsg.face.label, 'Carrot');
+    const r = await sw.evaluate(([img, face, dpr]) => self.toonidFaceAt(img, face, dpr), [await tabShot(), faceMsg.face, faceMsg.dpr]);
+    assert.ok(r.face && r.answers[0].name === 'Carrot', `face answer ${JSON.stringify(r.answers?.slice(0, 2))}`);
+    await p.evaluate((r) => window.deliver({ target: 'content', type: 'toonid:show', data: r }), r);
+    assert.equal(await p.textContent('.toonid-card [role=status] span'), r.label);
+    assert.equal(await p.locator('.toonid-faces .toonid-face').count(), faces.length, 'the boxes went with the answer');
+    await p.screenshot({ path: shot('9-content-face-card') });
+    const pp = await popup();
+    assert.equal(await pp.textContent('#answers li strong'), 'Carrot', 'the popup does not show the face\'s answer');
+    await pp.screenshot({ path: shot('9-popup-face') });
+    await pp.close();
+    // A pick's click away from the boxes searches, with the paused video's rect for its faces.
+    await p.evaluate(() => window.deliver({ target: 'content', type: 'toonid:pick' }));
+    await p.mouse.click(vr.left + 820, vr.top + 460);
+    await p.waitForFunction(() => window.sent.some((m) => m.type === 'toonid:picked'), null, { timeout: 5000 });
+    const picked = await p.evaluate(() => window.sent.find((m) => m.type === 'toonid:picked').data);
+    assert.ok(picked.video, 'the pick did not pass the video for its faces');
+    const rp = await sw.evaluate(([img, x, y]) => self.toonidPickAt(img, x, y, 'test'), [await tabShot(), picked.x, picked.y]);
+    assert.ok(!rp.face, 'away from the boxes the pick searched');
+    await p.evaluate((r) => window.deliver({ target: 'content', type: 'toonid:show', data: r }), { ...rp, faces });
+    assert.equal(await p.locator('.toonid-faces .toonid-face').count(), faces.length, 'the pick\'s answer brought the faces back');
+    await p.evaluate(() => document.getElementById('v').play());
+    await p.waitForFunction(() => !document.querySelector('.toonid-faces'), null, { timeout: 3000 });
     await p.close();
   });
 
