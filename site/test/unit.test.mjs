@@ -181,7 +181,8 @@ test('extension content.js: synthetic (untrusted) clicks on the crosshair layer 
     devicePixelRatio: 1,
     HTMLVideoElement: class {},
     requestAnimationFrame: (f) => setImmediate(f),
-    document: { documentElement: root, createElement: (t) => new El(t), elementsFromPoint: () => [], querySelectorAll: () => [] },
+    addEventListener: () => {}, // the faces' scroll/resize listeners
+    document: { documentElement: root, createElement: (t) => new El(t), elementsFromPoint: () => [], querySelectorAll: () => [], addEventListener: () => {} },
     chrome: { runtime: { onMessage: { addListener: (f) => { onMessage = f; } }, sendMessage: (m) => sent.push(m) } },
   });
   vm.runInContext(readFileSync(join(SITE, 'extension', 'content.js'), 'utf8'), ctx);
