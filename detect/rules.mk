@@ -33,11 +33,11 @@ train-detect-data: $(DET_DATA)/bank/bank.tsv ## detector training data: sprite b
 # Training: the fixed trunk's activations on every scene are cached once (data/detect/cache_*.npy,
 # ~10 scenes/s on one core), then the head trains for DETECT_MINUTES (checkpoint every
 # 5 minutes; rerunning resumes), exports ONNX, and `toonid detect quantize` writes the int8 file.
-DETECT_MINUTES ?= 65
+DETECT_MINUTES ?= 75
 DETECT_RUN := $(DET_TRAIN)/runs/detect
 .PHONY: train-detect
 train-detect: train-detect-data $(DET_TRAIN)/data/nsfwjs_mnv2/model.json ## the face detector: cache, head training (DETECT_MINUTES), ONNX, int8 .tmdl
-	nice -n 15 $(PYTHON) $(DET_TRAIN)/detect.py --data $(DET_DATA) --out $(DETECT_RUN) --minutes $(DETECT_MINUTES) --threads 1 --resume
+	nice -n 15 $(PYTHON) $(DET_TRAIN)/detect.py --data $(DET_DATA) --out $(DETECT_RUN) --minutes $(DETECT_MINUTES) --threads 1 --cache-threads 2 --resume
 	$(SIMD) $(GO) run ./tools/toonid detect quantize -o $(DETECT_RUN)/detect.tmdl $(DETECT_RUN)/detect.onnx
 
 # Tests: decoding and NMS natively and as js/wasm (SIMD and scalar), no shared art.
