@@ -191,7 +191,9 @@ try {
       const v = document.getElementById('fv');
       window.fvHandle = attach(v, { toonid: window.toonidDemo.api });
       v.pause();
-      window.fvFaces = new Promise((res) => v.addEventListener('toonid:faces', (e) => res(e.detail.faces), { once: true }));
+      // A build whose detector does not load boxes nothing (the overlay only warns): fail, not hang.
+      window.fvFaces = Promise.race([new Promise((res) => v.addEventListener('toonid:faces', (e) => res(e.detail.faces), { once: true })),
+        window.toonidDemo.api.detector.then(() => new Promise(() => {})), new Promise((_, rej) => setTimeout(() => rej(new Error('no toonid:faces in 60 s')), 60000))]);
       window.fvHandle.arm();
     });
     const list = await page.evaluate(() => window.fvFaces);
