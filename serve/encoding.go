@@ -32,7 +32,7 @@ func wholeEncodable(r *http.Request) bool {
 // serveAddressedEncoded answers r with the store's precompressed sibling of rt, when the client
 // accepts its encoding and the store holds it, and reports whether it did.
 func (h *handler) serveAddressedEncoded(w http.ResponseWriter, r *http.Request, rt route, etag string) bool {
-	if !wholeEncodable(r) {
+	if h.identity || !wholeEncodable(r) {
 		return false
 	}
 	accept := acceptedEncodings(headerList(r.Header, "Accept-Encoding"))
@@ -72,7 +72,7 @@ func (h *handler) serveAddressedEncoded(w http.ResponseWriter, r *http.Request, 
 // the client accepts it and asks for the whole body, and reports whether it did. A manifest is
 // mostly label names and credits and shrinks about 5x.
 func (h *handler) serveGzipped(w http.ResponseWriter, r *http.Request, b []byte, ctype string) bool {
-	if !wholeEncodable(r) || len(b) < MinCompress || !strings.HasPrefix(ctype, "application/json") ||
+	if h.identity || !wholeEncodable(r) || len(b) < MinCompress || !strings.HasPrefix(ctype, "application/json") ||
 		!acceptedEncodings(headerList(r.Header, "Accept-Encoding"))["gzip"] {
 		return false
 	}

@@ -82,6 +82,10 @@ type Options struct {
 	MaxHashedSize int64
 	// Log receives internal errors, which never reach clients. Nil discards them.
 	Log *slog.Logger
+	// Identity sends every body as stored, never gzip or brotli encoded. The Worker sets it:
+	// workerd (through syumai/workers) passes a handler's encoded body on without decoding
+	// it for the client, and Cloudflare compresses responses at its edge anyway.
+	Identity bool
 }
 
 const (
@@ -93,17 +97,18 @@ const (
 )
 
 type handler struct {
-	store   Store
-	origins map[string]bool
-	anyOrig bool
-	maxHash int64
-	log     *slog.Logger
-	etags   *etagCache
+	identity bool
+	store    Store
+	origins  map[string]bool
+	anyOrig  bool
+	maxHash  int64
+	log      *slog.Logger
+	etags    *etagCache
 }
 
 // New returns the handler serving store under /v1/.
 func New(store Store, opts Options) http.Handler {
-	h := &handler{store: store, origins: map[string]bool{}, maxHash: opts.MaxHashedSize, log: opts.Log,
+	h := &handler{store: store, origins: map[string]bool{}, maxHash: opts.MaxHashedSize, log: opts.Log, identity: opts.Identity,
 		etags: newETagCache()}
 	for _, o := range opts.AllowedOrigins {
 		if o == "*" {
@@ -255,7 +260,7 @@ func (h *handler) serveMutable(w http.ResponseWriter, r *http.Request, rt route)
 	}
 	if strings.HasPrefix(rt.ctype, "application/json") {
 		w.Header().Add("Vary", "Accept-Encoding")
-		if info.Size <= maxLiveGzip && info.Size >= MinCompress && wholeEncodable(r) &&
+		if !h.identity && info.Size <= maxLiveGzip && info.Size >= MinCompress && wholeEncodable(r) &&
 			acceptedEncodings(headerList(r.Header, "Accept-Encoding"))["gzip"] {
 			h.serveWholeGzipped(w, r, rt)
 			return

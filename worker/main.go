@@ -27,5 +27,5 @@ func main() {
 		}
 	}
 	store := r2Store{bucket: cloudflare.GetBinding(bindingName)}
-	workers.Serve(headFix(serve.New(store, serve.Options{AllowedOrigins: origins, Log: newLogger()})))
+	workers.Serve(headFix(serve.New(store, serve.Options{AllowedOrigins: origins, Log: newLogger(), Identity: true})))
 }
