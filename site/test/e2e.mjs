@@ -353,7 +353,14 @@ try {
       console.log(`     boxes before forget: ${boxed.names.join(', ')}; after: ${f.map((x) => x.name).join(', ')}`);
       assert.ok(f.every((x) => x.name !== taught), `the rescanned boxes still name ${taught}: ${JSON.stringify(f)}`);
       const { box: fb } = f[0];
-      const inBox = await clickImage(page, fb.x + fb.w / 2, fb.y + fb.h / 2);
+      let inBox = await clickImage(page, fb.x + fb.w / 2, fb.y + fb.h / 2);
+      if (!inBox.face) {
+        // Seen once in a CI rehearsal: a second rescan was still due (the click search answered,
+        // as the rule wants for boxes not yet named under the current characters). Once more.
+        console.log('     the first click in a rescanned box got the click search; again after the next scan settles');
+        await page.waitForTimeout(3000);
+        inBox = await clickImage(page, fb.x + fb.w / 2, fb.y + fb.h / 2);
+      }
       assert.ok(inBox.face, 'a click in a rescanned box shows its face');
       assert.notEqual(inBox.answers[0]?.name, taught, 'a rescanned box still names the forgotten character');
     }
