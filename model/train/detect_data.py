@@ -257,6 +257,13 @@ def bbb_bg(r, frames, W, H):
     return im
 
 
+def colour_jitter(im, r):
+    """brightness, contrast and saturation jitter, the same for synthetic and real scenes."""
+    im = ImageEnhance.Brightness(im).enhance(r.uniform(0.7, 1.3))
+    im = ImageEnhance.Contrast(im).enhance(r.uniform(0.7, 1.3))
+    return ImageEnhance.Color(im).enhance(r.uniform(0.5, 1.4))
+
+
 def hue_shift(im, dh, sat):
     """rotates the hue by dh (a fraction of the circle) and scales saturation: the landscape in
     other palettes (sand, dusk, stone), so colour alone does not say 'background'."""
@@ -440,9 +447,7 @@ def scene(i, bank, frames):
                                                    rand_color(r, 60, 255)]))
         im = Image.blend(im, tint, r.uniform(0.08, 0.35))
     if r.random() < 0.8:
-        im = ImageEnhance.Brightness(im).enhance(r.uniform(0.7, 1.3))
-        im = ImageEnhance.Contrast(im).enhance(r.uniform(0.7, 1.3))
-        im = ImageEnhance.Color(im).enhance(r.uniform(0.5, 1.4))
+        im = colour_jitter(im, r)
     if r.random() < 0.08:
         im = im.convert("L").convert("RGB")
     if r.random() < 0.2:
@@ -511,9 +516,7 @@ def real_scene(i, rows, images):
             elif v >= 0.25 or not is_face:
                 out_i.append(box)
     if r.random() < 0.8:
-        im = ImageEnhance.Brightness(im).enhance(r.uniform(0.7, 1.3))
-        im = ImageEnhance.Contrast(im).enhance(r.uniform(0.7, 1.3))
-        im = ImageEnhance.Color(im).enhance(r.uniform(0.5, 1.4))
+        im = colour_jitter(im, r)
     if r.random() < 0.3:
         im = hue_shift(im, r.uniform(-0.08, 0.08), r.uniform(0.6, 1.2))
     if r.random() < 0.15:
