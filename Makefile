@@ -7,6 +7,12 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 PYTHON ?= /usr/bin/python3
 GO ?= go
 SIMD := GOEXPERIMENT=simd
+# What runs as js/wasm (the browser module, the Worker, and their tests) is built with
+# encoding/json's own v1 code instead of Go 1.27's default v2-backed one (nojsonv2): the same v1
+# semantics, and the browser module is 196 KB smaller in brotli (1,242,160 -> 1,046,532 bytes).
+# (So the wasm builds list the Makefile among their prerequisites.)
+WASM_SIMD := GOOS=js GOARCH=wasm GOEXPERIMENT=simd,nojsonv2
+WASM_SCALAR := GOOS=js GOARCH=wasm GOEXPERIMENT=nojsonv2
 BUILD := build
 
 TEST_TARGETS :=

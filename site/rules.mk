@@ -4,7 +4,7 @@
 
 SITE_OUT := $(BUILD)/site
 SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js packio.js favicon.svg toonid.js worker.js worker-live.js live.js live-ui.js assets.js sw.js style.css overlay.js
-WASM_SRC := $(shell find wasm identify model pack detect track live -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+WASM_SRC := $(shell find wasm identify model pack detect track live -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum Makefile
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
 # "Try an example" on the first screen: the open art in tools/gallery/testimages (credited in CREDITS.md).
 EXAMPLES := $(wildcard tools/gallery/testimages/*.jpg)
@@ -24,14 +24,14 @@ $(STORE_DETECTOR): $(SITE_DETECTOR) $(TOONID)
 	sum=$(detector_sum) && cp $(SITE_DETECTOR) $(PACK_STORE)/models/$$sum.tmdl && echo $$sum > $@
 DEMO_DEPS += store-detector
 
-# Both builds: SIMD128 (GOEXPERIMENT=simd) and scalar; worker.js picks one by feature detection.
+# Both builds: SIMD128 and scalar (WASM_SIMD / WASM_SCALAR); worker.js picks one by feature detection.
 $(SITE_OUT)/toonid-simd.wasm: $(WASM_SRC)
 	@mkdir -p $(SITE_OUT)
-	GOOS=js GOARCH=wasm $(SIMD) $(GO) build -trimpath -ldflags=-s -o $@ ./wasm
+	$(WASM_SIMD) $(GO) build -trimpath -ldflags=-s -o $@ ./wasm
 
 $(SITE_OUT)/toonid.wasm: $(WASM_SRC)
 	@mkdir -p $(SITE_OUT)
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $@ ./wasm
+	$(WASM_SCALAR) $(GO) build -trimpath -ldflags=-s -o $@ ./wasm
 
 $(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(addprefix site/,$(SITE_FILES)) site/tools/build.mjs $(GALLERY_CREDITS) $(EXAMPLES) $(SITE_DETECTOR) $(TOONID)
 	@mkdir -p $(SITE_OUT)
@@ -110,7 +110,7 @@ EXT_FILES := manifest.json background.js messages.js offscreen.html offscreen.js
 extension: site default-pack store-detector ## build the unpacked MV3 extension into build/extension
 	rm -rf $(EXT_OUT) && mkdir -p $(EXT_OUT)/v1
 	cp $(addprefix site/extension/,$(EXT_FILES)) $(EXT_OUT)/
-	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/worker-live.js $(SITE_OUT)/live.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
+	cp $(SITE_OUT)/toonid.js $(SITE_OUT)/worker.js $(SITE_OUT)/worker-live.js $(SITE_OUT)/live.js $(SITE_OUT)/live-ui.js $(SITE_OUT)/assets.js $(SITE_OUT)/wasm_exec.js $(SITE_OUT)/build.json $(SITE_OUT)/*.wasm $(EXT_OUT)/
 	cp $(SITE_OUT)/verdict.js $(SITE_OUT)/taught.js $(SITE_OUT)/packio.js $(EXT_OUT)/
 	node site/tools/icons.mjs $(EXT_OUT)/icons
 	cp -r $(BUILD)/store/models $(BUILD)/store/packs $(EXT_OUT)/v1/

@@ -9,7 +9,7 @@ WASM_TEST_PKGS := ./pack ./identify ./wasm/bridge
 GO_JS_WASM_EXEC = "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec"
 
 test-wasm: ## the pack, identify and bridge tests as js/wasm under node, SIMD and scalar
-	$(SIMD) GOOS=js GOARCH=wasm $(GO) test -exec $(GO_JS_WASM_EXEC) $(WASM_TEST_PKGS)
-	GOOS=js GOARCH=wasm $(GO) test -exec $(GO_JS_WASM_EXEC) $(WASM_TEST_PKGS)
+	$(WASM_SIMD) $(GO) test -exec $(GO_JS_WASM_EXEC) $(WASM_TEST_PKGS)
+	$(WASM_SCALAR) $(GO) test -exec $(GO_JS_WASM_EXEC) $(WASM_TEST_PKGS)
 
 TEST_TARGETS += test-wasm

@@ -9,14 +9,14 @@
 WRANGLER := node_modules/.bin/wrangler
 WORKER_PORT ?= 8787
 WORKER_BUCKET := toonid-store
-WORKER_SRC := $(filter-out %_test.go,$(wildcard serve/*.go worker/*.go)) go.mod go.sum
+WORKER_SRC := $(filter-out %_test.go,$(wildcard serve/*.go worker/*.go)) go.mod go.sum Makefile
 
 worker-build: worker/build/app.wasm ## the Cloudflare Worker (syumai/workers) as worker/build/app.wasm
 
 # workers-assets-gen empties worker/build/ and writes the JS shim; then the Go build.
 worker/build/app.wasm: $(WORKER_SRC)
 	cd worker && $(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o build
-	cd worker && GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o build/app.wasm .
+	cd worker && $(WASM_SCALAR) $(GO) build -trimpath -ldflags='-s -w' -o build/app.wasm .
 
 worker-size: worker-build node_modules ## the Worker's size as wrangler deploy --dry-run reports it
 	@rm -rf worker/build/dist
