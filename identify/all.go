@@ -69,38 +69,65 @@ func SquareAround(b detect.Box, scale float64) image.Rectangle {
 // Identify. Transparent pixels are put on white in place first (model.FlattenOnWhite), so the
 // detector and the embedder see what Identify's crops see. Frames the detector passes over
 // (short side below detect.MinSide, one flat colour) give no faces and no error.
+// It is Detect, then NameFaces of the first MaxFaces boxes: a caller that splits those boxes
+// among several Identifiers (the browser's two workers) gets the same crops and scores.
 func (id *Identifier) IdentifyAll(pix []byte, w, h int, d FaceDetector, k int) (AllReply, error) {
 	t0 := time.Now()
-	if err := CheckImage(pix, w, h); err != nil {
+	boxes, err := Detect(pix, w, h, d)
+	if err != nil {
 		return AllReply{}, err
 	}
-	model.FlattenOnWhite(pix)
-	k = clampK(k)
-	frame := &image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
-	boxes, err := d.Detect(frame)
-	if err != nil {
-		return AllReply{}, fmt.Errorf("identify: detect: %w", err)
-	}
 	detectMS := ms(time.Since(t0))
-	boxes = boxes[:min(len(boxes), MaxFaces)]
+	faces, err := id.nameFaces(pix, w, h, boxes[:min(len(boxes), MaxFaces)], clampK(k))
+	if err != nil {
+		return AllReply{}, err
+	}
+	return AllReply{Faces: faces, DetectMS: detectMS, MS: ms(time.Since(t0))}, nil
+}
+
+// NameFaces names face boxes of a frame that Detect found (inside the frame, at most MaxFaces),
+// as IdentifyAll names them: the same crop (FaceCrop) and the same matching, all crops in one
+// EmbedBatch call, one Face per box in the order given (never nil). The frame is flattened on
+// white in place, as Detect flattens it (flattening twice changes nothing).
+func (id *Identifier) NameFaces(pix []byte, w, h int, boxes []detect.Box, k int) ([]Face, error) {
+	if err := CheckImage(pix, w, h); err != nil {
+		return nil, err
+	}
+	if len(boxes) > MaxFaces {
+		return nil, fmt.Errorf("identify: %d face boxes, at most %d are named", len(boxes), MaxFaces)
+	}
+	// Detect clips its boxes to the frame; the slack allows for float32 rounding of x+w.
+	const slack = 1
+	for _, b := range boxes {
+		if !(b.W > 0 && b.H > 0 && b.X >= 0 && b.Y >= 0 && b.X+b.W <= float32(w)+slack && b.Y+b.H <= float32(h)+slack) {
+			return nil, fmt.Errorf("identify: face box %v not inside the %dx%d frame", [4]float32{b.X, b.Y, b.W, b.H}, w, h)
+		}
+	}
+	model.FlattenOnWhite(pix)
+	return id.nameFaces(pix, w, h, boxes, clampK(k))
+}
+
+// nameFaces is NameFaces on a checked, flattened frame and a clamped k.
+func (id *Identifier) nameFaces(pix []byte, w, h int, boxes []detect.Box, k int) ([]Face, error) {
+	faces := make([]Face, len(boxes))
+	if len(boxes) == 0 {
+		return faces, nil
+	}
 	crops := make([]image.Rectangle, len(boxes))
 	for i, b := range boxes {
 		crops[i] = FaceCrop(b)
 	}
-	faces := make([]Face, len(boxes))
-	if len(boxes) > 0 {
-		s, err := id.score(pix, w, h, crops, k)
-		if err != nil {
-			return AllReply{}, err
-		}
-		for i, b := range boxes {
-			c := crops[i]
-			faces[i] = Face{Box: [4]float32{b.X, b.Y, b.W, b.H}, Score: b.Score,
-				Crop: [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()}, Answers: answersOf(s[i]),
-				Unknown: s[i].m.Unknown, Best: s[i].top(), Threshold: s[i].m.Threshold}
-		}
+	s, err := id.score(pix, w, h, crops, k)
+	if err != nil {
+		return nil, err
 	}
-	return AllReply{Faces: faces, DetectMS: detectMS, MS: ms(time.Since(t0))}, nil
+	for i, b := range boxes {
+		c := crops[i]
+		faces[i] = Face{Box: [4]float32{b.X, b.Y, b.W, b.H}, Score: b.Score,
+			Crop: [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()}, Answers: answersOf(s[i]),
+			Unknown: s[i].m.Unknown, Best: s[i].top(), Threshold: s[i].m.Threshold}
+	}
+	return faces, nil
 }
 
 // Detect finds a frame's faces without naming them (best first, at most detect.MaxBoxes), with

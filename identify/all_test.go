@@ -140,3 +140,73 @@ func TestIdentifyAllBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Faces split between two NameFaces calls, each on its own copy of the frame as sent (the
+// browser's two workers), answer exactly as IdentifyAll names them in one call. Half of the
+// frame is translucent, so the flattening both sides do must agree too.
+func TestNameFacesSplitMatchesIdentifyAll(t *testing.T) {
+	id, _ := testIdentifier(t, DefaultSearch())
+	d := redDetector(t)
+	red := [4]byte{255, 0, 0, 255}
+	pix := squares(128, map[[2]int][4]byte{{16, 16}: red, {64, 20}: red, {24, 80}: {255, 0, 0, 200}, {90, 90}: red})
+	for i := 3; i < len(pix)/2; i += 8 {
+		pix[i] = 100
+	}
+	all, err := id.IdentifyAll(append([]byte(nil), pix...), 128, 128, d, 3)
+	if err != nil || len(all.Faces) < 3 {
+		t.Fatalf("IdentifyAll: %d faces, %v", len(all.Faces), err)
+	}
+	boxes, err := Detect(append([]byte(nil), pix...), 128, 128, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Face
+	for _, share := range [][]detect.Box{boxes[:1], boxes[1:]} {
+		f, err := id.NameFaces(append([]byte(nil), pix...), 128, 128, share, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f...)
+	}
+	if len(got) != len(all.Faces) {
+		t.Fatalf("%d faces split, %d in one call", len(got), len(all.Faces))
+	}
+	for i, f := range got {
+		w := all.Faces[i]
+		if f.Box != w.Box || f.Crop != w.Crop || f.Unknown != w.Unknown || f.Best != w.Best || len(f.Answers) != len(w.Answers) {
+			t.Fatalf("face %d split %+v, in one call %+v", i, f, w)
+		}
+		for j := range f.Answers {
+			if f.Answers[j] != w.Answers[j] {
+				t.Errorf("face %d answer %d: split %+v, in one call %+v", i, j, f.Answers[j], w.Answers[j])
+			}
+		}
+	}
+	if f, err := id.NameFaces(pix, 128, 128, nil, 3); err != nil || f == nil || len(f) != 0 {
+		t.Errorf("no boxes: %v %v, want an empty list", f, err)
+	}
+}
+
+func TestNameFacesBadBoxes(t *testing.T) {
+	id, _ := testIdentifier(t, DefaultSearch())
+	pix := squares(64, nil)
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		name  string
+		boxes []detect.Box
+	}{
+		{"left of the frame", []detect.Box{{X: -5, Y: 0, W: 10, H: 10}}},
+		{"past the bottom", []detect.Box{{X: 0, Y: 60, W: 10, H: 10}}},
+		{"empty", []detect.Box{{X: 1, Y: 1, W: 0, H: 10}}},
+		{"NaN", []detect.Box{{X: nan, Y: 1, W: 4, H: 4}}},
+		{"huge", []detect.Box{{X: 0, Y: 0, W: 1e30, H: 1e30}}},
+		{"too many", make([]detect.Box, MaxFaces+1)},
+	} {
+		if _, err := id.NameFaces(pix, 64, 64, tc.boxes, 1); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+	if _, err := id.NameFaces(make([]byte, 10), 64, 64, nil, 1); err == nil {
+		t.Error("short buffer: no error")
+	}
+}

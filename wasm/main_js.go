@@ -100,6 +100,13 @@ func main() {
 			}
 			return s.IdentifyAll(bytesOf(a[0]), a[1].Int(), a[2].Int(), []byte(a[3].String()))
 		}),
+		// identifyFaces(pix Uint8Array, w, h, request string {faces: [{box, score}], k}) -> {faces, ms}: detected faces named
+		"identifyFaces": fn(func(a []js.Value) []byte {
+			if s == nil || len(a) != 4 {
+				return errJSON(errors.New("identifyFaces: not loaded, or want pix, w, h, request"))
+			}
+			return s.IdentifyFaces(bytesOf(a[0]), a[1].Int(), a[2].Int(), []byte(a[3].String()))
+		}),
 		// liveStart(request string) -> {every, k, maxFaces}; liveFrame(pix, w, h, tMS) -> {faces: [{id, box, label, ...}], ...}; liveStop()
 		"liveStart": fn(func(a []js.Value) []byte {
 			if s == nil || len(a) != 1 {

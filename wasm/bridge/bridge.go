@@ -28,8 +28,9 @@ import (
 // (SetUser's dry run), which the worker's enroll asks before it stores anything; 5: setDetector,
 // detect and identifyAll (every face of a frame named in one call); 6: live mode (liveStart,
 // liveFrame, liveStop) and teaching from a video (gatherStart, gatherFrame, gatherDone); 7:
-// exportPack and importPack (taught characters as a pack archive).
-const Version = 7
+// exportPack and importPack (taught characters as a pack archive); 8: identifyFaces (a share of
+// a frame's detected faces named by a worker that did not detect them).
+const Version = 8
 
 // Bridge answers the protocol's identify, embed, views, detect and identifyAll requests for one
 // model, its matcher and (once set) a detector.

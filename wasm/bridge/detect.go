@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/toonid/toonid/detect"
 	"github.com/toonid/toonid/identify"
@@ -83,4 +84,37 @@ func (b *Bridge) IdentifyAll(pix []byte, w, h int, req []byte) []byte {
 		return errorJSON(fmt.Errorf("bridge: %w", err))
 	}
 	return mustJSON(rep)
+}
+
+// FacesRequest is the protocol's identifyFaces request: face boxes of a frame as a detect reply
+// gives them (at most identify.MaxFaces), k answers per face at most.
+type FacesRequest struct {
+	Faces []FaceBox `json:"faces"`
+	K     int       `json:"k,omitempty"`
+}
+
+// FacesReply is identifyFaces' answer: one identify.Face per box, in the order asked.
+type FacesReply struct {
+	Faces []identify.Face `json:"faces"`
+	MS    float64         `json:"ms"`
+}
+
+// IdentifyFaces names face boxes that Detect found on the same RGBA frame (identify.NameFaces:
+// the crops and scores IdentifyAll gives those faces), so a worker that did not detect can name
+// a share of them; it needs no detector. The reply is the JSON of FacesReply.
+func (b *Bridge) IdentifyFaces(pix []byte, w, h int, req []byte) []byte {
+	t0 := time.Now()
+	var r FacesRequest
+	if err := json.Unmarshal(req, &r); err != nil {
+		return errorJSON(fmt.Errorf("bridge: identifyFaces request: %w", err))
+	}
+	boxes := make([]detect.Box, len(r.Faces))
+	for i, f := range r.Faces {
+		boxes[i] = detect.Box{X: f.Box[0], Y: f.Box[1], W: f.Box[2], H: f.Box[3], Score: f.Score}
+	}
+	faces, err := b.id.NameFaces(pix, w, h, boxes, r.K)
+	if err != nil {
+		return errorJSON(fmt.Errorf("bridge: %w", err))
+	}
+	return mustJSON(FacesReply{Faces: faces, MS: float64(time.Since(t0).Microseconds()) / 1000})
 }

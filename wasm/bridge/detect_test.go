@@ -130,3 +130,42 @@ func TestModelKindsAreNotInterchangeable(t *testing.T) {
 		t.Fatalf("shipped detector: %+v %v", info, err)
 	}
 }
+
+// identifyFaces on a session without a detector (the browser's second worker) names the boxes
+// another session's detect found exactly as that session's identifyAll names them: the same
+// boxes, crops, answers and scores.
+func TestIdentifyFacesMatchesIdentifyAll(t *testing.T) {
+	primary, _ := testSession(t)
+	if e := errorOf(primary.SetDetector(redDetectorFile(t))); e != "" {
+		t.Fatal(e)
+	}
+	secondary, _ := testSession(t)
+	pix, w, h := scene()
+	var all identify.AllReply
+	if err := json.Unmarshal(primary.IdentifyAll(append([]byte(nil), pix...), w, h, []byte(`{"k":3}`)), &all); err != nil || len(all.Faces) == 0 {
+		t.Fatalf("identifyAll %+v %v", all, err)
+	}
+	det := primary.Detect(append([]byte(nil), pix...), w, h)
+	req := strings.Replace(string(det), `{"faces":`, `{"k":3,"faces":`, 1)
+	var got FacesReply
+	if err := json.Unmarshal(secondary.IdentifyFaces(append([]byte(nil), pix...), w, h, []byte(req)), &got); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(all.Faces)
+	b, _ := json.Marshal(got.Faces)
+	if string(a) != string(b) {
+		t.Fatalf("identifyFaces %s\nidentifyAll   %s", b, a)
+	}
+	for _, tc := range []struct{ req, want string }{
+		{`{"faces":[{"box":[-10,0,20,20]}]}`, "not inside"},
+		{`{"faces":"x"}`, "identifyFaces request"},
+		{`{"faces":[{"box":[1,2,3]}]}`, "not inside"}, // a short box reads as zeros: no height
+	} {
+		if e := errorOf(secondary.IdentifyFaces(append([]byte(nil), pix...), w, h, []byte(tc.req))); !strings.Contains(e, tc.want) {
+			t.Errorf("%s: %q, want an error with %q", tc.req, e, tc.want)
+		}
+	}
+	if r := string(secondary.IdentifyFaces(pix, w, h, []byte(`{"faces":[]}`))); !strings.HasPrefix(r, `{"faces":[],`) {
+		t.Errorf("no boxes: %s", r)
+	}
+}
