@@ -19,9 +19,11 @@ let readyText = '';     // the status line once loaded, put back when an error i
 let point = null;       // keyboard crosshair, in source pixels
 let objectURL = null;
 let opens = 0;          // counts show() calls, so a slow sniff never replaces a later file
-let faces = null;       // {source snapshot, list} of the faces boxed on the picture: a click in a box shows its card
+let faces = null;       // {source snapshot, list, user} of the faces boxed on the picture: a click in a box shows its card
 let scans = 0;          // bumped whenever the boxed faces no longer describe the picture (as gen is for answers)
 let boxing = false;     // the picture on screen has its faces boxed (or a scan running for it)
+let naming = null;      // the identifyAll in flight for the picture on screen (nameFaces), else null
+let renameDue = false;  // the taught characters changed while it ran: it names the faces once more
 let users = 0;          // bumped whenever the taught characters change (teach, forget, import)
 
 // window.toonidDemo lets the browser tests and the figures script see what the page did.
@@ -121,10 +123,12 @@ async function show(file) {
   liveControls(isVideo ? el : null, { getToonid: () => id, container: marks, keepOnPause: false, onError: (err) => setStatus(`Live names: ${err.message}`, true) });
   if (isVideo) {
     // A new frame is on screen: the box and the card no longer describe it.
-    for (const t of ['seeking', 'play', 'emptied']) el.addEventListener(t, clearAnswer);
+    // Only while it is the one on screen: a replaced video still fires (removed while playing, it
+    // pauses), and its events must not clear or rescan the picture that replaced it.
+    for (const t of ['seeking', 'play', 'emptied']) el.addEventListener(t, (e) => { if (current === el) clearAnswer(e); });
     // A paused frame gets its faces boxed: on pause, and after a seek that lands while paused.
-    el.addEventListener('pause', () => scanFaces());
-    el.addEventListener('seeked', () => { if (el.paused) scanFaces(); });
+    el.addEventListener('pause', () => { if (current === el) scanFaces(); });
+    el.addEventListener('seeked', () => { if (current === el && el.paused) scanFaces(); });
   }
   demo.mediaReady = false;
   media.replaceChildren(el, marks);
@@ -381,7 +385,7 @@ function endDrag(e, cancelled) {
   // A press without a drag inside a boxed face shows that face's card; elsewhere (on the yellow
   // box too: another face may be inside it) it is a click search at that point.
   const f = !d.onBox && faceAt(d.start);
-  if (f) { showFace(f); return; }
+  if (f) { pickFace(f, d.start); return; }
   point = d.start;
   identifyAt(point);
 }
@@ -405,7 +409,7 @@ stage.addEventListener('keydown', (e) => {
   } else if (e.key === 'Enter' || e.key === ' ') {
     if (current.tagName === 'VIDEO' && !current.paused) current.pause();
     const f = faceAt(point);
-    if (f) showFace(f); else identifyAt(point);
+    if (f) pickFace(f, point); else identifyAt(point);
     e.preventDefault();
   }
 });
@@ -434,35 +438,59 @@ function clearFaces() {
   scans++;
   boxing = false;
   faces = null;
+  naming = null;
+  renameDue = false;
   facesEl.replaceChildren();
   demo.faces = null;
 }
 
-// scanFaces boxes and names every face of the picture on screen (one identifyAll: detect + embed
-// every face in the worker). Nothing is shown for a picture that changed meanwhile; a failure
-// (no detector in this build, a frame not decoded yet) leaves the click search as it is.
-async function scanFaces() {
+// scanFaces boxes and names every face of the picture on screen, from scratch (a new picture, a
+// paused or seeked frame).
+function scanFaces() {
   clearFaces();
   boxing = true;
-  const my = scans, user = users;
-  const el = current;
-  if (!id) await demo.ready;
-  if (!el || el !== current || my !== scans) return;
-  const t0 = performance.now();
-  let src, list;
-  try {
-    src = await snapshot(el);
-    list = await id.identifyAll(src, { k: 5 });
-  } catch (err) {
-    if (my === scans) demo.facesError = String(err.message || err);
-    console.warn(`toonid: faces: ${err.message || err}`);
-    return;
-  }
-  if (my !== scans || el !== current) return;
-  faces = { source: src, list, ms: performance.now() - t0, user };
-  demo.faces = { list, ms: faces.ms, at: performance.now() };
-  demo.scans++;
-  drawFaces();
+  return nameFaces();
+}
+
+// nameFaces names the faces of the picture on screen (one identifyAll: detect + embed every face
+// in the worker), one run at a time: asked while one runs (the taught characters changed), that
+// run's answer is dropped when it returns and the faces are named once more, so however many
+// changes come, one run is in flight and the last taught set wins. It resolves once the faces are
+// named under the current taught characters, or could not be. Nothing is shown for a picture that
+// changed meanwhile; a failure (no detector in this build, a frame not decoded yet) leaves the
+// click search as it is.
+function nameFaces() {
+  if (naming) { renameDue = true; return naming; }
+  const my = scans;
+  naming = (async () => {
+    const el = current;
+    if (!id) await demo.ready;
+    if (!el || el !== current || my !== scans) { if (my === scans) naming = null; return; }
+    const user = users;
+    const t0 = performance.now();
+    let src = faces && faces.source, list; // naming again: the same pixels
+    try {
+      src ||= await snapshot(el);
+      list = await id.identifyAll(src, { k: 5 });
+    } catch (err) {
+      if (my !== scans) return;
+      naming = null;
+      if (renameDue) { renameDue = false; return nameFaces(); }
+      demo.facesError = String(err.message || err);
+      console.warn(`toonid: faces: ${err.message || err}`);
+      // Boxes named under older taught characters can't be named again: they go.
+      if (faces && faces.user !== users) { faces = null; facesEl.replaceChildren(); demo.faces = null; }
+      return;
+    }
+    if (my !== scans || el !== current) return;
+    naming = null;
+    if (renameDue || user !== users) { renameDue = false; return nameFaces(); } // named under an older set
+    faces = { source: src, list, ms: performance.now() - t0, user };
+    demo.faces = { list, ms: faces.ms, at: performance.now() };
+    demo.scans++;
+    drawFaces();
+  })();
+  return naming;
 }
 
 // faceName is what a face's box says: its top name when the verdict names it, else "?".
@@ -471,16 +499,19 @@ function faceName(f) {
   return v.kind === 'known' ? v.best.name : '?';
 }
 
+// drawFaces draws the boxes. Boxes named before the taught characters last changed keep their
+// place (the faces are where they were) but say "…" until they are named again.
 function drawFaces() {
   const [W, H] = naturalSize(current);
+  const stale = faces.user !== users;
   facesEl.replaceChildren(...faces.list.map((f) => {
     const d = document.createElement('div');
-    const name = faceName(f);
-    d.className = `face${name === '?' ? ' unknown' : ''}${f.box.y < 0.06 * H ? ' top' : ''}`;
+    const name = stale ? '…' : faceName(f);
+    d.className = `face${name === '?' ? ' unknown' : ''}${stale ? ' stale' : ''}${f.box.y < 0.06 * H ? ' top' : ''}`;
     const b = f.box;
     Object.assign(d.style, { left: pct(b.x, W), top: pct(b.y, H), width: pct(b.w, W), height: pct(b.h, H) });
     d.append(Object.assign(document.createElement('span'), { className: 'label', textContent: name }));
-    d.setAttribute('aria-label', name === '?' ? 'A face it does not know' : `A face: ${name}`);
+    d.setAttribute('aria-label', stale ? 'A face, being named again' : name === '?' ? 'A face it does not know' : `A face: ${name}`);
     return d;
   }));
 }
@@ -489,15 +520,31 @@ function drawFaces() {
 // boxes' names were matched against the old ones, so the picture's faces are named again.
 function usersChanged() {
   users++;
-  if (boxing) scanFaces();
+  if (!boxing) return;
+  if (faces) drawFaces();
+  nameFaces();
 }
 
-// faceAt is the boxed face under a point (source px): the smallest box holding it. Boxes named
-// before the taught characters last changed hold none (the click searches instead).
+// faceAt is the boxed face under a point (source px): the smallest box holding it.
 function faceAt(p) {
-  if (!faces || faces.user !== users || !demo.boxClicks) return null;
+  if (!faces || !demo.boxClicks) return null;
   const hits = faces.list.filter(({ box: b }) => p.x >= b.x && p.x < b.x + b.w && p.y >= b.y && p.y < b.y + b.h);
   return hits.sort((a, b) => a.box.w * a.box.h - b.box.w * b.box.h)[0] || null;
+}
+
+// pickFace answers a click at p in face f's box. A box named before the taught characters last
+// changed is being named again: its card waits for that (its crop drawn dashed meanwhile) and
+// never shows the old names; were the faces not named again (a failure), that box's crop is
+// identified as it is. Another click or another picture meanwhile drops it, as gen does.
+async function pickFace(f, p) {
+  if (faces.user === users) { showFace(f); return; }
+  const my = ++gen, epoch = scans;
+  const crop = clampBox(f.crop, faces.source.width, faces.source.height);
+  drawBox(crop, { pending: true });
+  while (naming && faces && faces.user !== users) await naming;
+  if (my !== gen || epoch !== scans) return;
+  const named = faces && faces.user === users && faceAt(p);
+  if (named) showFace(named); else identifyAt(null, { box: crop });
 }
 
 // showFace puts a boxed face on the card, as a click's answer: the crop that was embedded (inside
@@ -626,7 +673,7 @@ $('teach').addEventListener('submit', (e) => { e.preventDefault(); teach($('teac
 // the clip, taught under the name typed above.
 const videoTeach = mountVideoTeach({ form: $('teach'), nameInput: $('teach-name'), api: () => id,
   target: () => (current && current.tagName === 'VIDEO' && current.paused && last ? { video: current, box: last.box } : null),
-  onTaught: () => { fillNames(); scanFaces(); } });
+  onTaught: () => { fillNames(); usersChanged(); } });
 demo.videoTeach = videoTeach;
 
 // fillNames offers the pack's and the taught characters' names for "…or type a name".
