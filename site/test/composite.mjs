@@ -56,7 +56,7 @@ export function lenient(b, t) {
   return cx >= t.x && cx <= t.x + t.w && cy >= t.y && cy <= t.y + t.h && q >= 0.5 && q <= 2;
 }
 
-// compositeVideo puts a playing <video id> at the top of the page whose picture is the PNG
+// compositeVideo puts a playing <video id> at the top of the page (scrolled into view) whose picture is the PNG
 // (a canvas stream redrawn every frame, as a live video would be), width CSS px wide, and
 // resolves once it has a frame.
 export async function compositeVideo(page, png, { id = 'cv', width = 640 } = {}) {
@@ -73,6 +73,9 @@ export async function compositeVideo(page, png, { id = 'cv', width = 640 } = {})
     document.body.prepend(v);
     await v.play();
     while (!v.videoWidth) await new Promise((r) => setTimeout(r, 20));
+    // In view, at its final size: on a scrolled page, scroll anchoring moves the page down by the
+    // inserted height, and a click at a point above the viewport reaches nothing.
+    v.scrollIntoView({ block: 'nearest' });
   }, { b64: png.toString('base64'), id, width });
 }
 
