@@ -1,16 +1,21 @@
-// live-ui.js — the demo's live-mode toggle: a "Live names" button over a video; while on, the
-// faces of the playing video carry names (live.js). Pausing leaves the boxes; a click on one
-// names that face (onPick with the face: {box, crop, label, ...});
+// live-ui.js — the live-mode toggle of the demo, overlay.js and the extension: a "Live names"
+// button over a video; while on, the faces of the playing video carry names (live.js). Pausing
+// leaves the boxes (or, with keepOnPause false, leaves the paused frame to the page's own boxes);
+// a click on one names that face (onPick with the face: {box, crop, label, ...});
 // mountVideoTeach adds the card's "Teach from this video".
 import { startLive, teachFromVideo } from './live.js';
 
-let active = null; // the one video with controls: opening another file replaces them
+let active = null; // the one video with exclusive controls: opening another file replaces them
 
 // liveControls puts the toggle in container (lying over the video's picture); getToonid returns
 // the loaded API (null while it loads). keepOnPause as startLive's. A null video only removes the
-// controls of the last one.
-export function liveControls(video, { getToonid, container, onPick, onError, keepOnPause = true } = {}) {
-  if (active) active.remove();
+// controls of the last one. bar: an element the button goes in instead (a toolbar beside other
+// buttons), in its flow. exclusive (default): these controls replace the last exclusive ones, as
+// the demo's one video; overlay.js gives each attached video its own (startLive still runs one
+// live session per API at a time: starting one turns the other's toggle off). trusted: only a
+// real click toggles (the extension's: a page's synthetic click must not start tab screenshots).
+export function liveControls(video, { getToonid, container, bar, onPick, onError, keepOnPause = true, exclusive = true, trusted = false } = {}) {
+  if (exclusive && active) active.remove();
   if (!video) return null;
   const doc = video.ownerDocument;
   const button = doc.createElement('button');
@@ -18,14 +23,20 @@ export function liveControls(video, { getToonid, container, onPick, onError, kee
   button.className = 'live-toggle';
   button.setAttribute('aria-pressed', 'false');
   button.textContent = 'Live names: off';
-  Object.assign(button.style, { position: 'absolute', right: '8px', top: '8px', pointerEvents: 'auto', lineHeight: 'normal', font: '13px system-ui, sans-serif',
-    padding: '4px 8px', borderRadius: '4px', border: '1px solid #fff8', background: '#000a', color: '#fff', cursor: 'pointer', zIndex: 2 });
-  container.append(button);
+  button.title = 'While the video plays, show who each face is, following it';
+  Object.assign(button.style, { pointerEvents: 'auto', lineHeight: 'normal', font: '13px system-ui, sans-serif',
+    padding: '4px 8px', borderRadius: '4px', border: '1px solid #fff8', background: '#000a', color: '#fff', cursor: 'pointer', zIndex: 2 },
+  bar ? {} : { position: 'absolute', right: '8px', top: '8px' });
+  (bar || container).append(button);
   let lv = null, starting = false;
   const ac = new AbortController();
   // The page's own pointer handlers (click to identify, drag a box) never see the button's presses.
   for (const t of ['pointerdown', 'pointerup', 'mousedown', 'mouseup']) button.addEventListener(t, (e) => e.stopPropagation(), { signal: ac.signal });
   video.addEventListener('toonid:live-pick', (e) => onPick && onPick(e.detail.face), { signal: ac.signal });
+  const show = () => {
+    button.setAttribute('aria-pressed', String(!!lv));
+    button.textContent = lv ? 'Live names: on' : 'Live names: off';
+  };
 
   async function set(on) {
     if (starting) return;
@@ -39,25 +50,29 @@ export function liveControls(video, { getToonid, container, onPick, onError, kee
       starting = true;
       button.textContent = 'Live names: starting…';
       try {
-        lv = await startLive(video, id, { container, keepOnPause });
+        // Stopped from elsewhere (another video's live on the same API): the toggle says so.
+        const mine = await startLive(video, id, { container, keepOnPause, onStop: () => { if (lv === mine) { lv = null; show(); notify(); } } });
+        lv = mine;
       } catch (err) {
         onError && onError(err);
       } finally { starting = false; }
       if (lv && video.paused) video.play().catch(() => {});
     }
-    button.setAttribute('aria-pressed', String(!!lv));
-    button.textContent = lv ? 'Live names: on' : 'Live names: off';
-    video.dispatchEvent(new CustomEvent('toonid:live-mode', { detail: { on: !!lv } }));
+    show();
+    notify();
   }
-  button.addEventListener('click', (e) => { e.preventDefault(); e.stopPropagation(); set(!lv); }, { signal: ac.signal });
+  const notify = () => video.dispatchEvent(new CustomEvent('toonid:live-mode', { detail: { on: !!lv } }));
+  button.addEventListener('click', (e) => { e.preventDefault(); e.stopPropagation(); if (!trusted || e.isTrusted) set(!lv); }, { signal: ac.signal });
 
-  active = {
+  const controls = {
     get on() { return !!lv; },
     get live() { return lv; },
     set,
-    remove() { ac.abort(); if (lv) lv.stop(); lv = null; button.remove(); if (active === this) active = null; },
+    get button() { return button; },
+    remove() { ac.abort(); const old = lv; lv = null; if (old) old.stop(); button.remove(); if (active === this) active = null; },
   };
-  return active;
+  if (exclusive) active = controls;
+  return controls;
 }
 
 // mountVideoTeach adds "Teach from this video" to the demo's card: on a paused video, the card's

@@ -23,9 +23,17 @@
 // face crop 112 px, so more pixels only cost the copy into the worker and the readback.
 export const LIVE_SIDE = 640;
 
-export async function startLive(video, toonid, { container, every, side = LIVE_SIDE, keepOnPause = true } = {}) {
+// The worker holds one live session (one set of tracks): a second startLive on the same API
+// stops the first (its onStop runs) before starting, so two videos never feed one tracker.
+// Shared by every copy of this module, as overlay.js's registry is.
+const RUNNING = Symbol.for('toonid.live.running/v1');
+const running = globalThis[RUNNING] || (globalThis[RUNNING] = new WeakMap());
+
+export async function startLive(video, toonid, { container, every, side = LIVE_SIDE, keepOnPause = true, onStop } = {}) {
   if (!(video instanceof HTMLVideoElement)) throw new TypeError('toonid live: needs a <video>');
   if (!container) throw new TypeError('toonid live: needs a container over the picture');
+  const before = running.get(toonid);
+  if (before) await before.stop();
   const opts = await toonid.liveStart({ every });
   const doc = video.ownerDocument;
   const layer = doc.createElement('div');
@@ -125,7 +133,7 @@ export async function startLive(video, toonid, { container, every, side = LIVE_S
   paused();
   schedule();
 
-  return {
+  const lv = {
     options: opts,
     stats,
     get faces() { return lastFrames; },
@@ -137,9 +145,13 @@ export async function startLive(video, toonid, { container, every, side = LIVE_S
       if (raf) cancelAnimationFrame(raf);
       layer.remove();
       shown.clear();
+      if (running.get(toonid) === lv) running.delete(toonid);
+      if (onStop) onStop();
       await toonid.liveStop().catch(() => {});
     },
   };
+  running.set(toonid, lv);
+  return lv;
 }
 
 // Seconds between the frames teaching from a video looks at: a pose changes over a few tenths of a

@@ -15,8 +15,13 @@
 // on arming a paused video, on each pause and on a seek that lands paused; the boxes go on play
 // and seek. A click in a box answers for that face (detail.face), armed or not; elsewhere an armed
 // click runs the click search. handle.faces is the list shown (null when none).
+// "Live names" (live: true, the default; live-ui.js and live.js, the demo's own toggle): while the
+// video plays, each face carries its name or "?", following it (the Web Worker does the work;
+// frames are dropped while it is busy); on pause those go and the paused frame's faces are boxed
+// as above, clickable. Turning it on engages the overlay as arming does.
 // Events bubble from the video: toonid:answer {answers, unknown, box, ...}, toonid:faces {faces},
-// toonid:error {message}.
+// toonid:error {message}; live mode adds toonid:live {faces, t, latencyMs, ...} per frame and
+// toonid:live-mode {on}.
 // Keys are opt-in (keys: true): "i" arms while focus is on the video or the layer; modifiers and
 // editable targets are ignored. Escape always disarms.
 //
@@ -27,6 +32,7 @@
 // under the pointer (elementsFromPoint), and only stops the events of a click it takes.
 
 import { verdict, label as wordLabel } from './verdict.js';
+import { liveControls } from './live-ui.js';
 
 // One registry per page, shared by every copy of this module (loaded twice under two URLs, or by
 // two scripts): attaching to a video that any copy attached to returns that copy's handle, so a
@@ -37,7 +43,7 @@ const attached = globalThis[REGISTRY] || (globalThis[REGISTRY] = new WeakMap());
 // (measured: the play button's centre 48 px above the bottom), so 72 px are left to them.
 const CONTROLS_STRIP = 72;
 
-export function attach(video, { toonid, keys = false, k = 5 } = {}) {
+export function attach(video, { toonid, keys = false, k = 5, live = true } = {}) {
   if (!(video instanceof HTMLVideoElement)) throw new TypeError('toonid overlay: attach needs a <video>');
   if (!toonid || typeof toonid.identify !== 'function') throw new TypeError('toonid overlay: attach needs {toonid} from toonid.load()');
   const existing = attached.get(video);
@@ -52,11 +58,17 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   layer.setAttribute('role', 'group');
   layer.setAttribute('aria-label', 'toonid: name a character in this video');
   Object.assign(layer.style, { position: 'absolute', zIndex: 2147483646, pointerEvents: 'none', left: '0', top: '0', width: '0', height: '0' });
+  const bar = doc.createElement('div'); // the overlay's buttons, top right; takes no events itself
+  Object.assign(bar.style, { position: 'absolute', right: '8px', top: '8px', display: 'flex', gap: '6px', pointerEvents: 'none' });
   const button = doc.createElement('button');
   button.type = 'button';
+  button.className = 'toonid-arm';
   button.textContent = 'Name a face';
-  Object.assign(button.style, { position: 'absolute', right: '8px', top: '8px', pointerEvents: 'auto', font: '13px system-ui, sans-serif',
+  Object.assign(button.style, { pointerEvents: 'auto', font: '13px system-ui, sans-serif',
     padding: '4px 8px', borderRadius: '4px', border: '1px solid #fff8', background: '#000a', color: '#fff', cursor: 'pointer' });
+  // Exactly over the letterboxed picture: live mode places its boxes in percent of it.
+  const pic = doc.createElement('div');
+  Object.assign(pic.style, { position: 'absolute', pointerEvents: 'none' });
   const frame = doc.createElement('div'); // outlines the clickable picture while armed; takes no events
   Object.assign(frame.style, { position: 'absolute', pointerEvents: 'none', display: 'none', outline: '2px dashed #ffcc00', outlineOffset: '-2px' });
   const box = doc.createElement('div');
@@ -68,7 +80,8 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   box.append(label);
   const facesEl = doc.createElement('div'); // the paused frame's face boxes (faceBoxes below)
   Object.assign(facesEl.style, { position: 'absolute', inset: '0', pointerEvents: 'none' });
-  layer.append(facesEl, frame, box, button);
+  bar.append(button);
+  layer.append(pic, facesEl, frame, box, bar);
 
   let armed = false, raf = 0, lastBox = null, hidden = false;
   // engaged: armed once; from then on every paused frame of this video gets its faces boxed.
@@ -102,6 +115,10 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
       ox = -pr.left + parent.scrollLeft; oy = -pr.top + parent.scrollTop;
     }
     Object.assign(layer.style, { left: `${r.left + ox}px`, top: `${r.top + oy}px`, width: `${r.width}px`, height: `${r.height}px` });
+    if (video.videoWidth) {
+      const { s, x0, y0 } = content();
+      Object.assign(pic.style, { left: `${x0}px`, top: `${y0}px`, width: `${video.videoWidth * s}px`, height: `${video.videoHeight * s}px` });
+    }
     if (lastBox) drawBox(lastBox);
     placeFaces();
   }
@@ -129,14 +146,15 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   }
 
   // takes reports whether a click at (x, y) is one the armed overlay identifies: on the picture,
-  // and with the video itself topmost there (our own layer takes no pointer events, except the
-  // button), not a control the player or the page draws over it.
+  // not on our own buttons, and with the video itself topmost there under our layer (which takes
+  // no pointer events but the buttons'), not a control the player or the page draws over it.
   function takes(x, y) {
     if (!(armed || faceAt(x, y)) || !video.videoWidth) return false;
     const p = picture();
     if (!(x >= p.left && x < p.right && y >= p.top && y < p.bottom)) return false;
-    const top = doc.elementsFromPoint(x, y).find((el) => !layer.contains(el));
-    return top === video;
+    const els = doc.elementsFromPoint(x, y);
+    if (els.length && bar.contains(els[0])) return false;
+    return els.find((el) => !layer.contains(el)) === video;
   }
 
   function loop() {
@@ -145,7 +163,7 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
       const p = picture(), lr = layer.getBoundingClientRect();
       Object.assign(frame.style, { display: '', left: `${p.left - lr.left}px`, top: `${p.top - lr.top}px`, width: `${p.right - p.left}px`, height: `${Math.max(0, p.bottom - p.top)}px` });
     }
-    raf = armed ? requestAnimationFrame(loop) : 0;
+    raf = armed || (liveUI && liveUI.on) ? requestAnimationFrame(loop) : 0; // live boxes follow the video's layout too
   }
 
   function arm(v = true) {
@@ -298,6 +316,15 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
   ro.observe(video);
   mount();
 
+  // Live names: the demo's toggle (live-ui.js), one per attached video, in the overlay's bar. On
+  // pause its boxes go (keepOnPause false) and the paused frame is boxed by identifyAll above.
+  const liveUI = live && typeof toonid.liveStart === 'function' ? liveControls(video, {
+    getToonid: () => toonid, container: pic, bar, keepOnPause: false, exclusive: false,
+    onError: (err) => video.dispatchEvent(new CustomEvent('toonid:error', { bubbles: true, composed: true, detail: { message: `live names: ${err.message || err}` } })),
+  }) : null;
+  if (liveUI) bar.prepend(liveUI.button);
+  on(video, 'toonid:live-mode', (e) => { if (e.detail.on) { engaged = true; if (!raf) raf = requestAnimationFrame(loop); } });
+
   const handle = {
     arm: () => arm(true),
     disarm: () => arm(false),
@@ -305,8 +332,10 @@ export function attach(video, { toonid, keys = false, k = 5 } = {}) {
     scanFaces,
     get faces() { return faces; },
     get element() { return layer; },
+    get live() { return liveUI; },
     detach() {
       if (armed) arm(false);
+      if (liveUI) liveUI.remove();
       ac.abort();
       ro.disconnect();
       if (raf) cancelAnimationFrame(raf);

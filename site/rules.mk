@@ -126,3 +126,11 @@ test-extension: extension node_modules ## load the extension in headless Chromiu
 .PHONY: test-extension-product
 test-extension-product: extension $(TOONID) node_modules ## headless Chromium: the extension's popup, options, export to the demo (screenshots in test-artifacts/extension)
 	nice node site/test/extension-product.mjs $(EXT_OUT)
+
+# Live names outside the demo: overlay.js on a plain page and the extension on pages (a video it
+# reads, a cross-origin one through tab screenshots), on a clip made at test time; prints the
+# frame rates; screenshots in test-artifacts/live-embed/.
+.PHONY: test-live-embed
+test-live-embed: extension $(TOONID) node_modules ## headless Chromium: live names in overlay.js and the extension follow a face; pause, click, card (screenshots in test-artifacts/live-embed)
+	nice node site/test/live-embed.mjs $(EXT_OUT)
+TEST_TARGETS += test-live-embed

@@ -23,13 +23,16 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
     return false;
   }
   if (m.type === T.SCAN && sender.tab) {
-    chrome.tabs.captureVisibleTab(sender.tab.windowId, { format: 'png' })
+    capture(sender.tab)
       .then((image) => facesOn(image, m.data.video, m.data.dpr))
-      .then((faces) => chrome.tabs.sendMessage(sender.tab.id, msg(T.FACES, 'content', { faces })), (e) => console.warn(`toonid: faces: ${e.message || e}`));
+      .then((faces) => chrome.tabs.sendMessage(sender.tab.id, msg(T.FACES, 'content', { faces })), (e) => {
+        console.warn(`toonid: faces: ${e.message || e}`);
+        chrome.tabs.sendMessage(sender.tab.id, msg(T.FACES, 'content', { faces: [] })); // content.js shows its live names again
+      });
     return false;
   }
   if (m.type === T.FACE && sender.tab) {
-    chrome.tabs.captureVisibleTab(sender.tab.windowId, { format: 'png' })
+    capture(sender.tab)
       .then((image) => faceOn(image, m.data.face, m.data.dpr, sender.tab.url)).then(
         (r) => chrome.tabs.sendMessage(sender.tab.id, msg(T.SHOW, 'content', r)),
         (e) => chrome.tabs.sendMessage(sender.tab.id, msg(T.SHOW, 'content', { error: String(e.message || e) })));
@@ -37,6 +40,9 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
   }
   const answer = (p) => { p.then(reply, (e) => reply({ error: String(e.message || e) })); return true; };
   if (m.type === T.START_PICK) return answer(chrome.tabs.get(m.data.tabId).then(startPick));
+  if (m.type === T.START_LIVE) return answer(chrome.tabs.get(m.data.tabId).then(startLive));
+  if (m.type === T.LIVE_START || m.type === T.LIVE_FRAME || m.type === T.LIVE_STOP) return answer(offscreen(m.type, m.data));
+  if (m.type === T.LIVE_CAPTURE && sender.tab) return answer(liveCapture(sender.tab, m.data));
   if (m.type === T.TEACH) return answer(teach(m.data.name));
   if (m.type === T.RELAY) return answer(offscreen(m.data.type, m.data.data));
   return false;
@@ -47,12 +53,44 @@ async function startPick(tab) {
   await chrome.tabs.sendMessage(tab.id, msg(T.PICK, 'content', {}));
 }
 
+// startLive turns live names on for the tab's main video (content.js picks it: the largest in view).
+async function startLive(tab) {
+  await chrome.scripting.executeScript({ target: { tabId: tab.id }, files: ['content.js'] });
+  return chrome.tabs.sendMessage(tab.id, msg(T.LIVE, 'content', {}));
+}
+self.toonidStartLive = async (tabId) => startLive(await chrome.tabs.get(tabId)); // the browser test's way in
+
+// Chrome allows captureVisibleTab about twice a second per extension
+// (MAX_CAPTURE_VISIBLE_TAB_CALLS_PER_SECOND): live names on a video the page may not read
+// screenshot at that rate, and a pause's scan or a click right after one waits its turn.
+const CAPTURE_GAP_MS = 520;
+
+async function capture(tab, format = 'png') {
+  for (let i = 0; ; i++) {
+    try {
+      return await chrome.tabs.captureVisibleTab(tab.windowId, format === 'jpeg' ? { format, quality: 85 } : { format });
+    } catch (e) {
+      if (i >= 3 || !/MAX_CAPTURE_VISIBLE_TAB_CALLS_PER_SECOND/.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, CAPTURE_GAP_MS));
+    }
+  }
+}
+
+// liveCapture names the faces of a video content.js cannot read (a cross-origin one without CORS):
+// a screenshot of the tab, cropped in the offscreen document to the video's picture (rect, CSS
+// px) at w x h, the frame size the content script's live mode expects.
+async function liveCapture(tab, { rect, dpr, w, h, t }) {
+  const image = await capture(tab, 'jpeg');
+  const crop = { x: rect.left * dpr, y: rect.top * dpr, w: rect.width * dpr, h: rect.height * dpr };
+  return offscreen(T.LIVE_FRAME, { image, crop, w, h, t });
+}
+
 // identifyTab screenshots the visible tab (activeTab grants it; no cross-origin pixel access is
 // needed), names the face at the picked point and remembers the answer for the popup.
 // When the click paused a video (video: its rect), the same screenshot's faces in that video are
 // boxed too, and a click inside one of them answers for that face instead of searching.
 async function identifyTab(tab, { x, y, dpr, video }) {
-  const image = await chrome.tabs.captureVisibleTab(tab.windowId, { format: 'png' });
+  const image = await capture(tab);
   const faces = video ? await facesOn(image, video, dpr) : [];
   const f = faces.filter(({ box: b }) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h).sort((a, b) => a.box.w * a.box.h - b.box.w * b.box.h)[0];
   if (f) return { ...(await faceOn(image, f, dpr, tab.url)), faces };

@@ -8,18 +8,33 @@
 // paused later on this tab get every face the detector finds boxed, with its top name or "?"
 // (the background screenshots and names them); a click inside a box answers for that face, a
 // click elsewhere is the usual pick. The boxes go on play, seek, scroll and resize.
+// Live names: once injected, the largest video in view gets the demo's "Live names" toggle
+// (live-ui.js and live.js, imported from the extension: web_accessible_resources). While it plays,
+// each face carries its name or "?", following it; on pause those go and the paused frame is
+// boxed as above. Frames: a video whose pixels the page may read (same-origin, or CORS with
+// crossorigin) is drawn here and sent as a JPEG to the offscreen document; any other (a
+// cross-origin video without CORS, where the canvas is tainted) is seen through tab screenshots,
+// which Chrome allows about twice a second, so its labels update at that rate. Messages are
+// JSON (no transferables reach the offscreen document), hence the JPEG.
 (() => {
   if (window.__toonidContent) return; // idempotent injection
   window.__toonidContent = true;
   const PICK = 'toonid:pick', PICKED = 'toonid:picked', SHOW = 'toonid:show', SCAN = 'toonid:scan', FACES = 'toonid:faces', FACE = 'toonid:face'; // messages.js
+  const LIVE = 'toonid:live', LIVE_START = 'toonid:live-start', LIVE_FRAME = 'toonid:live-frame', LIVE_CAPTURE = 'toonid:live-capture', LIVE_STOP = 'toonid:live-stop';
   let layer = null, card = null, paused = null, cardAC = null;
   let faces = null, facesEl = null, facesVideo = null, picking = false;
 
   function clear() { layer?.remove(); layer = null; }
   function clearCard() { cardAC?.abort(); cardAC = null; card?.remove(); card = null; }
 
-  chrome.runtime.onMessage.addListener((m) => {
-    if (m?.target !== 'content') return;
+  chrome.runtime.onMessage.addListener((m, _sender, reply) => {
+    if (m?.target !== 'content') return false;
+    if (m.type === LIVE) {
+      const v = mainVideo();
+      if (!v) { reply({ error: 'no video in view on this page' }); return false; }
+      liveOn(v, true).then(() => reply({ on: true }), (e) => reply({ error: String(e.message || e) }));
+      return true;
+    }
     if (m.type === PICK) pick();
     if (m.type === SHOW) show(m.data);
     if (m.type === FACES) drawFaces(m.data.faces, facesVideo);
@@ -46,6 +61,7 @@
       e.currentTarget.removeEventListener('click', onClick);
       const data = { x: e.clientX, y: e.clientY, dpr: devicePixelRatio };
       clear();
+      hideLive(true);
       const f = faceAt(data.x, data.y);
       if (f) { faceClick(f); return; }
       const v = videoAt(data.x, data.y);
@@ -62,21 +78,118 @@
     layer.focus();
     const v = [...document.querySelectorAll('video')].find((x) => x.paused && x.videoWidth && inView(x));
     if (v && !faces) scan(v);
+    const main = mainVideo();
+    if (main) liveOn(main, false).catch((e) => console.warn(`toonid: live names: ${e.message || e}`));
+  }
+
+  // --- live names ---
+  let live = null; // {video, box, controls}: the one video with the toggle
+  const GAP_MS = 520; // background.js CAPTURE_GAP_MS: Chrome's captureVisibleTab quota, 2 a second
+
+  const mainVideo = () => [...document.querySelectorAll('video')].filter((v) => v.videoWidth && inView(v))
+    .sort((a, b) => { const r = (v) => v.getBoundingClientRect(); return r(b).width * r(b).height - r(a).width * r(a).height; })[0] || null;
+
+  async function send(type, data) {
+    const r = await chrome.runtime.sendMessage({ type, target: 'background', data });
+    if (!r || r.error) throw new Error(r ? r.error : 'toonid: no answer from the extension');
+    return r;
+  }
+
+  // picture is the video's letterboxed picture (object-fit: contain) in viewport px.
+  function picture(v) {
+    const r = v.getBoundingClientRect(), W = v.videoWidth, H = v.videoHeight;
+    const s = Math.min(r.width / W, r.height / H);
+    return { left: r.left + (r.width - W * s) / 2, top: r.top + (r.height - H * s) / 2, width: W * s, height: H * s };
+  }
+
+  // liveAPI is what live.js calls toonid.liveStart/liveFrame/liveStop, answered by the offscreen
+  // document's worker. live.js hands each frame as an ImageBitmap of the video (at most LIVE_SIDE
+  // px); the boxes come back in its pixels either way.
+  function liveAPI(v, box) {
+    let screen = false, last = 0;
+    return {
+      liveStart: (o) => send(LIVE_START, o),
+      liveStop: () => send(LIVE_STOP, {}),
+      async liveFrame(bitmap, t) {
+        const w = bitmap.width, h = bitmap.height;
+        if (!screen) {
+          try {
+            const c = new OffscreenCanvas(w, h);
+            c.getContext('2d').drawImage(bitmap, 0, 0);
+            const blob = await c.convertToBlob({ type: 'image/jpeg', quality: 0.85 }); // a tainted canvas throws SecurityError
+            bitmap.close();
+            return send(LIVE_FRAME, { image: await dataURL(blob), t });
+          } catch (e) {
+            if (e.name !== 'SecurityError') { bitmap.close(); throw e; }
+            screen = true;
+            box.dataset.frames = 'screenshots'; // which path runs (the browser test reads it)
+          }
+        }
+        bitmap.close();
+        const wait = last + GAP_MS - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        last = performance.now();
+        const rect = picture(v);
+        const r = await send(LIVE_CAPTURE, { rect, dpr: devicePixelRatio, w, h, t: v.currentTime * 1000 });
+        // The screenshot shows our toggle over the picture, which the detector may take for a face.
+        const btn = box.querySelector('.live-toggle')?.getBoundingClientRect();
+        if (btn) {
+          const k = w / rect.width, bx = (btn.left - rect.left) * k, by = (btn.top - rect.top) * k, bw = btn.width * k, bh = btn.height * k;
+          r.faces = r.faces.filter((f) => { const cx = f.box[0] + f.box[2] / 2, cy = f.box[1] + f.box[3] / 2; return !(cx >= bx && cx < bx + bw && cy >= by && cy < by + bh); });
+        }
+        return r;
+      },
+    };
+  }
+
+  function dataURL(blob) {
+    return new Promise((res, rej) => { const f = new FileReader(); f.onload = () => res(f.result); f.onerror = () => rej(f.error); f.readAsDataURL(blob); });
+  }
+
+  // liveOn puts the toggle over v (replacing another video's) and, with start, turns it on.
+  async function liveOn(v, start) {
+    if (!live || live.video !== v) {
+      const { liveControls } = await import(chrome.runtime.getURL('live-ui.js'));
+      if (live) live.controls.remove();
+      live?.box.remove();
+      const box = document.createElement('div'); // over the picture, in viewport px, following it
+      box.className = 'toonid-live-box';
+      Object.assign(box.style, { position: 'fixed', zIndex: 2147483645, pointerEvents: 'none' });
+      document.documentElement.append(box);
+      box.dataset.frames = 'video';
+      const api = liveAPI(v, box);
+      const controls = liveControls(v, { getToonid: () => api, container: box, keepOnPause: false, trusted: true,
+        onError: (e) => show({ error: `live names: ${e.message || e}` }) });
+      live = { video: v, box, controls };
+      (function follow() {
+        if (live?.box !== box) return;
+        const p = v.isConnected && v.videoWidth ? picture(v) : null;
+        Object.assign(box.style, p ? { display: '', left: `${p.left}px`, top: `${p.top}px`, width: `${p.width}px`, height: `${p.height}px` } : { display: 'none' });
+        requestAnimationFrame(follow);
+      })();
+    }
+    if (start && !live.controls.on) await live.controls.set(true);
   }
 
   // --- the paused video's faces ---
   const inView = (v) => { const r = v.getBoundingClientRect(); return r.width > 0 && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth; };
 
+  // The screenshot must not show our live names (their toggle was found as a face): hidden from
+  // the frame before it until the faces (or the answer) come back.
   function scan(v) {
     clearFaces();
     facesVideo = v;
-    chrome.runtime.sendMessage({ type: SCAN, target: 'background', data: { dpr: devicePixelRatio, video: v.getBoundingClientRect().toJSON() } });
+    hideLive(true);
+    requestAnimationFrame(() => requestAnimationFrame(() =>
+      chrome.runtime.sendMessage({ type: SCAN, target: 'background', data: { dpr: devicePixelRatio, video: v.getBoundingClientRect().toJSON() } })));
   }
+  function hideLive(on) { if (live) live.box.style.visibility = on ? 'hidden' : ''; }
 
   function clearFaces() { faces = null; facesVideo = null; facesEl?.remove(); facesEl = null; }
 
   // drawFaces boxes the faces (viewport px) of the video they were found on, while it stays paused.
   function drawFaces(list, v) {
+    hideLive(false);
     facesEl?.remove();
     if (!v || !v.paused || !list.length) { faces = null; facesEl = null; return; }
     faces = list;
@@ -111,6 +224,7 @@
     clearCard();
     paused = facesVideo;
     if (facesEl) facesEl.style.visibility = 'hidden';
+    hideLive(true);
     picking = true;
     requestAnimationFrame(() => requestAnimationFrame(() => chrome.runtime.sendMessage({ type: FACE, target: 'background', data: { face: f, dpr: devicePixelRatio } })));
   }
@@ -129,6 +243,7 @@
 
   function show(r) {
     picking = false;
+    hideLive(false);
     if (r.faces) drawFaces(r.faces, paused);
     else if (facesEl) facesEl.style.visibility = '';
     clearCard();

@@ -9,6 +9,17 @@ export const T = Object.freeze({
   FACE: 'toonid:face',           // content -> background: {face, dpr}: a click in a face's box; answered with SHOW
   IDENTIFY_ALL: 'toonid:identify-all', // background -> offscreen: {image (data URL), base}: {faces} (toonid.js identifyAll)
   START_PICK: 'toonid:start-pick', // popup -> background: {tabId}: start a pick in that tab
+  START_LIVE: 'toonid:start-live', // popup -> background: {tabId}: live names on that tab's main video
+  LIVE: 'toonid:live',           // background -> content: {}: turn live names on for the main video
+  // Live names (content -> background -> offscreen; background adds base): LIVE_START {every}, then
+  // per frame LIVE_FRAME {image (JPEG data URL of the frame), t (ms)} or, for a video whose pixels
+  // the page may not read, LIVE_CAPTURE {rect (the picture, CSS px), dpr, w, h, t}: the background
+  // screenshots the tab and the offscreen document crops rect to w x h; both answer {faces, ...}
+  // in the frame's pixels (toonid.js liveFrame). LIVE_STOP {}.
+  LIVE_START: 'toonid:live-start',
+  LIVE_FRAME: 'toonid:live-frame',
+  LIVE_CAPTURE: 'toonid:live-capture',
+  LIVE_STOP: 'toonid:live-stop',
   TEACH: 'toonid:teach',         // popup -> background: {name}; background -> offscreen: {name, image, box, base}
   RELAY: 'toonid:relay',         // options -> background: {type, data}: forwarded to the offscreen document
   TAUGHT: 'toonid:taught',       // -> offscreen: {}: the taught characters (packs().taught)

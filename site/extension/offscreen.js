@@ -45,6 +45,21 @@ const handlers = {
       return await id.enroll(name, views.map((b) => ({ source: bmp, box: b })));
     } finally { bmp.close(); }
   },
+  // Live names: the frame (a JPEG of the video's frame, or a tab screenshot with the picture's
+  // rect, device px, drawn into w x h so boxes come back in the same pixels either way).
+  async [T.LIVE_START](id, { every }) { return id.liveStart({ every }); },
+  async [T.LIVE_FRAME](id, { image, t, crop, w, h }) {
+    let bmp = await bitmap(image);
+    if (crop) {
+      const c = new OffscreenCanvas(w, h);
+      // A picture partly out of view: drawImage clips the source rect and leaves the rest empty.
+      c.getContext('2d').drawImage(bmp, crop.x, crop.y, crop.w, crop.h, 0, 0, w, h);
+      bmp.close();
+      bmp = c.transferToImageBitmap();
+    }
+    return id.liveFrame(bmp, t); // transferred to the worker, which closes it
+  },
+  async [T.LIVE_STOP](id) { return id.liveStop(); },
   async [T.TAUGHT](id) { return { taught: (await id.packs()).taught, characters: id.loadInfo.credits.map((c) => c.name) }; },
   async [T.FORGET](id, { id: cid }) { return id.forget(cid); },
   async [T.EXPORT](id) { return { text: await exportTaught(id) }; },

@@ -22,6 +22,18 @@ $('pick').addEventListener('click', async () => {
   }
 });
 
+// Live names on the page's main video (content.js: the largest in view), toggled there after.
+$('live').addEventListener('click', async () => {
+  try {
+    const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+    if (!tab) throw new Error('no active tab');
+    await send(T.START_LIVE, { tabId: tab.id });
+    window.close();
+  } catch (err) {
+    $('pick-status').textContent = `Cannot show live names here: ${err.message}`;
+  }
+});
+
 function render(last) {
   $('last').hidden = !last;
   $('none').hidden = !!last;

@@ -624,7 +624,7 @@ try {
     await page.evaluate(() => window.scrollTo(0, 0));
     const geo = await page.evaluate(() => { const v = document.getElementById('ov'), r = v.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height, W: v.videoWidth, H: v.videoHeight }; });
     const s = Math.min(geo.w / geo.W, geo.h / geo.H), x0 = (geo.w - geo.W * s) / 2, y0 = (geo.h - geo.H * s) / 2; // letterbox
-    const armBtn = page.locator('.toonid-overlay button');
+    const armBtn = page.locator('.toonid-overlay button.toonid-arm');
     await armBtn.click();
     assert.equal(await armBtn.getAttribute('aria-pressed'), 'true');
     await page.screenshot({ path: shot('8-overlay-armed') });

@@ -36,7 +36,7 @@ const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taugh
 
 // What a page on another origin hosts beside itself to use toonid.js and overlay.js with the store
 // elsewhere (site/README "Overlay from another origin"): the API, its workers and what they load.
-const embed = ['toonid.js', 'worker.js', 'worker-live.js', 'wasm_exec.js', 'assets.js', 'build.json', 'toonid-simd.wasm', 'toonid.wasm', 'overlay.js', 'verdict.js'];
+const embed = ['toonid.js', 'worker.js', 'worker-live.js', 'wasm_exec.js', 'assets.js', 'build.json', 'toonid-simd.wasm', 'toonid.wasm', 'overlay.js', 'verdict.js', 'live-ui.js', 'live.js'];
 
 const stamp = (file, from, to) => {
   const src = readFileSync(join(dir, file), 'utf8');
