@@ -10,8 +10,10 @@
 //   const boxes = await id.detect(img);       // [{ box: {x, y, w, h}, score }], unnamed
 //   id.close();
 //
-// All work runs in a Web Worker (worker.js, loaded from its URL beside this module, never a
-// blob:). Pixels cross as transferable RGBA buffers; embeddings and matching happen in Go wasm.
+// All work runs in Web Workers (worker.js, loaded from its URL beside this module, never a
+// blob:): one does everything; where the machine has two cores or more a second one, started once
+// the first has stored its downloads, names half of the faces identifyAll finds. Pixels cross as
+// transferable RGBA buffers; embeddings and matching happen in Go wasm.
 // Scores are cosine similarities in [-1, 1] against the best reference vector of each character;
 // `unknown` is true when the best score is below the pack's calibrated threshold.
 
@@ -24,12 +26,18 @@ const ENROLL_SIDE = 192;
 // detector reads it at 256 px, and the faces it finds there (16 px and up) still give crops
 // above the embedder's input size.
 const MAX_FRAME = 1280;
+// Go wasm runs on one thread, so a worker uses one core; identifyAll's faces are split between at
+// most this many (a second pays only for naming: the detector pass is one network run).
+const MAX_WORKERS = 2;
 
 // wasm: 'auto' (SIMD build when the engine validates SIMD128, else scalar), 'simd' or 'scalar'.
-export async function load({ base = '/v1/', pack = 'default', onProgress, workerURL, siteURL, wasm = 'auto' } = {}) {
+// workers: 1 or 2 (default 2 when navigator.hardwareConcurrency is 2 or more, else 1).
+export async function load({ base = '/v1/', pack = 'default', onProgress, workerURL, siteURL, wasm = 'auto', workers } = {}) {
   const site = siteURL ? new URL(siteURL, location.href) : new URL('./', import.meta.url);
-  const w = new Worker(workerURL || new URL('./worker.js', import.meta.url));
-  const t = new Toonid(w);
+  if (workers === undefined) workers = typeof navigator !== 'undefined' && navigator.hardwareConcurrency >= MAX_WORKERS ? MAX_WORKERS : 1;
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) throw new Error(`toonid: workers ${JSON.stringify(workers)}: want 1..${MAX_WORKERS}`);
+  const url = workerURL || new URL('./worker.js', import.meta.url);
+  const t = new Toonid(new Worker(url));
   try {
     t.loadInfo = await t._call('load', { base, pack, siteURL: site.href, wasm }, [], onProgress);
   } catch (err) {
@@ -37,15 +45,59 @@ export async function load({ base = '/v1/', pack = 'default', onProgress, worker
     throw err;
   }
   t.search = t.loadInfo.info.search;
+  // The same wasm flavour as the first, so both give the same scores.
+  if (workers > 1) t._startSecondary(url, { base, pack, siteURL: site.href, wasm: t.loadInfo.simd ? 'simd' : 'scalar' });
+  else t._secondaryGone(new Error('toonid: one worker (workers: 1)'), null, { log: false });
   return t;
+}
+
+// A Channel is one worker and the calls waiting on its answers. onEvent gets its {event}
+// messages; onStop the error it stopped with (a worker error, or close).
+class Channel {
+  constructor(worker, { onEvent = () => {}, onStop = () => {} } = {}) {
+    this.w = worker;
+    this.next = 1;
+    this.pending = new Map();
+    this.stopped = null; // the error every call gets once the worker is gone
+    this.onStop = onStop;
+    worker.onmessage = (ev) => {
+      const m = ev.data;
+      if (m.log) { console.warn(m.log); return; }
+      if (m.event) { onEvent(m); return; }
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      if (m.progress) { if (p.onProgress) p.onProgress(m.progress); return; }
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result); else p.reject(new Error(m.error));
+    };
+    // An error that reaches the page means the worker script itself failed (to start, or outside a
+    // message handler): it will answer nothing more, so it is stopped and every call, pending or
+    // later, fails with this error instead of waiting forever.
+    worker.onerror = (ev) => this.stop(new Error(`toonid worker: ${ev.message || 'failed to start'}`));
+  }
+
+  stop(err) {
+    if (!this.w) return;
+    this.w.terminate();
+    this.w = null;
+    this.stopped = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.onStop(err);
+  }
+
+  call(type, data, transfer = [], onProgress) {
+    if (!this.w) return Promise.reject(this.stopped || new Error('toonid: closed'));
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.w.postMessage({ id, type, data }, transfer);
+    });
+  }
 }
 
 class Toonid {
   constructor(worker) {
-    this._w = worker;
-    this._next = 1;
-    this._pending = new Map();
-    this._stopped = null; // the error every call gets once the worker is gone
     // cached resolves when every download of load() is stored for offline use, and rejects when
     // storing failed or the worker stopped first. Marked handled here: waiting on it is optional.
     this.cached = new Promise((resolve, reject) => { this._cachedSettle = { resolve, reject }; });
@@ -55,47 +107,101 @@ class Toonid {
     // with the reason they cannot. Marked handled: those calls report the same error.
     this.detector = new Promise((resolve, reject) => { this._detectorSettle = { resolve, reject }; });
     this.detector.catch(() => {});
-    worker.onmessage = (ev) => {
-      const m = ev.data;
-      if (m.log) { console.warn(m.log); return; }
-      if (m.event === 'detector') {
-        if (m.error) this._detectorSettle.reject(new Error(m.error)); else this._detectorSettle.resolve(m.info);
-        return;
-      }
-      if (m.event === 'cached') {
-        if (m.error) this._cachedSettle.reject(new Error(m.error)); else this._cachedSettle.resolve();
-        return;
-      }
-      const p = this._pending.get(m.id);
-      if (!p) return;
-      if (m.progress) { if (p.onProgress) p.onProgress(m.progress); return; }
-      this._pending.delete(m.id);
-      if (m.ok) p.resolve(m.result); else p.reject(new Error(m.error));
-    };
-    // An error that reaches the page means the worker script itself failed (to start, or outside a
-    // message handler): it will answer nothing more, so it is stopped and every call, pending or
-    // later, fails with this error instead of waiting forever.
-    worker.onerror = (ev) => this._stop(new Error(`toonid worker: ${ev.message || 'failed to start'}`));
-  }
-
-  _stop(err) {
-    if (this._w) this._w.terminate();
-    this._w = null;
-    this._stopped = err;
-    for (const p of this._pending.values()) p.reject(err);
-    this._pending.clear();
-    this._cachedSettle.reject(err);
-    this._detectorSettle.reject(err);
-  }
-
-  _call(type, data, transfer = [], onProgress) {
-    if (!this._w) return Promise.reject(this._stopped || new Error('toonid: closed'));
-    const id = this._next++;
-    return new Promise((resolve, reject) => {
-      this._pending.set(id, { resolve, reject, onProgress });
-      this._w.postMessage({ id, type, data }, transfer);
+    // secondary resolves when the second worker can name faces ({ms, bytes, phases} of its load)
+    // and rejects with the reason there is none (workers: 1, or it failed to start: logged, and
+    // everything runs in the first). Marked handled: nothing needs to wait for it.
+    this.secondary = new Promise((resolve, reject) => { this._secondarySettle = { resolve, reject }; });
+    this.secondary.catch(() => {});
+    this._p = new Channel(worker, {
+      onEvent: (m) => {
+        const settle = m.event === 'detector' ? this._detectorSettle : m.event === 'cached' ? this._cachedSettle : null;
+        if (!settle) return;
+        if (m.error) settle.reject(new Error(m.error)); else settle.resolve(m.info);
+      },
+      onStop: (err) => {
+        this._cachedSettle.reject(err);
+        this._detectorSettle.reject(err);
+        this._secondaryGone(err);
+      },
     });
+    // The second worker ({ch, gen, sync} once loaded) holds the taught characters as of generation
+    // gen; every call that may change them bumps _gen, and the second worker names nothing until
+    // it has read them again (reloadUser) with no change in flight.
+    this._s = null;
+    this._sch = null; // its channel, from the start of its load
+    this._gen = 0;
+    this._changing = 0;
+    this._last = null;
   }
+
+  _call(type, data, transfer = [], onProgress) { return this._p.call(type, data, transfer, onProgress); }
+
+  // _startSecondary loads a second worker once the first has stored its downloads (the cached
+  // event, either way), so it reads every file from Cache Storage, verified again, and the first
+  // visit fetches nothing twice. A failure is logged, never thrown: one worker does everything.
+  _startSecondary(url, req) {
+    const t0 = performance.now();
+    this.cached.catch(() => {}).then(async () => {
+      if (this._p.stopped) throw this._p.stopped;
+      const ch = new Channel(new Worker(url), { onStop: (err) => this._secondaryGone(err, ch) });
+      this._sch = ch;
+      const gen = this._gen, quiet = this._changing === 0;
+      const r = await ch.call('load', { ...req, role: 'secondary' });
+      if (r.info.model.sha256 !== this.loadInfo.info.model.sha256) throw new Error(`toonid: the second worker loaded model ${r.info.model.sha256}, the first ${this.loadInfo.info.model.sha256}`);
+      // It read the taught characters at the start of its load: current if nothing changed since.
+      this._s = { ch, gen: quiet && gen === this._gen ? gen : -1, sync: null };
+      this._resync();
+      this._secondarySettle.resolve({ ms: performance.now() - t0, bytes: r.bytes, phases: r.phases });
+    }).catch((err) => this._secondaryGone(err, this._sch));
+  }
+
+  // _secondaryGone drops the second worker (ch, or whichever is current) for good and, unless the
+  // first stopped too or log is false, says why once.
+  _secondaryGone(err, ch, { log = true } = {}) {
+    if (ch && this._sch !== ch) return; // one already dropped
+    const was = this._sch;
+    this._sch = null;
+    this._s = null;
+    if (was) was.stop(err);
+    if (!this._secondaryEnded) {
+      this._secondaryEnded = true;
+      if (log && !this._p.stopped) console.warn(`toonid: second worker: ${err && err.message || err}; one worker names every face`);
+    }
+    this._secondarySettle.reject(err);
+  }
+
+  // _resync has the second worker read the taught characters again once no change is in flight.
+  _resync() {
+    const s = this._s;
+    if (!s || this._changing || s.gen === this._gen) return;
+    const gen = this._gen;
+    s.sync = s.ch.call('reloadUser', {}).then(() => { if (this._s === s && s.gen < gen) s.gen = gen; },
+      (err) => this._secondaryGone(err, s.ch));
+  }
+
+  // _change runs a call that may change the taught characters (in IndexedDB and the first
+  // worker's matcher); the second worker is stale from now until it has read them again.
+  _change(type, data, transfer) {
+    this._gen++;
+    this._changing++;
+    const p = this._call(type, data, transfer);
+    const done = () => { this._changing--; this._resync(); };
+    p.then(done, done);
+    return p;
+  }
+
+  // _current is the second worker when it holds the taught characters the first does (after
+  // waiting for a reload under way), else null.
+  async _current() {
+    let s = this._s;
+    if (s && !this._changing && s.gen !== this._gen && s.sync) await s.sync;
+    s = this._s;
+    return s && !this._changing && s.gen === this._gen ? s : null;
+  }
+
+  // pool says how the last identifyAll was shared: {workers: 1 or 2 (the second ready and
+  // current), last: {primary, secondary} (faces each named; the second names the last ones)}.
+  get pool() { return { workers: this._s && !this._changing && this._s.gen === this._gen ? 2 : 1, last: this._last }; }
 
   // identify names the character at a point ({x, y}: candidate crops around it are searched) or
   // in a box ({box: [x, y, w, h]}: the crop given to the model), in source pixel coordinates.
@@ -144,13 +250,39 @@ class Toonid {
   // face {box: {x, y, w, h}, score (the detector's), crop: [x, y, w, h] (the square embedded,
   // which may leave the picture), answers, unknown, best (the best answer's similarity), threshold},
   // best detector score first; at most detector info's maxFaces faces are named.
+  // With a second worker ready, the first detects and names the better half of the faces while the
+  // second names the rest (the same crops and scores, identify.NameFaces in both).
   async identifyAll(source, { k = 5 } = {}) {
     const { img, f } = await this._frame(source);
-    const r = await this._call('identifyAll', { pix: img.data.buffer, w: img.width, h: img.height, k }, [img.data.buffer]);
-    return r.faces.map((x) => ({
+    const s = await this._current();
+    const faces = s ? await this._split(s, img, k)
+      : (await this._call('identifyAll', { pix: img.data.buffer, w: img.width, h: img.height, k }, [img.data.buffer])).faces;
+    if (!s) this._last = { primary: faces.length, secondary: 0 };
+    return faces.map((x) => ({
       box: unscaleBox(x.box, f), score: x.score, crop: x.crop.map((v) => Math.round(v / f * 10) / 10),
       answers: x.answers, unknown: x.unknown, best: x.best, threshold: x.threshold,
     }));
+  }
+
+  // _split is identifyAll on the first worker with split: it detects, hands over the last half of
+  // the faces (a progress message) and names the rest; the second worker names those on its own
+  // copy of the pixels. Should the second fail, it is dropped and the first names its share.
+  async _split(s, img, k) {
+    const { width: w, height: h } = img;
+    const copy = img.data.slice().buffer; // the first worker's buffer is handed over
+    let theirs = Promise.resolve([]), fellBack = false;
+    const mine = await this._call('identifyAll', { pix: img.data.buffer, w, h, k, split: true }, [img.data.buffer], ({ faces }) => {
+      const req = { pix: copy, w, h, faces, k };
+      theirs = s.ch.call('identifyFaces', req).then((r) => r.faces, (err) => {
+        this._secondaryGone(err, s.ch);
+        fellBack = true;
+        return this._call('identifyFaces', req, [copy]).then((r) => r.faces);
+      });
+      theirs.catch(() => {}); // awaited below unless the first worker's call fails
+    });
+    const rest = await theirs;
+    this._last = fellBack ? { primary: mine.faces.length + rest.length, secondary: 0 } : { primary: mine.faces.length, secondary: rest.length };
+    return [...mine.faces, ...rest];
   }
 
   // _frame is the whole source's RGBA, its longer side at most MAX_FRAME, and the scale f applied.
@@ -164,7 +296,7 @@ class Toonid {
   // {source, box: [x, y, w, h]}. Kept in this browser's IndexedDB and matched with the packs.
   async enroll(name, sources) {
     const { crops, transfer } = await enrollCrops(sources);
-    return this._call('enroll', { name, crops }, transfer);
+    return this._change('enroll', { name, crops }, transfer);
   }
 
   // enrollAll teaches several characters ([{name, sources}], sources as for enroll) all or
@@ -176,7 +308,7 @@ class Toonid {
       all.push({ name, crops: c.crops });
       transfer.push(...c.transfer);
     }
-    return this._call('enroll', { items: all }, transfer);
+    return this._change('enroll', { items: all }, transfer);
   }
 
   // views returns the boxes to teach a character from, for the box of an answer on a source of
@@ -184,7 +316,7 @@ class Toonid {
   // rescaled, moved inside the image), so a later click near the same face matches again.
   views(box, W, H) { return this._call('views', { box, w: W, h: H }); }
 
-  forget(id) { return this._call('forget', { id }); }
+  forget(id) { return this._change('forget', { id }); }
 
   // Live mode and teaching from a video: live.js drives these (startLive, teachFromVideo); each
   // frame is an ImageBitmap handed over to the worker (transferred), times are ms on the video's clock.
@@ -194,7 +326,7 @@ class Toonid {
   gatherStart(bitmap, t, box) { return this._call('gatherStart', { bitmap, t, box, side: ENROLL_SIDE }, [bitmap]); }
   gatherFrame(bitmap, t) { return this._call('gatherFrame', { bitmap, t }, [bitmap]); }
   // gatherDone(name) teaches the gathered crops under name; gatherDone(null) drops them.
-  gatherDone(name) { return this._call('gatherDone', { name }); }
+  gatherDone(name) { return name == null ? this._call('gatherDone', { name }) : this._change('gatherDone', { name }); }
 
   // taught lists the characters taught in this browser with their crops
   // ([{id, name, series, pack, crops: [{pix: ArrayBuffer RGBA, w, h}]}]); taught.js exports them.
@@ -207,7 +339,7 @@ class Toonid {
 
   // importPack teaches the characters of a pack archive (an ArrayBuffer, handed over to the
   // worker), all or nothing, every file's sha256 verified: [{name, examples}].
-  importPack(bytes) { return this._call('importPack', { bytes }, [bytes]); }
+  importPack(bytes) { return this._change('importPack', { bytes }, [bytes]); }
 
   // thumbnail resolves to a pack character's catalogue thumbnail (a JPEG Blob, its bytes verified
   // against the sha256 its file is named by), or null when the pack has none for it.
@@ -219,7 +351,11 @@ class Toonid {
   // packs lists the loaded packs and the taught characters.
   packs() { return this._call('packs', {}); }
 
-  close() { if (this._w) this._stop(new Error('toonid: closed')); }
+  close() {
+    const err = new Error('toonid: closed');
+    this._p.stop(err);
+    this._secondaryGone(err, this._sch);
+  }
 }
 
 // enrollCrops draws each enroll source (a drawable or {source, box}) as the RGBA crop sent to the

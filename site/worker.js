@@ -14,7 +14,7 @@ const BRIDGE_VERSION = Number('@BRIDGE@');
 const DB_NAME = 'toonid';
 const DB_STORE = 'characters';
 
-let state = null; // {bridge, info, manifest, packName, modelSha}
+let state = null; // {bridge, info, manifest, packName, modelSha, secondary}
 
 self.onmessage = async (ev) => {
   const { id, type, data } = ev.data;
@@ -24,7 +24,9 @@ self.onmessage = async (ev) => {
       case 'load': result = await load(data, id); break;
       case 'identify': result = identify(data); break;
       case 'detect': result = await detect(data); break;
-      case 'identifyAll': result = await identifyAll(data); break;
+      case 'identifyAll': result = await identifyAll(data, id); break;
+      case 'identifyFaces': result = identifyFaces(data); break;
+      case 'reloadUser': result = { user: (await loadUser()).length }; break;
       case 'views': result = views(data); break;
       case 'enroll': result = await enroll(data); break;
       case 'forget': result = await forget(data); break;
@@ -45,8 +47,14 @@ self.onmessage = async (ev) => {
 
 function progress(id, p) { self.postMessage({ id, progress: p }); }
 
-async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
+// role 'secondary': a second worker of toonid.js's pool, started after the first has stored every
+// download, so each file comes from Cache Storage (re-verified) and nothing is fetched twice. It
+// only names faces the first one detected (identifyFaces) and reads the taught characters
+// (never writes them); it loads no detector and records nothing for the service worker.
+async function load({ base, pack, siteURL, wasm: want = 'auto', role = 'primary' }, id) {
   if (state) throw new Error('toonid worker: already loaded');
+  if (role !== 'primary' && role !== 'secondary') throw new Error(`toonid: load role ${JSON.stringify(role)}: want primary or secondary`);
+  const secondary = role === 'secondary';
   const t0 = performance.now();
   const phases = {};
   let tp = t0;
@@ -120,8 +128,8 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   if (info.model.sha256 !== m.model.sha256) {
     throw new Error(`toonid: manifest names model ${m.model.sha256} but the loaded model is ${info.model.sha256}`);
   }
-  state = { bridge, info, manifest, packName: pack, modelSha: info.model.sha256, simd, baseURL };
-  onStored(rememberLoad({ siteURL, base, pack })); // what sw.js precaches
+  state = { bridge, info, manifest, packName: pack, modelSha: info.model.sha256, simd, baseURL, secondary };
+  if (!secondary) onStored(rememberLoad({ siteURL, base, pack })); // what sw.js precaches
   phase('model+pack init');
   const records = await userRecords;
   const user = records ? await loadUser(records) : [];
@@ -132,6 +140,11 @@ async function load({ base, pack, siteURL, wasm: want = 'auto' }, id) {
   call(bridge.identify(new Uint8Array(4 * 96 * 96).fill(128), 96, 96, JSON.stringify({ box: [0, 0, 96, 96], k: 1 })));
   const warmMs = performance.now() - tw;
   phase('warm-up');
+  if (secondary) {
+    state.detector = Promise.reject(new Error('toonid: the second worker names faces; it does not detect them'));
+    state.detector.catch(() => {});
+    return { warmMs, phases, info, simd, offline, wasm: wasm.file, bytes: { total, fromCache, network: loaded - fromCache }, user: user.length, ms: performance.now() - t0 };
+  }
   // The face detector comes after everything the first click needs: fetched, verified and cached
   // like the model, then handed to the bridge. detect and identifyAll wait for it; identify never does.
   const det = startDetector({ build, siteURL, base, bridge });
@@ -178,12 +191,36 @@ async function detect({ pix, w, h }) {
 }
 
 // identifyAll names every face of a frame in one bridge call (identify.IdentifyAll in Go), the
-// answers folded as identify's are.
-async function identifyAll({ pix, w, h, k }) {
+// answers folded as identify's are. With split (toonid.js has a second worker ready), it detects
+// (identify.Detect), hands the last half (rounded down) of the faces IdentifyAll would name to the
+// page as a progress message ({faces}, for the second worker's identifyFaces: it starts a message
+// hop later) and names the rest itself (identify.NameFaces): together the same crops and scores
+// as one identifyAll call.
+async function identifyAll({ pix, w, h, k, split }, id) {
   if (!state) throw new Error('toonid: not loaded');
-  await state.detector;
+  const det = await state.detector;
   k = k || 5;
-  const r = call(state.bridge.identifyAll(new Uint8Array(pix), w, h, JSON.stringify({ k: 2 * k })));
+  if (!split) {
+    const r = call(state.bridge.identifyAll(new Uint8Array(pix), w, h, JSON.stringify({ k: 2 * k })));
+    for (const f of r.faces) f.answers = foldTaught(f.answers).slice(0, k);
+    return r;
+  }
+  const t0 = performance.now();
+  const px = new Uint8Array(pix);
+  const faces = call(state.bridge.detect(px, w, h)).faces.slice(0, det.maxFaces);
+  const detectMs = performance.now() - t0;
+  const mine = faces.length - Math.floor(faces.length / 2);
+  if (mine < faces.length) progress(id, { faces: faces.slice(mine) });
+  const r = identifyFaces({ pix: px, w, h, faces: faces.slice(0, mine), k });
+  return { faces: r.faces, shared: faces.length - mine, detectMs, ms: performance.now() - t0 };
+}
+
+// identifyFaces names face boxes a detect call found on the same frame (identify.NameFaces: the
+// crops and scores identifyAll gives them), the answers folded as identify's are.
+function identifyFaces({ pix, w, h, faces, k }) {
+  if (!state) throw new Error('toonid: not loaded');
+  k = k || 5;
+  const r = call(state.bridge.identifyFaces(pix instanceof Uint8Array ? pix : new Uint8Array(pix), w, h, JSON.stringify({ faces, k: 2 * k })));
   for (const f of r.faces) f.answers = foldTaught(f.answers).slice(0, k);
   return r;
 }
@@ -321,7 +358,7 @@ async function loadUser(records) {
         }
         rec.embeddings = rec.crops.map(embedCrop);
         rec.modelSha = state.modelSha;
-        await tx(db, 'readwrite', (s) => s.put(rec));
+        if (!state.secondary) await tx(db, 'readwrite', (s) => s.put(rec)); // the primary writes
       }
       usable.push(rec);
     }

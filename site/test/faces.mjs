@@ -60,7 +60,7 @@ try {
     console.log(`     detector ${d.sha256.slice(0, 12)}… ${d.bytes.network} B after the load's ${info.bytes.network} B`);
   }, { fatal: true });
 
-  await step('id.identifyAll: every composited face found (lenient) and named, in one worker message', async () => {
+  await step('id.identifyAll: every composited face found (lenient) and named', async () => {
     const r = await page.evaluate(async (b64) => {
       const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
       return window.toonidDemo.api.identifyAll(bmp);
@@ -73,6 +73,61 @@ try {
     console.log(`     ${rows.map((x) => `${x.name}: ${x.found ? `found (IoU ${x.iou}), named ${x.named} ${x.best}` : 'MISSED'}`).join('; ')}; ${r.length} boxes`);
     assert.deepEqual(rows.map((x) => x.found), CAST.map(() => true), 'a face was not found');
     assert.deepEqual(rows.map((x) => x.named), names, 'a face was not named');
+  });
+
+  // toonid.js's pool: on this machine (2 cores) a second worker names the last half of the faces.
+  await step('two workers: identifyAll split between them answers exactly as one worker does', async () => {
+    const r = await page.evaluate(async (b64) => {
+      const id = window.toonidDemo.api;
+      const second = await id.secondary.then((x) => x, (e) => ({ error: e.message }));
+      const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+      const toonid = await import(new URL('toonid.js', document.baseURI).href);
+      const one = await toonid.load({ base: new URL('v1/', document.baseURI).pathname, pack: 'default', wasm: id.loadInfo.simd ? 'simd' : 'scalar', workers: 1 });
+      await one.detector;
+      const split = await id.identifyAll(bmp);
+      const pool = id.pool;
+      const alone = await one.identifyAll(bmp);
+      const onePool = one.pool;
+      one.close();
+      return { second, split, alone, pool, onePool, cores: navigator.hardwareConcurrency };
+    }, png.toString('base64'));
+    assert.ok(r.cores >= 2, `this test needs 2 cores, the browser reports ${r.cores}`);
+    assert.ok(!r.second.error && r.second.ms > 0, `second worker: ${JSON.stringify(r.second)}`);
+    assert.equal(r.pool.workers, 2);
+    assert.deepEqual(r.pool.last, { primary: Math.ceil(r.split.length / 2), secondary: Math.floor(r.split.length / 2) });
+    assert.deepEqual(r.onePool.last, { primary: r.alone.length, secondary: 0 });
+    assert.equal(r.split.length, r.alone.length, 'face count');
+    r.split.forEach((f, i) => {
+      const a = r.alone[i];
+      assert.deepEqual(f.box, a.box, `face ${i} box`);
+      assert.deepEqual(f.crop, a.crop, `face ${i} crop`);
+      assert.equal(f.unknown, a.unknown, `face ${i} unknown`);
+      assert.ok(Math.abs(f.best - a.best) <= 1e-6, `face ${i} best ${f.best} vs ${a.best}`);
+      assert.deepEqual(f.answers.map((x) => x.id), a.answers.map((x) => x.id), `face ${i} answers`);
+      f.answers.forEach((x, j) => assert.ok(Math.abs(x.score - a.answers[j].score) <= 1e-6, `face ${i} answer ${j} score ${x.score} vs ${a.answers[j].score}`));
+    });
+    console.log(`     ${r.split.length} faces: ${r.pool.last.primary} named by the first worker, ${r.pool.last.secondary} by the second (ready ${Math.round(r.second.ms)} ms after load), answers equal to one worker's`);
+  });
+
+  await step('a character taught in the first worker is named by the second at once, and forgotten there too', async () => {
+    const r = await page.evaluate(async (b64) => {
+      const id = window.toonidDemo.api;
+      const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+      const before = await id.identifyAll(bmp);
+      const i = before.length - 1; // the last face: the second worker's share
+      const taught = await id.enroll('Pool Twin', [{ source: bmp, box: before[i].crop }]);
+      const after = await id.identifyAll(bmp);
+      const poolAfter = id.pool;
+      await id.forget(taught.record);
+      const forgot = await id.identifyAll(bmp);
+      return { i, before: before[i].answers[0].name, after: after[i].answers[0].name, score: after[i].answers[0].score, poolAfter, forgot: forgot[i].answers[0].name, poolForgot: id.pool };
+    }, png.toString('base64'));
+    assert.ok(r.i >= r.poolAfter.last.primary, `face ${r.i} was named by the first worker (${JSON.stringify(r.poolAfter.last)})`);
+    assert.equal(r.poolAfter.workers, 2);
+    assert.equal(r.after, 'Pool Twin', `after teaching, face ${r.i} is ${r.after}`);
+    assert.equal(r.forgot, r.before, 'after forgetting, the pack\'s name again');
+    assert.ok(r.poolForgot.last.secondary > 0, 'the second worker was not used after forget');
+    console.log(`     face ${r.i}: ${r.before} -> taught "Pool Twin" (${r.score.toFixed(3)}, named by the second worker) -> forgotten: ${r.forgot}`);
   });
 
   await step('the demo boxes and names every face on open, exactly on the picture', async () => {
