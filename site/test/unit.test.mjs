@@ -61,6 +61,127 @@ test('toonid.js: close rejects what is pending and every later call', async () =
   await assert.rejects(within(id.packs()), /toonid: closed/);
 });
 
+// PoolWorker plays worker.js for toonid.js's pool: both roles' load, identifyAll (with split: the
+// last half handed over as a progress message), identifyFaces, reloadUser and an enroll held
+// until release(). Each face is named after the taught count the worker has read, so a stale
+// second worker shows in its answers.
+class PoolWorker {
+  constructor() { this.terminated = false; this.seen = []; this.user = PoolWorker.taught; PoolWorker.all.push(this); }
+  send(data) { setTimeout(() => { if (!this.terminated) this.onmessage({ data }); }); }
+  named(faces) { return faces.map((f) => ({ ...f, crop: f.box, answers: [{ id: 'a', name: `taught ${this.user}`, score: 0.9 }], unknown: false, best: 0.9 })); }
+  postMessage({ id, type, data }) {
+    this.seen.push({ type, data });
+    const faces = [0, 1, 2, 3, 4, 5].map((i) => ({ box: [10 * i, 0, 8, 8], score: 1 - i / 10 }));
+    switch (type) {
+      case 'load':
+        this.role = data.role || 'primary';
+        this.user = PoolWorker.taught;
+        if (this.role === 'secondary' && PoolWorker.opts.failLoad) return this.send({ id, ok: false, error: 'out of memory' });
+        this.send({ id, ok: true, result: { info: { search: { extent: 0.5 }, model: { sha256: 'm' } }, simd: true, bytes: {}, phases: {} } });
+        if (this.role === 'primary') this.send({ event: 'cached' });
+        return;
+      case 'identifyAll':
+        if (!data.split) return this.send({ id, ok: true, result: { faces: this.named(faces) } });
+        this.send({ id, progress: { faces: faces.slice(3) } });
+        return this.send({ id, ok: true, result: { faces: this.named(faces.slice(0, 3)) } });
+      case 'identifyFaces':
+        if (this.role === 'secondary' && PoolWorker.opts.die) return setTimeout(() => this.onerror({ message: 'crashed' }));
+        return this.send({ id, ok: true, result: { faces: this.named(data.faces) } });
+      case 'reloadUser':
+        this.user = PoolWorker.taught;
+        return this.send({ id, ok: true, result: { user: this.user } });
+      case 'enroll':
+        PoolWorker.release = () => { PoolWorker.taught++; this.user = PoolWorker.taught; this.send({ id, ok: true, result: { id: 'user:x', record: 'user:x' } }); };
+        return;
+    }
+  }
+  terminate() { this.terminated = true; }
+}
+
+// withPool runs fn with PoolWorker as the Worker, a canvas that draws nothing (the pixels do not
+// matter here) and console.warn recorded.
+async function withPool(opts, fn) {
+  const saved = { Worker: globalThis.Worker, OffscreenCanvas: globalThis.OffscreenCanvas, warn: console.warn };
+  PoolWorker.all = []; PoolWorker.opts = opts; PoolWorker.taught = 0;
+  const warned = [];
+  globalThis.Worker = PoolWorker;
+  globalThis.OffscreenCanvas = class { constructor(w, h) { this.w = w; this.h = h; }
+    getContext() { return { drawImage() {}, getImageData: (x, y, w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(4 * w * h) }) }; } };
+  console.warn = (m) => warned.push(String(m));
+  try { await fn(warned); } finally { Object.assign(globalThis, { Worker: saved.Worker, OffscreenCanvas: saved.OffscreenCanvas }); console.warn = saved.warn; }
+}
+const FRAME = { width: 64, height: 48 };
+const names = (faces) => faces.map((f) => f.answers[0].name);
+
+test('toonid.js pool: the second worker names the last half; a change of taught characters keeps it out until it has reloaded them', async () => {
+  await withPool({}, async (warned) => {
+    const id = await toonid.load({ workers: 2 });
+    await within(id.secondary);
+    const [first, second] = PoolWorker.all;
+    assert.equal(second.seen[0].data.role, 'secondary');
+    assert.equal(second.seen[0].data.wasm, 'simd', 'the same wasm build as the first');
+    let faces = await within(id.identifyAll(FRAME));
+    assert.deepEqual(faces.map((f) => f.box.x), [0, 10, 20, 30, 40, 50], 'faces in the detector\'s order');
+    assert.deepEqual(id.pool, { workers: 2, last: { primary: 3, secondary: 3 } });
+    assert.deepEqual(second.seen.at(-1).data.faces.map((f) => f.box[0]), [30, 40, 50]);
+
+    const taught = id.enroll('X', [FRAME]);
+    while (!first.seen.some((m) => m.type === 'enroll')) await new Promise((r) => setTimeout(r, 1));
+    faces = await within(id.identifyAll(FRAME));
+    assert.equal(first.seen.at(-1).data.split, undefined, 'a change in flight: the first worker names every face');
+    assert.deepEqual(id.pool.last, { primary: 6, secondary: 0 });
+    PoolWorker.release();
+    await within(taught);
+    faces = await within(id.identifyAll(FRAME));
+    const types = second.seen.map((m) => m.type);
+    assert.ok(types.lastIndexOf('reloadUser') >= 0 && types.lastIndexOf('reloadUser') < types.lastIndexOf('identifyFaces'), `second worker saw ${types}`);
+    assert.deepEqual(names(faces), Array(6).fill('taught 1'), 'both workers name with the new character');
+    assert.deepEqual(id.pool.last, { primary: 3, secondary: 3 });
+    assert.deepEqual(warned, []);
+    id.close();
+    assert.ok(first.terminated && second.terminated, 'close stops both workers');
+  });
+});
+
+test('toonid.js pool: a second worker that fails to load is logged, not thrown; one worker does everything', async () => {
+  await withPool({ failLoad: true }, async (warned) => {
+    const id = await toonid.load({ workers: 2 });
+    await assert.rejects(within(id.secondary), /out of memory/);
+    assert.equal(warned.length, 1);
+    assert.match(warned[0], /second worker: out of memory; one worker names every face/);
+    assert.ok(PoolWorker.all[1].terminated);
+    const faces = await within(id.identifyAll(FRAME));
+    assert.equal(faces.length, 6);
+    assert.deepEqual(id.pool, { workers: 1, last: { primary: 6, secondary: 0 } });
+    id.close();
+  });
+  await withPool({}, async (warned) => {
+    const id = await toonid.load({ workers: 1 });
+    await assert.rejects(within(id.secondary), /one worker/);
+    assert.equal(PoolWorker.all.length, 1, 'workers: 1 starts no second worker');
+    assert.deepEqual(warned, []);
+    id.close();
+  });
+  await assert.rejects(toonid.load({ workers: 3 }), /workers 3: want 1\.\.2/);
+});
+
+test('toonid.js pool: when the second worker dies mid-call, the first names its faces', async () => {
+  await withPool({ die: true }, async (warned) => {
+    const id = await toonid.load({ workers: 2 });
+    await within(id.secondary);
+    const [first, second] = PoolWorker.all;
+    const faces = await within(id.identifyAll(FRAME));
+    assert.deepEqual(faces.map((f) => f.box.x), [0, 10, 20, 30, 40, 50]);
+    assert.equal(first.seen.at(-1).type, 'identifyFaces');
+    assert.ok(second.terminated);
+    assert.match(warned.join('\n'), /second worker: toonid worker: crashed/);
+    assert.deepEqual(id.pool.last, { primary: 6, secondary: 0 });
+    await within(id.identifyAll(FRAME));
+    assert.equal(first.seen.at(-1).data.split, undefined, 'no second worker any more');
+    id.close();
+  });
+});
+
 // offscreen.js runs in a temp folder next to a fake toonid.js whose first load fails.
 test('extension offscreen.js: a failed load is retried by the next request', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'toonid-offscreen-'));
