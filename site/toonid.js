@@ -107,7 +107,8 @@ class Toonid {
     // with the reason they cannot. Marked handled: those calls report the same error.
     this.detector = new Promise((resolve, reject) => { this._detectorSettle = { resolve, reject }; });
     this.detector.catch(() => {});
-    // secondary resolves when the second worker can name faces ({ms, bytes, phases} of its load)
+    // secondary resolves when the second worker can name faces ({ms, bytes, phases, memoryBytes} of
+    // its load)
     // and rejects with the reason there is none (workers: 1, or it failed to start: logged, and
     // everything runs in the first). Marked handled: nothing needs to wait for it.
     this.secondary = new Promise((resolve, reject) => { this._secondarySettle = { resolve, reject }; });
@@ -151,7 +152,7 @@ class Toonid {
       // It read the taught characters at the start of its load: current if nothing changed since.
       this._s = { ch, gen: quiet && gen === this._gen ? gen : -1, sync: null };
       this._resync();
-      this._secondarySettle.resolve({ ms: performance.now() - t0, bytes: r.bytes, phases: r.phases });
+      this._secondarySettle.resolve({ ms: performance.now() - t0, bytes: r.bytes, phases: r.phases, memoryBytes: r.memoryBytes });
     }).catch((err) => this._secondaryGone(err, this._sch));
   }
 

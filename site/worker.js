@@ -143,7 +143,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto', role = 'primary'
   if (secondary) {
     state.detector = Promise.reject(new Error('toonid: the second worker names faces; it does not detect them'));
     state.detector.catch(() => {});
-    return { warmMs, phases, info, simd, offline, wasm: wasm.file, bytes: { total, fromCache, network: loaded - fromCache }, user: user.length, ms: performance.now() - t0 };
+    return { warmMs, phases, info, simd, offline, wasm: wasm.file, bytes: { total, fromCache, network: loaded - fromCache }, user: user.length, ms: performance.now() - t0, memoryBytes: instance.exports.mem.buffer.byteLength };
   }
   // The face detector comes after everything the first click needs: fetched, verified and cached
   // like the model, then handed to the bridge. detect and identifyAll wait for it; identify never does.
@@ -157,6 +157,7 @@ async function load({ base, pack, siteURL, wasm: want = 'auto', role = 'primary'
     credits: (manifest.labels || []).map(({ id, name, series, credit, thumbnail }) => ({ id, name, series, credit, thumbnail: !!thumbnail })),
     bytes: { total, fromCache, network: loaded - fromCache },
     user: user.length, ms: performance.now() - t0,
+    memoryBytes: instance.exports.mem.buffer.byteLength, // the Go heap and the wasm's data, after the warm-up
   };
 }
 

@@ -34,7 +34,7 @@ export async function benchFaces(page) {
     }
     const pool = id.pool;
     one.close();
-    return { ms, oneMs, faces, second, pool, detectorBytes: det.bytes.network + det.bytes.fromCache, loadBytes: id.loadInfo.bytes.total };
+    return { ms, oneMs, faces, second, pool, firstMemory: id.loadInfo.memoryBytes, detectorBytes: det.bytes.network + det.bytes.fromCache, loadBytes: id.loadInfo.bytes.total };
   }, { b64: png.toString('base64'), runs: RUNS });
   const found = CAST.filter((c, i) => r.faces.some((f) => lenient(f.box, truthBox(i)))).length;
   const named = CAST.filter((c, i) => r.faces.some((f) => lenient(f.box, truthBox(i)) && !f.unknown && f.answers[0].name === c.name)).length;
@@ -45,6 +45,7 @@ export async function benchFaces(page) {
     identify_all_within_100ms: m <= 100, identify_all_runs: RUNS,
     identify_all_ms_median_one_worker: Math.round(median(r.oneMs) * 10) / 10,
     workers: r.pool.workers, faces_per_worker: r.pool.last, second_worker_load_ms: r.second.ms === undefined ? r.second.error : Math.round(r.second.ms),
+    wasm_memory_bytes: { first: r.firstMemory, second: r.second.memoryBytes },
     detector_bytes: r.detectorBytes, load_bytes_without_detector: r.loadBytes, load_bytes_with_detector: r.loadBytes + r.detectorBytes,
   };
 }
