@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strings"
 )
 
 // Upload is one object to put into a remote store (R2) when publishing.
@@ -26,7 +27,9 @@ type Upload struct {
 // manifest, then packs/index.json (generated from the packs found). Every
 // content-addressed file is hashed and must match its name, so a corrupt store is
 // refused before anything is sent. Files the handler would never serve are skipped and
-// returned in skipped.
+// returned in skipped, and so are the precompressed copies beside content-addressed files
+// (EncodedCopy): the Worker sends every body as stored (Options.Identity) and Cloudflare
+// compresses at its edge, so in R2 they would only be bytes no client is ever sent.
 //
 // check verifies one content-addressed file against the sha256 in its name; nil means
 // CheckSHA256 (the whole file hashes to the name), which is right for pack shards. The
@@ -42,6 +45,10 @@ func PublishPlan(fsys fs.FS, check func(fsys fs.FS, key, sum string) error) (pla
 			return fmt.Errorf("serve: publish: %w", err)
 		}
 		if d.IsDir() || p == indexKey {
+			return nil
+		}
+		if EncodedCopy(p) {
+			skipped = append(skipped, p)
 			return nil
 		}
 		rt, rerr := parseRoute("/v1/" + p)
@@ -89,6 +96,19 @@ func PublishPlan(fsys fs.FS, check func(fsys fs.FS, key, sum string) error) (pla
 	plan = append(append(blobs, manifests...), Upload{Key: indexKey, ContentType: "application/json",
 		CacheControl: cacheRevalidate, Size: int64(len(idx)), Data: idx})
 	return plan, skipped, nil
+}
+
+// EncodedCopy reports whether key is a precompressed copy of a content-addressed store file
+// (models/<sum>.tmdl.br beside models/<sum>.tmdl), which the local handler sends for an
+// Accept-Encoding it names and PublishPlan leaves out.
+func EncodedCopy(key string) bool {
+	for _, enc := range storeEncodings {
+		if base, ok := strings.CutSuffix(key, enc.ext); ok {
+			rt, err := parseRoute("/v1/" + base)
+			return err == nil && rt.addressed && rt.key == base
+		}
+	}
+	return false
 }
 
 // CheckSHA256 reports an error unless the file at key hashes to want (hex sha256).

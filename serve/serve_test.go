@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -587,6 +588,11 @@ func TestPublishPlan(t *testing.T) {
 	f.fs["README.md"] = &fstest.MapFile{Data: []byte("not served")}
 	f.fs["packs/default/thumb.png"] = &fstest.MapFile{Data: []byte("png")}
 	f.fs["packs/index.json"] = &fstest.MapFile{Data: []byte("stale")}
+	// Precompressed copies (serve/internal/precompress -store) stay local: the Worker sends identity.
+	for _, k := range []string{"models/" + f.modelSum + ".tmdl", "packs/default/" + f.shardSum + ".bin"} {
+		f.fs[k+".br"] = &fstest.MapFile{Data: []byte("brotli")}
+		f.fs[k+".gz"] = &fstest.MapFile{Data: []byte("gzip")}
+	}
 	plan, skipped, err := PublishPlan(f.fs, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -621,8 +627,26 @@ func TestPublishPlan(t *testing.T) {
 	if len(want) != 0 {
 		t.Errorf("missing from plan: %v (plan %v)", want, keys)
 	}
-	if strings.Join(skipped, ",") != "README.md" {
-		t.Errorf("skipped = %v, want README.md", skipped)
+	sort.Strings(skipped)
+	wantSkipped := []string{"README.md", "models/" + f.modelSum + ".tmdl.br", "models/" + f.modelSum + ".tmdl.gz",
+		"packs/default/" + f.shardSum + ".bin.br", "packs/default/" + f.shardSum + ".bin.gz"}
+	sort.Strings(wantSkipped)
+	if strings.Join(skipped, ",") != strings.Join(wantSkipped, ",") {
+		t.Errorf("skipped = %v, want %v", skipped, wantSkipped)
+	}
+	for _, u := range plan {
+		if EncodedCopy(u.Key) {
+			t.Errorf("%s: a precompressed copy is in the plan", u.Key)
+		}
+	}
+	for key, want := range map[string]bool{
+		"models/" + f.modelSum + ".tmdl.br": true, "packs/default/" + f.shardSum + ".bin.gz": true,
+		"packs/default/manifest.json.gz": false, "packs/default/thumb.png.br": false, "models/x.tmdl.br": false,
+		"models/" + f.modelSum + ".tmdl": false, "models/" + f.modelSum + ".tmdl.zst": false,
+	} {
+		if got := EncodedCopy(key); got != want {
+			t.Errorf("EncodedCopy(%q) = %v, want %v", key, got, want)
+		}
 	}
 
 	// A shard whose bytes do not match its name is refused.

@@ -82,7 +82,11 @@ func publishMain(ctx context.Context, a *publishArgs, stdout, stderr io.Writer) 
 		return err
 	}
 	for _, s := range skipped {
-		fmt.Fprintf(stderr, "toonid publish: skipping %s (not a served key)\n", s)
+		why := "not a served key"
+		if serve.EncodedCopy(s) {
+			why = "a precompressed copy: the Worker sends bodies as stored, Cloudflare compresses at its edge"
+		}
+		fmt.Fprintf(stderr, "toonid publish: skipping %s (%s)\n", s, why)
 	}
 	if err := verifyPacks(snapFS, plan); err != nil {
 		return fmt.Errorf("%w (nothing was uploaded)", err)
