@@ -676,6 +676,23 @@ const videoTeach = mountVideoTeach({ form: $('teach'), nameInput: $('teach-name'
   onTaught: () => { fillNames(); usersChanged(); } });
 demo.videoTeach = videoTeach;
 
+// relabelCard names the card's crop again once a forget or an import changed the taught
+// characters, so the card never keeps a name matched against the old set (a forgotten one). Not
+// an answer to a click: it goes to demo.relabels, not demo.answers. A click or another picture
+// meanwhile wins (gen).
+async function relabelCard() {
+  if (!last) return;
+  const { source, box: b } = last, my = gen;
+  try {
+    const r = await id.identify(source, { box: b, k: 5 });
+    if (my !== gen) return;
+    (demo.relabels ||= []).push({ ...r, at: performance.now() });
+    showCard(r, source);
+  } catch (err) {
+    console.warn(`toonid: naming the card again: ${err.message || err}`);
+  }
+}
+
 // fillNames offers the pack's and the taught characters' names for "…or type a name".
 async function fillNames() {
   if (!id) return;
@@ -716,6 +733,7 @@ $('taught-import').addEventListener('change', async (e) => {
     $('taught-io').textContent = `Imported ${got.map((c) => `${c.name} (${c.examples})`).join(', ') || 'nothing'}.`;
     demo.imported = got;
     usersChanged();
+    relabelCard();
     listTaught();
     fillNames();
   } catch (err) { $('taught-io').textContent = `Could not import: ${err.message}`; }
@@ -736,7 +754,7 @@ async function listTaught() {
     const li = document.createElement('li');
     const b = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Forget' });
     b.setAttribute('aria-label', `Forget ${c.name}`);
-    b.addEventListener('click', async () => { await id.forget(c.id); usersChanged(); listTaught(); fillNames(); });
+    b.addEventListener('click', async () => { await id.forget(c.id); usersChanged(); relabelCard(); listTaught(); fillNames(); });
     li.append(`${c.name} (${c.examples} example${c.examples === 1 ? '' : 's'}${c.pack ? ', added to the pack character' : ''}) `, b);
     return li;
   }));

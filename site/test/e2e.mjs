@@ -349,8 +349,12 @@ try {
     const boxed = await page.evaluate(() => ({ scans: window.toonidDemo.scans, names: (window.toonidDemo.faces?.list || []).map((f) => f.answers[0]?.name) }));
     await page.click('#about-open');
     await page.waitForSelector(`#taught button[aria-label="Forget ${taught}"]`);
+    const relabels = await page.evaluate(() => (window.toonidDemo.relabels || []).length);
     await page.click(`#taught button[aria-label="Forget ${taught}"]`);
     await page.waitForFunction(() => !document.querySelector('#taught button'));
+    // The card (the stranger's, named as the taught character) is named again without it.
+    await page.waitForFunction((n) => (window.toonidDemo.relabels || []).length > n, relabels, { timeout: 20000 });
+    assert.notEqual(await page.textContent('#verdict'), taught, 'the card still names the forgotten character');
     await page.keyboard.press('Escape');
     // At once, whether the boxes are named again yet or not: never the old boxes' answer.
     const r = await clickImage(page, 160, 160);
