@@ -123,6 +123,13 @@
             if (e.name !== 'SecurityError') { bitmap.close(); throw e; }
             screen = true;
             box.dataset.frames = 'screenshots'; // which path runs (the browser test reads it)
+            // Say why the names lag: this video is only seen through Chrome's rate-limited screenshots.
+            const note = document.createElement('span');
+            note.className = 'toonid-live-note';
+            note.textContent = 'names update about twice a second here: this video reaches toonid only as screenshots';
+            Object.assign(note.style, { position: 'absolute', right: '8px', top: '38px', maxWidth: '60%', font: '12px system-ui, sans-serif', background: '#000a', color: '#fff', padding: '2px 6px', borderRadius: '3px', textAlign: 'right' });
+            box.append(note);
+            v.addEventListener('toonid:live-mode', (ev) => { note.hidden = !ev.detail.on; });
           }
         }
         bitmap.close();

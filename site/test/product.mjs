@@ -636,8 +636,9 @@ try {
     await page.waitForFunction(() => document.getElementById('ov').paused, null, { timeout: 3000 }).catch(() => {});
     assert.equal(await page.evaluate(() => document.getElementById('ov').paused), true, "the native pause button did not pause: the overlay swallowed the player's control");
     await page.evaluate(() => document.getElementById('ov').play());
-    // A letterbox bar (top for a wide frame such as 848x480 in 640x400, else left), if there is one.
-    const bar = y0 >= 4 ? [geo.x + geo.w / 2, geo.y + y0 / 2] : x0 >= 4 ? [geo.x + x0 / 2, geo.y + geo.h / 3] : null;
+    // A letterbox bar (top for a wide frame such as 848x480 in 640x400, else left), if there is one;
+    // on the top bar left of the overlay's own buttons (top right: "Live names", "Name a face").
+    const bar = y0 >= 4 ? [geo.x + geo.w / 4, geo.y + y0 / 2] : x0 >= 4 ? [geo.x + x0 / 2, geo.y + geo.h / 3] : null;
     if (bar) await page.mouse.click(...bar);
     await page.waitForTimeout(400);
     assert.equal(await page.evaluate(() => window.ovAnswers.length), 0, 'a click on the controls or the bars identified');
@@ -739,6 +740,12 @@ window.hostReady = toonid.load({ base, pack: 'default' }).then((id) => { window.
       assert.ok(seenA.every((n) => n === 'host.html' || n === 'favicon.ico' || HOSTED.includes(n)), `origin A was asked for ${seenA}`);
       assert.ok(seenB.some((p) => p.endsWith('/manifest.json')) && seenB.some((p) => p.endsWith('.tmdl')), `origin B served ${seenB}`);
       assert.ok(!seenA.some((n) => n.startsWith('v1/')), 'pack files were asked of the page origin');
+      // Live names from that page too (worker-live.js, live.js, live-ui.js hosted on A): on, a frame's faces come back labelled.
+      await hp.evaluate(() => { window.live = []; document.getElementById('v').addEventListener('toonid:live', (e) => window.live.push(e.detail.faces.map((f) => f.label))); });
+      await hp.click('.toonid-overlay .live-toggle');
+      await hp.waitForFunction(() => window.live.some((f) => f.length), null, { timeout: 20000 });
+      console.log(`     live names on origin A: ${JSON.stringify((await hp.evaluate(() => window.live.find((f) => f.length))))}`);
+      await hp.screenshot({ path: shot('8-overlay-cross-origin-live') });
     } finally {
       await hp.close();
       pb.stop();
