@@ -12,7 +12,9 @@ type plan struct {
 	shapes  []Shape
 	packed  [][]float32 // per op: conv weights packed per group (concatenated), else nil
 	layout  []*convLayout
-	scratch int // largest conv scratch (phase planes + wide output) of any op
+	scratch int        // largest conv scratch (phase planes + wide output) of any op
+	mean    [3]float32 // the input's normalisation, for OpColourHist
+	std     [3]float32
 	bnActs  int // total activation elements
 }
 
@@ -21,10 +23,14 @@ func newPlan(g *Graph) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops))}
+	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops)), mean: g.Mean, std: g.Std}
 	for i := range g.Ops {
 		op := &g.Ops[i]
 		p.bnActs += shapes[i+1].Size()
+		if op.Kind == OpColourHist {
+			in := shapes[op.In[0]]
+			p.scratch = max(p.scratch, colourHistScratch(in[1], in[2]))
+		}
 		if op.Kind != OpConv {
 			continue
 		}
@@ -156,6 +162,8 @@ func runOp(p *plan, a *arena, i int) {
 		copy(dst[n:], a.vals[op.In[1]])
 	case OpL2Norm:
 		l2NormChannels(dst, src, ins[0], ins[1]*ins[2])
+	case OpColourHist:
+		colourHist(dst, src, ins[1], ins[2], op.Group, p.mean, p.std, a.scratch)
 	}
 	if op.Act.Kind != ActNone {
 		activate(&op.Act, dst, outs[1]*outs[2])

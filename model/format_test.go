@@ -183,7 +183,8 @@ func TestLoadRejectsBadNewOps(t *testing.T) {
 		name, want string
 		file       []byte
 	}{
-		{"op kind 12", "unknown kind 12", mut(func(b []byte) { b[rec(l2)] = 12 })},
+		{"op kind 13", "unknown kind 13", mut(func(b []byte) { b[rec(l2)] = 13 })},
+		{"colour histogram of an activation", "(ColourHist): reads value", mut(func(b []byte) { b[rec(l2)] = 12 })},
 		{"activation 7", "activation 7", mut(func(b []byte) { b[rec(l2)+1] = 7 })},
 		{"concat second input from the future", "second input", mut(func(b []byte) { setIn(b, mapConcat, 1, mapConcat+1) })},
 		{"concat without second input", "(Concat): needs a second input", mut(func(b []byte) { setIn(b, mapConcat, 1, -1) })},

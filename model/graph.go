@@ -20,10 +20,11 @@ const (
 	OpFlatten       OpKind = 9  // [C,H,W] -> [C*H*W,1,1]; the data does not move
 	OpConcat        OpKind = 10 // channels of In[0] then of In[1]: [C1,H,W] + [C2,H,W] -> [C1+C2,H,W]
 	OpL2Norm        OpKind = 11 // each pixel's channel vector divided by its L2 norm; a zero vector stays zero
-	maxOpKind              = 11
+	OpColourHist    OpKind = 12 // the network input's foreground colour histogram, Group bins per channel: [bins³,1,1] (colour.go)
+	maxOpKind              = 12
 )
 
-var opNames = [...]string{"", "Conv", "Dense", "Add", "Mul", "Act", "MaxPool", "AvgPool", "GlobalAvgPool", "Flatten", "Concat", "L2Norm"}
+var opNames = [...]string{"", "Conv", "Dense", "Add", "Mul", "Act", "MaxPool", "AvgPool", "GlobalAvgPool", "Flatten", "Concat", "L2Norm", "ColourHist"}
 
 func (k OpKind) String() string {
 	if int(k) < len(opNames) && k != 0 {
@@ -59,7 +60,7 @@ type Act struct {
 type Op struct {
 	Kind             OpKind
 	In               [2]int
-	Group            int    // OpConv
+	Group            int    // OpConv; OpColourHist: bins per channel
 	StrideH, StrideW int    // OpConv, pools
 	KH, KW           int    // OpConv, pools
 	Pads             [4]int // top, left, bottom, right: OpConv, pools
@@ -254,6 +255,20 @@ func opShape(op *Op, shapes []Shape) (Shape, int, error) {
 		default:
 			out = Shape{in.Size(), 1, 1}
 		}
+	case OpColourHist:
+		// The histogram reads pixels, so only the network input (whose mean and std
+		// the file states) can feed it.
+		if op.In[0] != 0 || c != 3 {
+			return Shape{}, 0, fmt.Errorf("reads value %d %v (want the network input)", op.In[0], in)
+		}
+		if op.Group < MinColourBins || op.Group > MaxColourBins {
+			return Shape{}, 0, fmt.Errorf("%d bins per channel (want %d..%d)", op.Group, MinColourBins, MaxColourBins)
+		}
+		if op.Weight != nil || op.Bias != nil || op.Act.Kind != ActNone {
+			return Shape{}, 0, fmt.Errorf("unexpected weights or activation")
+		}
+		out = Shape{op.Group * op.Group * op.Group, 1, 1}
+		scratch = colourHistScratch(h, w)
 	default:
 		return Shape{}, 0, fmt.Errorf("unknown op kind %d", op.Kind)
 	}

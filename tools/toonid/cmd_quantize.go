@@ -24,6 +24,8 @@ type quantizeArgs struct {
 	f32, f32Dense, f32DW, mirror bool
 	limit                        int
 	minCos                       float64
+	colourBins                   int
+	colourWeight                 float64
 }
 
 // maxCalibImages bounds -n.
@@ -42,9 +44,11 @@ func parseQuantize(args []string, stderr io.Writer) (*quantizeArgs, error) {
 	fs.BoolVar(&a.f32DW, "f32-depthwise", false, "keep depthwise convolution weights float32, other convolutions int8")
 	fs.BoolVar(&a.mirror, "mirror", false, "mark the file mirror-averaged: every Embed runs the network on the crop and on its left-right mirror (two passes) and averages the normalised outputs")
 	fs.IntVar(&a.limit, "n", 512, fmt.Sprintf("use at most `n` calibration images (1..%d)", maxCalibImages))
+	fs.IntVar(&a.colourBins, "colour-bins", 0, fmt.Sprintf("append the colour cue (model.AppendColourCue): a foreground colour histogram of `n` bins per channel (%d..%d; 0: none), centred on the calibration images' mean", model.MinColourBins, model.MaxColourBins))
+	fs.Float64Var(&a.colourWeight, "colour-weight", 0.5, "the colour cue's length beside the unit-length CNN embedding (above 0)")
 	fs.Float64Var(&a.minCos, "min-cos", 0.99, "fail when the smallest int8-vs-float cosine is below this (-1..1)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32 | -f32-dense] [-f32-depthwise] [-mirror]")
+		fmt.Fprintln(stderr, "usage: toonid quantize model.onnx -calib DIR -o model.tmdl [-mean 0.5,0.5,0.5 -std 0.5,0.5,0.5] [-f32 | -f32-dense] [-f32-depthwise] [-mirror] [-colour-bins N -colour-weight W]")
 		fs.PrintDefaults()
 	}
 	// Accept the ONNX path before or after the flags.
@@ -68,6 +72,14 @@ func parseQuantize(args []string, stderr io.Writer) (*quantizeArgs, error) {
 	}
 	if err := floatIn("min-cos", a.minCos, -1, 1); err != nil {
 		return nil, err
+	}
+	if a.colourBins != 0 {
+		if err := intIn("colour-bins", a.colourBins, model.MinColourBins, model.MaxColourBins); err != nil {
+			return nil, err
+		}
+		if err := floatIn("colour-weight", a.colourWeight, smallestPositive, 100); err != nil {
+			return nil, err
+		}
 	}
 	return &a, nil
 }
@@ -105,6 +117,16 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		inputs = append(inputs, in)
 	}
+	if a.colourBins != 0 {
+		// The preprocessing depends only on the input size, mean and std, which the cue
+		// leaves as they are: the inputs above stay valid for the extended graph.
+		if err := model.AppendColourCue(g, a.colourBins, float32(a.colourWeight), inputs); err != nil {
+			return err
+		}
+		if ref, err = model.FromGraph(g); err != nil {
+			return err
+		}
+	}
 	q, qerr := model.Quantize(ref, inputs, model.QuantizeOptions{
 		Encode: model.EncodeOptions{Int8: !a.f32, F32Dense: a.f32Dense, F32Depthwise: a.f32DW, Mirror: a.mirror},
 		MinCos: a.minCos,
@@ -128,6 +150,9 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	}
 	if info.Mirror {
 		kind += ", mirror-averaged embeddings (2 passes per embedding)"
+	}
+	if a.colourBins != 0 {
+		kind += fmt.Sprintf(", colour cue %d³ cells at weight %g", a.colourBins, a.colourWeight)
 	}
 	fmt.Fprintf(stdout, "model %s: %dx%d input, %d-d embedding, %d ops, %.1f MMAC, %s, %d bytes, sha256 %s\n",
 		a.out, info.InputW, info.InputH, info.EmbedDim, info.Ops, float64(info.MACs)/1e6, kind, len(q.File), info.SHA256)

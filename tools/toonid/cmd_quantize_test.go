@@ -43,9 +43,11 @@ func TestQuantize(t *testing.T) {
 		name   string
 		extra  []string
 		mirror bool
+		dim    int
 	}{
-		{"plain", nil, false},
-		{"mirror", []string{"-mirror"}, true},
+		{"plain", nil, false, 10},
+		{"mirror", []string{"-mirror"}, true, 10},
+		{"colour cue", []string{"-colour-bins", "3", "-colour-weight", "0.5"}, false, 10 + 27},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(dir, c.name+".tmdl")
@@ -63,9 +65,12 @@ func TestQuantize(t *testing.T) {
 				t.Fatalf("report says mirror-averaged: %v, want %v:\n%s", got, c.mirror, stdout.String())
 			}
 			for _, l := range strings.Split(stdout.String(), "\n") {
-				if strings.HasPrefix(l, "cosine vs float model") {
+				if strings.HasPrefix(l, "cosine vs float model") && c.dim == 10 {
 					cosLine[c.mirror] = l
 				}
+			}
+			if got := strings.Contains(stdout.String(), "colour cue 3³ cells at weight 0.5"); got != (c.dim != 10) {
+				t.Fatalf("report names the colour cue: %v:\n%s", got, stdout.String())
 			}
 			b, err := os.ReadFile(out)
 			if err != nil {
@@ -76,7 +81,7 @@ func TestQuantize(t *testing.T) {
 				t.Fatal(err)
 			}
 			info := m.Info()
-			if !info.Int8 || info.InputW != 32 || info.Mean != [3]float32{.5, .4, .3} || info.Std != [3]float32{.2, .2, .2} || info.EmbedDim != 10 || info.Mirror != c.mirror {
+			if !info.Int8 || info.InputW != 32 || info.Mean != [3]float32{.5, .4, .3} || info.Std != [3]float32{.2, .2, .2} || info.EmbedDim != c.dim || info.Mirror != c.mirror {
 				t.Fatalf("info %+v", info)
 			}
 			t.Log(stdout.String())
@@ -101,6 +106,8 @@ func TestQuantizeErrors(t *testing.T) {
 		{[]string{"quantize", "../../model/testdata/ops.onnx", "-calib", t.TempDir(), "-o", out}, "-calib: no images under"},
 		{[]string{"quantize", "../../model/testdata/unsupported.onnx", "-calib", dir, "-o", out}, "unsupported.onnx: "},
 		{[]string{"quantize", "../../model/testdata/ops.onnx", "-calib", dir, "-o", out, "-mean", "1,2"}, "-mean: "},
+		{[]string{"quantize", "../../model/testdata/ops.onnx", "-calib", dir, "-o", out, "-colour-bins", "1"}, "-colour-bins"},
+		{[]string{"quantize", "../../model/testdata/ops.onnx", "-calib", dir, "-o", out, "-colour-bins", "4", "-colour-weight", "0"}, "-colour-weight"},
 		// Int8 weights never reproduce the float model exactly, so a gate of 1 refuses the file.
 		{[]string{"quantize", "../../model/testdata/ops.onnx", "-calib", dir, "-o", out, "-min-cos", "1"}, "quantized model disagrees with the float model: min cosine"},
 	} {

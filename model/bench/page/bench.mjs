@@ -107,7 +107,10 @@ async function main() {
     input: side,
     int8_weights: info.int8,
     simd_build: info.simd && !runners.go_wasm_scalar.info.simd,
-    cos_go_vs_ort: +cosine(goOut, ortOut).toFixed(6),
+    // A file with the colour cue (model/FORMAT.md, ColourHist) appends cells the ONNX does not
+    // have: the CNN part, its first outputs, is what both engines compute.
+    cos_go_vs_ort: +cosine(goOut.slice(0, ortOut.length), ortOut).toFixed(6),
+    extra_go_outputs: goOut.length - ortOut.length,
     preprocess_1000px_ms: +median(pre).toFixed(3),
     cross_origin_isolated: globalThis.crossOriginIsolated,
     user_agent: navigator.userAgent,
