@@ -124,7 +124,7 @@ window.ready = toonid.load({ base: '/v1/', pack: 'default' }).then(async (id) =>
     assert.equal(await p.evaluate(() => window.same), true, 'the second copy made a second handle');
     assert.equal(await p.locator('.toonid-overlay').count(), 1, 'two layers');
     assert.equal(await p.locator('.toonid-overlay .live-toggle').count(), 1, 'two toggles');
-    const toggle = p.locator('.toonid-overlay .live-toggle');
+    const toggle = p.locator('.toonid-overlay .live-toggle').first();
     assert.equal(await toggle.textContent(), 'Live names: off');
     await p.screenshot({ path: shot('1-overlay-toggle') });
     await toggle.click(); // starts live mode and plays the clip
@@ -164,9 +164,25 @@ window.ready = toonid.load({ base: '/v1/', pack: 'default' }).then(async (id) =>
     assert.equal(a.top, f.name);
     assert.ok(label.length > 0);
     await p.screenshot({ path: shot('1-overlay-answer') });
-    await toggle.click();
-    await p.waitForFunction(() => document.querySelector('.toonid-overlay .live-toggle').getAttribute('aria-pressed') === 'false', null, { timeout: 5000 });
-    await p.evaluate(() => window.h.detach());
+    // A second video on the page: its own toggle; turning it on turns the first one's off (the
+    // worker runs one live session per API).
+    await p.evaluate(async () => {
+      const v2 = Object.assign(document.createElement('video'), { id: 'v2', muted: true, src: document.getElementById('v').src });
+      v2.style.cssText = 'width:320px;height:180px;display:block;margin:10px 30px';
+      document.body.append(v2);
+      await new Promise((r) => { v2.onloadeddata = r; });
+      window.h2 = window.attach(v2, { toonid: window.api });
+    });
+    const toggle2 = p.locator('.live-toggle').nth(1);
+    assert.equal(await p.locator('.live-toggle').count(), 2);
+    await toggle2.scrollIntoViewIfNeeded();
+    await toggle2.click();
+    await p.waitForFunction(() => window.h2.live.on && !window.h.live.on, null, { timeout: 20000 });
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'false', 'the first video\'s toggle still says on');
+    assert.equal(await toggle2.getAttribute('aria-pressed'), 'true');
+    await toggle2.click();
+    await p.waitForFunction(() => !window.h2.live.on, null, { timeout: 5000 });
+    await p.evaluate(() => { window.h.detach(); window.h2.detach(); });
     assert.equal(await p.locator('.toonid-overlay, .toonid-live').count(), 0, 'detach left something');
     await p.close();
   });
