@@ -81,6 +81,7 @@ async function capture(tab, format = 'png') {
 // px) at w x h, the frame size the content script's live mode expects.
 async function liveCapture(tab, { rect, dpr, w, h, t }) {
   const image = await capture(tab, 'jpeg');
+  chrome.tabs.sendMessage(tab.id, msg(T.LIVE_SHOT, 'content', {})).catch(() => {}); // it shows its boxes again
   const crop = { x: rect.left * dpr, y: rect.top * dpr, w: rect.width * dpr, h: rect.height * dpr };
   return offscreen(T.LIVE_FRAME, { image, crop, w, h, t });
 }

@@ -20,7 +20,7 @@
   if (window.__toonidContent) return; // idempotent injection
   window.__toonidContent = true;
   const PICK = 'toonid:pick', PICKED = 'toonid:picked', SHOW = 'toonid:show', SCAN = 'toonid:scan', FACES = 'toonid:faces', FACE = 'toonid:face'; // messages.js
-  const LIVE = 'toonid:live', LIVE_START = 'toonid:live-start', LIVE_FRAME = 'toonid:live-frame', LIVE_CAPTURE = 'toonid:live-capture', LIVE_STOP = 'toonid:live-stop';
+  const LIVE = 'toonid:live', LIVE_START = 'toonid:live-start', LIVE_FRAME = 'toonid:live-frame', LIVE_CAPTURE = 'toonid:live-capture', LIVE_STOP = 'toonid:live-stop', LIVE_SHOT = 'toonid:live-shot';
   let layer = null, card = null, paused = null, cardAC = null;
   let faces = null, facesEl = null, facesVideo = null, picking = false;
 
@@ -35,6 +35,7 @@
       liveOn(v, true).then(() => reply({ on: true }), (e) => reply({ error: String(e.message || e) }));
       return true;
     }
+    if (m.type === LIVE_SHOT) liveShot();
     if (m.type === PICK) pick();
     if (m.type === SHOW) show(m.data);
     if (m.type === FACES) drawFaces(m.data.faces, facesVideo);
@@ -136,8 +137,16 @@
         const wait = last + GAP_MS - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         last = performance.now();
+        // Our boxes and names would be in the screenshot, inside the very crops that get named:
+        // they are hidden from the frame before it until the background says it has its shot.
+        const faces = box.querySelector('.toonid-live');
+        if (faces) faces.style.visibility = 'hidden';
+        await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
         const rect = picture(v);
-        const r = await send(LIVE_CAPTURE, { rect, dpr: devicePixelRatio, w, h, t: v.currentTime * 1000 });
+        let r;
+        try {
+          r = await send(LIVE_CAPTURE, { rect, dpr: devicePixelRatio, w, h, t: v.currentTime * 1000 });
+        } finally { liveShot(); }
         // The screenshot shows our toggle over the picture, which the detector may take for a face.
         const btn = box.querySelector('.live-toggle')?.getBoundingClientRect();
         if (btn) {
@@ -148,6 +157,9 @@
       },
     };
   }
+
+  // liveShot shows the live boxes again (the background's LIVE_SHOT: the screenshot is taken).
+  function liveShot() { const f = live?.box.querySelector('.toonid-live'); if (f) f.style.visibility = ''; }
 
   function dataURL(blob) {
     return new Promise((res, rej) => { const f = new FileReader(); f.onload = () => res(f.result); f.onerror = () => rej(f.error); f.readAsDataURL(blob); });

@@ -20,6 +20,7 @@ export const T = Object.freeze({
   LIVE_FRAME: 'toonid:live-frame',
   LIVE_CAPTURE: 'toonid:live-capture',
   LIVE_STOP: 'toonid:live-stop',
+  LIVE_SHOT: 'toonid:live-shot', // background -> content: {}: the LIVE_CAPTURE screenshot is taken (show the boxes again)
   TEACH: 'toonid:teach',         // popup -> background: {name}; background -> offscreen: {name, image, box, base}
   RELAY: 'toonid:relay',         // options -> background: {type, data}: forwarded to the offscreen document
   TAUGHT: 'toonid:taught',       // -> offscreen: {}: the taught characters (packs().taught)
