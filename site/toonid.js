@@ -201,7 +201,8 @@ class Toonid {
   }
 
   // pool says how the last identifyAll was shared: {workers: 1 or 2 (the second ready and
-  // current), last: {primary, secondary} (faces each named; the second names the last ones)}.
+  // current), last: {primary, secondary (faces each named; the second names the last ones), ms
+  // (when split: {detect, primary: detect and its share, secondary: its share}, in the workers)}}.
   get pool() { return { workers: this._s && !this._changing && this._s.gen === this._gen ? 2 : 1, last: this._last }; }
 
   // identify names the character at a point ({x, y}: candidate crops around it are searched) or
@@ -271,10 +272,10 @@ class Toonid {
   async _split(s, img, k) {
     const { width: w, height: h } = img;
     const copy = img.data.slice().buffer; // the first worker's buffer is handed over
-    let theirs = Promise.resolve([]), fellBack = false;
+    let theirs = Promise.resolve([]), fellBack = false, theirMs = 0;
     const mine = await this._call('identifyAll', { pix: img.data.buffer, w, h, k, split: true }, [img.data.buffer], ({ faces }) => {
       const req = { pix: copy, w, h, faces, k };
-      theirs = s.ch.call('identifyFaces', req).then((r) => r.faces, (err) => {
+      theirs = s.ch.call('identifyFaces', req).then((r) => { theirMs = r.ms; return r.faces; }, (err) => {
         this._secondaryGone(err, s.ch);
         fellBack = true;
         return this._call('identifyFaces', req, [copy]).then((r) => r.faces);
@@ -282,7 +283,8 @@ class Toonid {
       theirs.catch(() => {}); // awaited below unless the first worker's call fails
     });
     const rest = await theirs;
-    this._last = fellBack ? { primary: mine.faces.length + rest.length, secondary: 0 } : { primary: mine.faces.length, secondary: rest.length };
+    this._last = fellBack ? { primary: mine.faces.length + rest.length, secondary: 0 }
+      : { primary: mine.faces.length, secondary: rest.length, ms: { detect: mine.detectMs, primary: mine.ms, secondary: theirMs } };
     return [...mine.faces, ...rest];
   }
 
