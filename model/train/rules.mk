@@ -106,6 +106,17 @@ train-dual: train-data $(MNV2_TFJS)/model.json ## the shipped two-branch embedde
 	$(SIMD) $(GO) run ./tools/toonid quantize -f32-depthwise -mirror -calib $(TRAIN_DATA)/calib -o model/shipped/toonid.tmdl model/shipped/toonid.onnx
 	for m in $(TRAIN_EVALS); do echo dual $$m; $(GO) run ./tools/toonid eval -manifest $$m -model model/shipped/toonid.tmdl -json || exit 1; done
 
+# The colour cue (MODEL_CARD.md, "The colour cue", measured and not shipped): the shipped dual
+# with a foreground colour histogram of 5 bins per channel (125 cells) appended at half the CNN
+# part's length, centred on the calibration images; then scored like the shipped file.
+COLOUR_CUE := -colour-bins 5 -colour-weight 0.5
+COLOUR_RUN := $(TRAIN_DIR)/runs/colour
+.PHONY: train-colour
+train-colour: train-data ## the shipped dual + the colour cue (measured, not shipped) into runs/colour, scored
+	mkdir -p $(COLOUR_RUN)
+	$(SIMD) $(GO) run ./tools/toonid quantize -f32-depthwise -mirror $(COLOUR_CUE) -calib $(TRAIN_DATA)/calib -o $(COLOUR_RUN)/toonid.tmdl model/shipped/toonid.onnx
+	for m in $(TRAIN_EVALS); do echo colour $$m; $(GO) run ./tools/toonid eval -manifest $$m -model $(COLOUR_RUN)/toonid.tmdl -json || exit 1; done
+
 MNV2_RUN := $(TRAIN_DIR)/runs/mnv2
 train-mnv2: train-data $(MNV2_TFJS)/model.json ## the MobileNetV2 student (measured, not shipped) into runs/mnv2, int8, scored
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/train.py $(TRAIN_TAIL) $(TRAIN_KEEP) --out $(MNV2_RUN) --minutes $(MNV2_MINUTES) --threads 2 --resume
