@@ -11,6 +11,8 @@ type plan struct {
 	ops     []Op
 	shapes  []Shape
 	packed  [][]float32 // per op: conv weights packed per group (concatenated), else nil
+	q       [][]*qgemm  // per op: its groups' integer GEMMs, where it runs on them (qgemm.go)
+	qbound  []float32   // per op on q: a bound on |input| from its producer's clip, else 0
 	layout  []*convLayout
 	scratch int        // largest conv scratch (phase planes + wide output) of any op
 	mean    [3]float32 // the input's normalisation, for OpColourHist
@@ -23,7 +25,7 @@ func newPlan(g *Graph) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops)), mean: g.Mean, std: g.Std}
+	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), q: make([][]*qgemm, len(g.Ops)), qbound: make([]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops)), mean: g.Mean, std: g.Std}
 	for i := range g.Ops {
 		op := &g.Ops[i]
 		p.bnActs += shapes[i+1].Size()
@@ -69,10 +71,55 @@ func newPlan(g *Graph) (*plan, error) {
 			l.wino = nil
 		}
 	}
+	if qgemmOn {
+		p.planQgemm()
+	}
 	if p.bnActs+p.scratch > maxTotalElems {
 		return nil, errTooLarge
 	}
 	return p, nil
+}
+
+// planQgemm moves every GEMM convolution whose weights are exactly int8 per output channel
+// onto the integer GEMM (and drops its float weights), where the scratch allows.
+func (p *plan) planQgemm() {
+	for i, l := range p.layout {
+		op := &p.ops[i]
+		if l == nil || l.wino != nil || p.packed[i] == nil {
+			continue
+		}
+		out := p.shapes[i+1]
+		ocg := op.WeightShape[0] / op.Group
+		k := op.WeightShape[1] * op.KH * op.KW
+		n := out[1] * out[2]
+		if !l.direct && !l.im2col {
+			n = out[1] * l.pws
+		}
+		var qs []*qgemm
+		for gi := 0; gi < op.Group; gi++ {
+			q := newQgemm(op.Weight[gi*ocg*k:(gi+1)*ocg*k], ocg, k)
+			if q == nil {
+				qs = nil
+				break
+			}
+			qs = append(qs, q)
+		}
+		if qs == nil {
+			continue
+		}
+		need := l.phaseLen + l.tmpLen + qs[0].scratchLen(n)
+		if p.bnActs+max(p.scratch, need) > maxTotalElems {
+			continue
+		}
+		p.scratch = max(p.scratch, need)
+		p.q[i], p.packed[i] = qs, nil
+		if j := op.In[0] - 1; j >= 0 && p.ops[j].Kind == OpConv && p.ops[j].Act.Kind == ActClip {
+			a := p.ops[j].Act
+			if b := max(float32(math.Abs(float64(a.A))), float32(math.Abs(float64(a.B)))); !math.IsInf(float64(b), 0) && b == b {
+				p.qbound[i] = b
+			}
+		}
+	}
 }
 
 func isDepthwise(op *Op, in Shape) bool {
@@ -256,21 +303,28 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 		if op.Bias != nil {
 			bias = op.Bias[g*ocg : (g+1)*ocg]
 		}
-		a := p.packed[i][g*panel : (g+1)*panel]
+		// The GEMM: the integer one where the plan chose it, else the float one.
+		mul := func(n int, b []float32, c []float32) {
+			if p.q[i] != nil {
+				p.q[i][g].run(n, b, l.offs, c, n, bias, lo, hi, scratch[l.phaseLen+l.tmpLen:], p.qbound[i])
+				return
+			}
+			gemm(p.packed[i][g*panel:(g+1)*panel], ocg, n, k, b, l.offs, c, bias, lo, hi)
+		}
 		if l.direct || l.im2col {
 			b := in
 			if l.im2col {
 				b = scratch[:k*oh*ow]
 				im2col(b, in, icg, ins[1], ins[2], op, oh, ow)
 			}
-			gemm(a, ocg, oh*ow, k, b, l.offs, out, bias, lo, hi)
+			mul(oh*ow, b, out)
 			continue
 		}
 		phase := scratch[:l.phaseLen]
 		tmp := scratch[l.phaseLen : l.phaseLen+l.tmpLen]
 		splitPhases(phase, in, icg, ins[1], ins[2], op, l)
 		n := oh * l.pws
-		gemm(a, ocg, n, k, phase, l.offs, tmp, bias, lo, hi)
+		mul(n, phase, tmp)
 		for oc := 0; oc < ocg; oc++ {
 			for oy := 0; oy < oh; oy++ {
 				copy(out[(oc*oh+oy)*ow:(oc*oh+oy+1)*ow], tmp[oc*n+oy*l.pws:])

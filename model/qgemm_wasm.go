@@ -1,0 +1,154 @@
+//go:build goexperiment.simd && wasm
+
+package model
+
+import (
+	"math"
+	"simd/archsimd"
+	"unsafe"
+)
+
+// qgemmOn says whether the plan runs exactly-int8 convolutions on the integer GEMM.
+const qgemmOn = true
+
+//go:noescape
+func qdotPanel(a, b, c unsafe.Pointer, kp, tiles, ldb, ldc int)
+
+// run computes what runGeneric does (bit for bit: the sums are exact and the epilogue's float
+// operations are the same), into c's m rows of n columns, ldc apart; scratch holds at least
+// scratchLen(n) floats. Every loop walks pointers inside slices whose bounds run checks up
+// front: per-element bounds checks cost Go wasm more than the quantisation itself.
+func (g *qgemm) run(n int, b []float32, offs []int32, c []float32, ldc int, bias []float32, lo, hi float32, scratch []float32, bound float32) {
+	if g.m == 0 || n == 0 {
+		return
+	}
+	offs = offs[:g.k]
+	for _, o := range offs {
+		_ = b[o : int(o)+n]
+	}
+	_ = c[(g.m-1)*ldc : (g.m-1)*ldc+n]
+	amax := bound
+	if amax == 0 {
+		amax = inputAmaxV(n, b, offs)
+	}
+	if math.IsInf(float64(amax), 0) || amax != amax {
+		qgemmNaN(g.m, n, c, ldc)
+		return
+	}
+	inv, s := float32(0), float32(0)
+	if amax > 0 {
+		inv, s = g.qmax/amax, amax/g.qmax
+	}
+	if bias != nil {
+		_ = bias[g.m-1]
+	}
+	nb := g.blockCols(n)
+	sc := int32s(scratch[:g.scratchLen(n)])
+	bq, tile := sc[:g.kp*nb], sc[g.kp*nb:]
+	panels := (g.m + mr - 1) / mr
+	for j0 := 0; j0 < n; j0 += nb {
+		w := min(nb, n-j0)
+		wt := (w + 7) / 8 * 8
+		g.pack(bq, nb, w, wt, b, offs, j0, inv)
+		for p := 0; p < panels; p++ {
+			qdotPanel(unsafe.Pointer(&g.a[p*g.kp*mr*2]), unsafe.Pointer(&bq[0]), unsafe.Pointer(&tile[0]), g.kp, wt/8, 4*nb, 4*nb)
+			for r := 0; r < min(mr, g.m-p*mr); r++ {
+				i := p*mr + r
+				qEpilogue(c[i*ldc+j0:i*ldc+j0+w], tile[r*nb:r*nb+w], s*g.scale[i], at(bias, i), lo, hi)
+			}
+		}
+	}
+}
+
+// qEpilogue computes dst[j] = clamp(float32(acc[j])*rs + b, lo, hi) (len(acc) >= len(dst)).
+// As in clampRows, lo >= 0 clamps on the bits as int32 (NaN excepted, the same results as
+// clamp), and no activation skips the clamp (clamp is then the identity, NaN included).
+func qEpilogue(dst []float32, acc []int32, rs, b, lo, hi float32) {
+	n := len(dst)
+	acc = acc[:n]
+	rv, bv := archsimd.BroadcastFloat32x4(rs), archsimd.BroadcastFloat32x4(b)
+	lv, hv := archsimd.BroadcastFloat32x4(lo), archsimd.BroadcastFloat32x4(hi)
+	li, hi4 := lv.ToBits().BitsToInt32(), hv.ToBits().BitsToInt32()
+	ap, dp := unsafe.Pointer(unsafe.SliceData(acc)), unsafe.Pointer(unsafe.SliceData(dst))
+	j := 0
+	ld := func(o int) archsimd.Float32x4 {
+		return archsimd.LoadInt32x4Array((*[4]int32)(unsafe.Add(ap, 4*o))).ConvertToFloat32().Mul(rv).Add(bv)
+	}
+	switch {
+	case lo >= 0 && !math.Signbit(float64(lo)):
+		for ; j+4 <= n; j += 4 {
+			ld(j).ToBits().BitsToInt32().Max(li).Min(hi4).ToBits().BitsToFloat32().StoreArray((*[4]float32)(unsafe.Add(dp, 4*j)))
+		}
+	case math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1):
+		for ; j+4 <= n; j += 4 {
+			ld(j).StoreArray((*[4]float32)(unsafe.Add(dp, 4*j)))
+		}
+	default:
+		for ; j+4 <= n; j += 4 {
+			ld(j).Max(lv).Min(hv).StoreArray((*[4]float32)(unsafe.Add(dp, 4*j)))
+		}
+	}
+	for ; j < n; j++ {
+		dst[j] = clamp(float32(acc[j])*rs+b, lo, hi)
+	}
+}
+
+// pack quantises columns j0..j0+w-1 of the k input rows into bq (kp rows of nb pairs: row q
+// holds, per column, input rows 2q and 2q+1 as the low and high int16 of one int32), zero
+// from column w to wt.
+func (g *qgemm) pack(bq []int32, nb, w, wt int, b []float32, offs []int32, j0 int, inv float32) {
+	iv := archsimd.BroadcastFloat32x4(inv)
+	mask := archsimd.BroadcastInt32x4(0xffff)
+	for q := 0; q < g.kp; q++ {
+		dst := bq[q*nb : q*nb+wt]
+		x0 := b[int(offs[2*q])+j0 : int(offs[2*q])+j0+w]
+		dp, p0 := unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(x0))
+		j := 0
+		if 2*q+1 < g.k {
+			x1 := b[int(offs[2*q+1])+j0 : int(offs[2*q+1])+j0+w]
+			p1 := unsafe.Pointer(unsafe.SliceData(x1))
+			for ; j+4 <= w; j += 4 {
+				q0 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(p0, 4*j))).Mul(iv).Round().ConvertToInt32().And(mask)
+				q1 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(p1, 4*j))).Mul(iv).Round().ConvertToInt32()
+				q0.Or(q1.ShiftAllLeft(16)).StoreArray((*[4]int32)(unsafe.Add(dp, 4*j)))
+			}
+			for ; j < w; j++ {
+				dst[j] = int32(uint16(quantise(x0[j], inv))) | quantise(x1[j], inv)<<16
+			}
+		} else {
+			for ; j+4 <= w; j += 4 {
+				q0 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(p0, 4*j))).Mul(iv).Round().ConvertToInt32().And(mask)
+				q0.StoreArray((*[4]int32)(unsafe.Add(dp, 4*j)))
+			}
+			for ; j < w; j++ {
+				dst[j] = int32(uint16(quantise(x0[j], inv)))
+			}
+		}
+		for ; j < wt; j++ {
+			dst[j] = 0
+		}
+	}
+}
+
+// inputAmaxV is inputAmax on vectors.
+func inputAmaxV(n int, b []float32, offs []int32) float32 {
+	var m0, m1 archsimd.Float32x4
+	var amax float32
+	for _, o := range offs {
+		row := b[o : int(o)+n]
+		p := unsafe.Pointer(unsafe.SliceData(row))
+		j := 0
+		for ; j+8 <= n; j += 8 {
+			m0 = m0.Max(archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(p, 4*j))).Abs())
+			m1 = m1.Max(archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(p, 4*j+16))).Abs())
+		}
+		for ; j < n; j++ {
+			amax = max(amax, float32(math.Abs(float64(row[j]))))
+		}
+	}
+	m0 = m0.Max(m1)
+	for l := uint8(0); l < 4; l++ {
+		amax = max(amax, m0.GetElem(l))
+	}
+	return amax
+}

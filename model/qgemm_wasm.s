@@ -1,0 +1,216 @@
+//go:build goexperiment.simd && wasm
+
+#include "textflag.h"
+
+// qdotPanel computes one panel (4 rows) of the integer GEMM over tiles x 8 columns: for each
+// tile, 8 int32x4 accumulators (4 rows x 2 vectors) over kp pairs of K steps, each step one
+// i32x4.dot_i16x8_s per accumulator (see qgemm.go). a: the panel's packed weights (16 bytes
+// per pair: 4 rows x 2 int16); b: the packed input block (ldb bytes per pair, 4 bytes per
+// column); c: int32 results, rows ldc bytes apart. The weights are splat with i32.load +
+// i32x4.splat: Go 1.27.3's assembler does not write the memory immediate of
+// v128.load32_splat, nor the offset of a v128.store (addresses are computed instead).
+// R registers are i64 locals; every address is wrapped to i32 at its load or store. Both
+// loops run at least once: the caller ensures kp, tiles >= 1.
+
+// func qdotPanel(a, b, c unsafe.Pointer, kp, tiles, ldb, ldc int)
+TEXT ·qdotPanel(SB), NOSPLIT, $0-56
+	I64Load a+0(FP)
+	Set R0
+	I64Load b+8(FP)
+	Set R1
+	I64Load c+16(FP)
+	Set R2
+	I64Load kp+24(FP)
+	Set R3
+	I64Load tiles+32(FP)
+	Set R4
+	I64Load ldb+40(FP)
+	Set R5
+	I64Load ldc+48(FP)
+	Set R6
+
+	Loop
+		I32Const $0
+		I32x4Splat
+		Tee V0
+		Tee V1
+		Tee V2
+		Tee V3
+		Tee V4
+		Tee V5
+		Tee V6
+		Set V7
+		Get R0
+		Set R7
+		Get R1
+		Set R8
+		Get R3
+		Set R9
+		Loop
+			Get R8
+			I32WrapI64
+			V128Load $0
+			Set V8
+			Get R8
+			I32WrapI64
+			V128Load $16
+			Set V9
+
+			Get R7
+			I32WrapI64
+			I32Load $0
+			I32x4Splat
+			Set V10
+			Get V0
+			Get V10
+			Get V8
+			I32x4DotI16x8S
+			I32x4Add
+			Set V0
+			Get V1
+			Get V10
+			Get V9
+			I32x4DotI16x8S
+			I32x4Add
+			Set V1
+
+			Get R7
+			I32WrapI64
+			I32Load $4
+			I32x4Splat
+			Set V10
+			Get V2
+			Get V10
+			Get V8
+			I32x4DotI16x8S
+			I32x4Add
+			Set V2
+			Get V3
+			Get V10
+			Get V9
+			I32x4DotI16x8S
+			I32x4Add
+			Set V3
+
+			Get R7
+			I32WrapI64
+			I32Load $8
+			I32x4Splat
+			Set V10
+			Get V4
+			Get V10
+			Get V8
+			I32x4DotI16x8S
+			I32x4Add
+			Set V4
+			Get V5
+			Get V10
+			Get V9
+			I32x4DotI16x8S
+			I32x4Add
+			Set V5
+
+			Get R7
+			I32WrapI64
+			I32Load $12
+			I32x4Splat
+			Set V10
+			Get V6
+			Get V10
+			Get V8
+			I32x4DotI16x8S
+			I32x4Add
+			Set V6
+			Get V7
+			Get V10
+			Get V9
+			I32x4DotI16x8S
+			I32x4Add
+			Set V7
+
+			Get R7
+			I64Const $16
+			I64Add
+			Set R7
+			Get R8
+			Get R5
+			I64Add
+			Set R8
+			Get R9
+			I64Const $1
+			I64Sub
+			Tee R9
+			I64Eqz
+			I32Eqz
+			BrIf $0
+		End
+
+		Get R2
+		Set R10
+		Get R10
+		I32WrapI64
+		Get V0
+		V128Store $0
+		Get R10
+		I64Const $16
+		I64Add
+		I32WrapI64
+		Get V1
+		V128Store $0
+		Get R10
+		Get R6
+		I64Add
+		Tee R10
+		I32WrapI64
+		Get V2
+		V128Store $0
+		Get R10
+		I64Const $16
+		I64Add
+		I32WrapI64
+		Get V3
+		V128Store $0
+		Get R10
+		Get R6
+		I64Add
+		Tee R10
+		I32WrapI64
+		Get V4
+		V128Store $0
+		Get R10
+		I64Const $16
+		I64Add
+		I32WrapI64
+		Get V5
+		V128Store $0
+		Get R10
+		Get R6
+		I64Add
+		Tee R10
+		I32WrapI64
+		Get V6
+		V128Store $0
+		Get R10
+		I64Const $16
+		I64Add
+		I32WrapI64
+		Get V7
+		V128Store $0
+
+		Get R1
+		I64Const $32
+		I64Add
+		Set R1
+		Get R2
+		I64Const $32
+		I64Add
+		Set R2
+		Get R4
+		I64Const $1
+		I64Sub
+		Tee R4
+		I64Eqz
+		I32Eqz
+		BrIf $0
+	End
+	RET
