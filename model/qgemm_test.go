@@ -104,3 +104,40 @@ func TestQgemmSpecialInputs(t *testing.T) {
 		}
 	}
 }
+
+// An int8 file's plan runs its GEMM convolutions on the integer GEMM where the build has it
+// (SIMD wasm), on the float one elsewhere, and either way agrees with the naive executor on
+// the file's own (dequantised) weights.
+func TestInt8FilePlanUsesQgemm(t *testing.T) {
+	for name, g := range map[string]*Graph{"testGraph": testGraph(11, 29), "branchGraph": branchGraph(12, 24)} {
+		file, err := Encode(g, EncodeOptions{Int8: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onQ, gemms := 0, 0
+		for i, l := range m.plan.layout {
+			if l != nil && l.wino == nil && !isDepthwise(&m.plan.ops[i], m.plan.shapes[m.plan.ops[i].In[0]]) {
+				gemms++
+				if m.plan.q[i] != nil {
+					onQ++
+				}
+			}
+		}
+		if want := map[bool]int{true: gemms, false: 0}[qgemmOn]; gemms == 0 || onQ != want {
+			t.Fatalf("%s: %d of %d GEMM convolutions on the integer GEMM, want %d", name, onQ, gemms, want)
+		}
+		in := testInput(13, m.InputLen())
+		got, err := m.Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := naiveForward(m.Graph(), in)
+		if i, ok := closeEnough(got, want, 1e-3); !ok {
+			t.Fatalf("%s: output %d: plan %v, naive %v", name, i, got[i], want[i])
+		}
+	}
+}
