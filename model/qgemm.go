@@ -35,6 +35,9 @@ func qgemmQmax(k int) float32 {
 // that the runtime never rounds weights the file did not). The scale is recomputed from the
 // dequantised weights and can differ from the file's in the last bit, hence the tolerance.
 func newQgemm(w []float32, m, k int) *qgemm {
+	if k == 0 || qgemmQmax(k+1) < 127 { // inputs would keep fewer bits than int8
+		return nil
+	}
 	scales, q := quantizePerChannel(w[:m*k], m)
 	for i, v := range w[:m*k] {
 		if d := float64(float32(q[i])*scales[i/k] - v); math.Abs(d) > 1e-6*math.Abs(float64(v)) {

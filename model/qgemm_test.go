@@ -141,3 +141,12 @@ func TestInt8FilePlanUsesQgemm(t *testing.T) {
 		}
 	}
 }
+
+// A K so large that the int32 sums would leave the inputs fewer bits than int8 keeps the float
+// GEMM.
+func TestQgemmRefusesHugeK(t *testing.T) {
+	k := math.MaxInt32/(127*127) + 2
+	if newQgemm(make([]float32, k), 1, k) != nil {
+		t.Fatalf("k = %d taken", k)
+	}
+}
