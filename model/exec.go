@@ -306,7 +306,13 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 		// The GEMM: the integer one where the plan chose it, else the float one.
 		mul := func(n int, b []float32, c []float32) {
 			if p.q[i] != nil {
-				p.q[i][g].run(n, b, l.offs, c, n, bias, lo, hi, scratch[l.phaseLen+l.tmpLen:], p.qbound[i])
+				// The group's input bounds every B element (padding is 0) and is smaller
+				// than B where the rows overlap (phase planes) or copy it (im2col).
+				bound := p.qbound[i]
+				if bound == 0 {
+					bound = inputAmaxV(len(in), in, []int32{0})
+				}
+				p.q[i][g].run(n, b, l.offs, c, n, bias, lo, hi, scratch[l.phaseLen+l.tmpLen:], bound)
 				return
 			}
 			gemm(p.packed[i][g*panel:(g+1)*panel], ocg, n, k, b, l.offs, c, bias, lo, hi)

@@ -11,3 +11,6 @@ const qgemmOn = false
 func (g *qgemm) run(n int, b []float32, offs []int32, c []float32, ldc int, bias []float32, lo, hi float32, scratch []float32, bound float32) {
 	g.runGeneric(n, b, offs, c, ldc, bias, lo, hi, bound)
 }
+
+// inputAmaxV is inputAmax (the vector version is SIMD wasm's).
+func inputAmaxV(n int, b []float32, offs []int32) float32 { return inputAmax(n, len(offs), b, offs) }
