@@ -91,6 +91,18 @@ func quantise(v, inv float32) int32 {
 	return int32(math.RoundToEven(float64(v * inv)))
 }
 
+// scales returns the input's quantisation for a largest |input| of amax: inv = qmax/amax
+// and s = amax/qmax (both 0 for an all-zero input), ok false for a non-finite amax.
+func (g *qgemm) scales(amax float32) (inv, s float32, ok bool) {
+	if math.IsInf(float64(amax), 0) || amax != amax {
+		return 0, 0, false
+	}
+	if amax == 0 {
+		return 0, 0, true
+	}
+	return g.qmax / amax, amax / g.qmax, true
+}
+
 // qgemmNaN fills the m rows of n columns of c with NaN: what a non-finite input gives.
 func qgemmNaN(m, n int, c []float32, ldc int) {
 	nan := float32(math.NaN())
@@ -106,17 +118,13 @@ func qgemmNaN(m, n int, c []float32, ldc int) {
 // bound where that is not 0 (a bound on |input| known from the producer, saving a pass:
 // ReLU6's 6), else the inputs' largest magnitude.
 func (g *qgemm) runGeneric(n int, b []float32, offs []int32, c []float32, ldc int, bias []float32, lo, hi float32, bound float32) {
-	amax := bound
-	if amax == 0 {
-		amax = inputAmax(n, g.k, b, offs)
+	if bound == 0 {
+		bound = inputAmax(n, g.k, b, offs)
 	}
-	if math.IsInf(float64(amax), 0) || amax != amax {
+	inv, s, ok := g.scales(bound)
+	if !ok {
 		qgemmNaN(g.m, n, c, ldc)
 		return
-	}
-	inv, s := float32(0), float32(0)
-	if amax > 0 {
-		inv, s = g.qmax/amax, amax/g.qmax
 	}
 	for i := 0; i < g.m; i++ {
 		rs := s * g.scale[i]

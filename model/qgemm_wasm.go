@@ -27,17 +27,13 @@ func (g *qgemm) run(n int, b []float32, offs []int32, c []float32, ldc int, bias
 		_ = b[o : int(o)+n]
 	}
 	_ = c[(g.m-1)*ldc : (g.m-1)*ldc+n]
-	amax := bound
-	if amax == 0 {
-		amax = inputAmaxV(n, b, offs)
+	if bound == 0 {
+		bound = inputAmaxV(n, b, offs)
 	}
-	if math.IsInf(float64(amax), 0) || amax != amax {
+	inv, s, ok := g.scales(bound)
+	if !ok {
 		qgemmNaN(g.m, n, c, ldc)
 		return
-	}
-	inv, s := float32(0), float32(0)
-	if amax > 0 {
-		inv, s = g.qmax/amax, amax/g.qmax
 	}
 	if bias != nil {
 		_ = bias[g.m-1]

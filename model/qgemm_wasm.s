@@ -12,6 +12,19 @@
 // R registers are i64 locals; every address is wrapped to i32 at its load or store. Both
 // loops run at least once: the caller ensures kp, tiles >= 1.
 
+// ROW(off, acc0, acc1): the weight pair of one row (at a + off) splat, times the step's two
+// input vectors, into that row's two accumulators.
+#define ROW(off, acc0, acc1) \
+	Get R7; I32WrapI64; I32Load $off; I32x4Splat; Set V10; \
+	Get acc0; Get V10; Get V8; I32x4DotI16x8S; I32x4Add; Set acc0; \
+	Get acc1; Get V10; Get V9; I32x4DotI16x8S; I32x4Add; Set acc1
+
+// STORE(acc0, acc1): one row's 8 int32 results at R10, then R10 moves to the next row.
+#define STORE(acc0, acc1) \
+	Get R10; I32WrapI64; Get acc0; V128Store $0; \
+	Get R10; I64Const $16; I64Add; I32WrapI64; Get acc1; V128Store $0; \
+	Get R10; Get R6; I64Add; Set R10
+
 // func qdotPanel(a, b, c unsafe.Pointer, kp, tiles, ldb, ldc int)
 TEXT ·qdotPanel(SB), NOSPLIT, $0-56
 	I64Load a+0(FP)
@@ -29,7 +42,7 @@ TEXT ·qdotPanel(SB), NOSPLIT, $0-56
 	I64Load ldc+48(FP)
 	Set R6
 
-	Loop
+	Loop // over the tiles: R1 the tile's input columns, R2 its results
 		I32Const $0
 		I32x4Splat
 		Tee V0
@@ -41,105 +54,21 @@ TEXT ·qdotPanel(SB), NOSPLIT, $0-56
 		Tee V6
 		Set V7
 		Get R0
-		Set R7
+		Set R7 // the weights
 		Get R1
-		Set R8
+		Set R8 // the input pair row
 		Get R3
-		Set R9
+		Set R9 // pairs left
 		Loop
-			Get R8
-			I32WrapI64
-			V128Load $0
-			Set V8
-			Get R8
-			I32WrapI64
-			V128Load $16
-			Set V9
-
-			Get R7
-			I32WrapI64
-			I32Load $0
-			I32x4Splat
-			Set V10
-			Get V0
-			Get V10
-			Get V8
-			I32x4DotI16x8S
-			I32x4Add
-			Set V0
-			Get V1
-			Get V10
-			Get V9
-			I32x4DotI16x8S
-			I32x4Add
-			Set V1
-
-			Get R7
-			I32WrapI64
-			I32Load $4
-			I32x4Splat
-			Set V10
-			Get V2
-			Get V10
-			Get V8
-			I32x4DotI16x8S
-			I32x4Add
-			Set V2
-			Get V3
-			Get V10
-			Get V9
-			I32x4DotI16x8S
-			I32x4Add
-			Set V3
-
-			Get R7
-			I32WrapI64
-			I32Load $8
-			I32x4Splat
-			Set V10
-			Get V4
-			Get V10
-			Get V8
-			I32x4DotI16x8S
-			I32x4Add
-			Set V4
-			Get V5
-			Get V10
-			Get V9
-			I32x4DotI16x8S
-			I32x4Add
-			Set V5
-
-			Get R7
-			I32WrapI64
-			I32Load $12
-			I32x4Splat
-			Set V10
-			Get V6
-			Get V10
-			Get V8
-			I32x4DotI16x8S
-			I32x4Add
-			Set V6
-			Get V7
-			Get V10
-			Get V9
-			I32x4DotI16x8S
-			I32x4Add
-			Set V7
-
-			Get R7
-			I64Const $16
-			I64Add
-			Set R7
-			Get R8
-			Get R5
-			I64Add
-			Set R8
-			Get R9
-			I64Const $1
-			I64Sub
-			Tee R9
+			Get R8; I32WrapI64; V128Load $0; Set V8
+			Get R8; I32WrapI64; V128Load $16; Set V9
+			ROW(0, V0, V1)
+			ROW(4, V2, V3)
+			ROW(8, V4, V5)
+			ROW(12, V6, V7)
+			Get R7; I64Const $16; I64Add; Set R7
+			Get R8; Get R5; I64Add; Set R8
+			Get R9; I64Const $1; I64Sub; Tee R9
 			I64Eqz
 			I32Eqz
 			BrIf $0
@@ -147,68 +76,14 @@ TEXT ·qdotPanel(SB), NOSPLIT, $0-56
 
 		Get R2
 		Set R10
-		Get R10
-		I32WrapI64
-		Get V0
-		V128Store $0
-		Get R10
-		I64Const $16
-		I64Add
-		I32WrapI64
-		Get V1
-		V128Store $0
-		Get R10
-		Get R6
-		I64Add
-		Tee R10
-		I32WrapI64
-		Get V2
-		V128Store $0
-		Get R10
-		I64Const $16
-		I64Add
-		I32WrapI64
-		Get V3
-		V128Store $0
-		Get R10
-		Get R6
-		I64Add
-		Tee R10
-		I32WrapI64
-		Get V4
-		V128Store $0
-		Get R10
-		I64Const $16
-		I64Add
-		I32WrapI64
-		Get V5
-		V128Store $0
-		Get R10
-		Get R6
-		I64Add
-		Tee R10
-		I32WrapI64
-		Get V6
-		V128Store $0
-		Get R10
-		I64Const $16
-		I64Add
-		I32WrapI64
-		Get V7
-		V128Store $0
+		STORE(V0, V1)
+		STORE(V2, V3)
+		STORE(V4, V5)
+		STORE(V6, V7)
 
-		Get R1
-		I64Const $32
-		I64Add
-		Set R1
-		Get R2
-		I64Const $32
-		I64Add
-		Set R2
-		Get R4
-		I64Const $1
-		I64Sub
-		Tee R4
+		Get R1; I64Const $32; I64Add; Set R1
+		Get R2; I64Const $32; I64Add; Set R2
+		Get R4; I64Const $1; I64Sub; Tee R4
 		I64Eqz
 		I32Eqz
 		BrIf $0
