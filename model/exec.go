@@ -12,7 +12,8 @@ type plan struct {
 	shapes  []Shape
 	packed  [][]float32 // per op: conv weights packed per group (concatenated), else nil
 	q       [][]*qgemm  // per op: its groups' integer GEMMs, where it runs on them (qgemm.go)
-	qbound  []float32   // per op on q: a bound on |input| from its producer's clip, else 0
+	qdw     []*qdw      // per op: its integer depthwise form, where it runs on it (qdw.go)
+	qbound  []float32   // per op on q or qdw: a bound on |input| from its producer's clip, else 0
 	layout  []*convLayout
 	scratch int        // largest conv scratch (phase planes + wide output) of any op
 	mean    [3]float32 // the input's normalisation, for OpColourHist
@@ -25,7 +26,7 @@ func newPlan(g *Graph) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), q: make([][]*qgemm, len(g.Ops)), qbound: make([]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops)), mean: g.Mean, std: g.Std}
+	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), q: make([][]*qgemm, len(g.Ops)), qdw: make([]*qdw, len(g.Ops)), qbound: make([]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops)), mean: g.Mean, std: g.Std}
 	for i := range g.Ops {
 		op := &g.Ops[i]
 		p.bnActs += shapes[i+1].Size()
@@ -81,10 +82,19 @@ func newPlan(g *Graph) (*plan, error) {
 }
 
 // planQgemm moves every GEMM convolution whose weights are exactly int8 per output channel
-// onto the integer GEMM (and drops its float weights), where the scratch allows.
+// onto the integer GEMM (and drops its float weights), and every 3x3 stride-2 depthwise one
+// onto the integer depthwise kernel, where the scratch allows.
 func (p *plan) planQgemm() {
 	for i, l := range p.layout {
 		op := &p.ops[i]
+		if l != nil && isDepthwise(op, p.shapes[op.In[0]]) {
+			if d := newQdw(op, p.shapes[op.In[0]], p.shapes[i+1]); d != nil && p.bnActs+max(p.scratch, d.scratchLen()) <= maxTotalElems {
+				p.scratch = max(p.scratch, d.scratchLen())
+				p.qdw[i] = d
+				p.qbound[i] = p.producerBound(op)
+			}
+			continue
+		}
 		if l == nil || l.wino != nil || p.packed[i] == nil {
 			continue
 		}
@@ -113,13 +123,20 @@ func (p *plan) planQgemm() {
 		}
 		p.scratch = max(p.scratch, need)
 		p.q[i], p.packed[i] = qs, nil
-		if j := op.In[0] - 1; j >= 0 && p.ops[j].Kind == OpConv && p.ops[j].Act.Kind == ActClip {
-			a := p.ops[j].Act
-			if b := max(float32(math.Abs(float64(a.A))), float32(math.Abs(float64(a.B)))); !math.IsInf(float64(b), 0) && b == b {
-				p.qbound[i] = b
-			}
+		p.qbound[i] = p.producerBound(op)
+	}
+}
+
+// producerBound returns a bound on |input| of op where its producer is a convolution with a
+// finite clip (ReLU6's 6), else 0: the integer kernels' input scale without a pass over it.
+func (p *plan) producerBound(op *Op) float32 {
+	if j := op.In[0] - 1; j >= 0 && p.ops[j].Kind == OpConv && p.ops[j].Act.Kind == ActClip {
+		a := p.ops[j].Act
+		if b := max(float32(math.Abs(float64(a.A))), float32(math.Abs(float64(a.B)))); !math.IsInf(float64(b), 0) && b == b {
+			return b
 		}
 	}
+	return 0
 }
 
 func isDepthwise(op *Op, in Shape) bool {
@@ -169,7 +186,14 @@ func runOp(p *plan, a *arena, i int) {
 	ins, outs := p.shapes[op.In[0]], p.shapes[i+1]
 	switch op.Kind {
 	case OpConv:
-		if isDepthwise(op, ins) {
+		if d := p.qdw[i]; d != nil {
+			if lo, hi, ok := actBounds(&op.Act); ok {
+				d.run(src, dst, op.Bias, lo, hi, p.qbound[i], a.scratch)
+				return
+			}
+			lo, hi, _ := actBounds(&Act{})
+			d.run(src, dst, op.Bias, lo, hi, p.qbound[i], a.scratch)
+		} else if isDepthwise(op, ins) {
 			if depthwise(op, p.layout[i], src, dst, ins, outs, a.scratch) {
 				return
 			}

@@ -397,7 +397,10 @@ func simulateInt8Activations(t *testing.T, g *Graph) {
 }
 
 // Depthwise convolutions (group = channels) of every kernel size, stride and pad agree with
-// the naive loops, with their epilogues (none, Relu, Clip, and PRelu applied after).
+// the naive loops, with their epilogues (none, Relu, Clip, and PRelu applied after): the
+// float kernels to float rounding, and where the plan runs one on the integer depthwise
+// kernel (3x3 stride 2 in SIMD wasm) that too, to its int16 rounding (about 2^-13 of the
+// weights' and the input's magnitudes; qdw_test.go checks it to the bound).
 func TestDepthwiseMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
 	acts := []Act{{}, {Kind: ActRelu}, {Kind: ActClip, A: 0, B: 6}, {Kind: ActPRelu, Slope: []float32{0.1}}}
@@ -422,13 +425,21 @@ func TestDepthwiseMatchesNaive(t *testing.T) {
 						for i := range in {
 							in[i] *= 8 // reach past the Clip's 6
 						}
-						got, err := m.Forward(in)
-						if err != nil {
-							t.Fatal(err)
-						}
 						want := naiveForward(g, in)
-						if i, ok := closeEnough(got, want, 1e-5); !ok {
-							t.Fatalf("%dx%d s %d k %d pads %v act %d: output %d: %v, want %v", side, side+1, s, k, pads, ai, i, got[i], want[i])
+						q := m.plan.qdw[1]
+						for _, integer := range []bool{q != nil, false} {
+							m.plan.qdw[1] = nil
+							tol := 1e-5
+							if integer {
+								m.plan.qdw[1], tol = q, 1e-3
+							}
+							got, err := m.Forward(in)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if i, ok := closeEnough(got, want, tol); !ok {
+								t.Fatalf("%dx%d s %d k %d pads %v act %d integer %v: output %d: %v, want %v", side, side+1, s, k, pads, ai, integer, i, got[i], want[i])
+							}
 						}
 					}
 				}

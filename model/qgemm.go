@@ -31,18 +31,14 @@ func qgemmQmax(k int) float32 {
 }
 
 // newQgemm packs the row-major m x k weights w for the integer GEMM, or returns nil when some
-// row is not int8 times one scale (a float32 file: its convolutions keep the float GEMM, so
-// that the runtime never rounds weights the file did not). The scale is recomputed from the
-// dequantised weights and can differ from the file's in the last bit, hence the tolerance.
+// row is not int8 times one scale (see exactInt8).
 func newQgemm(w []float32, m, k int) *qgemm {
 	if k == 0 || qgemmQmax(k+1) < 127 { // inputs would keep fewer bits than int8
 		return nil
 	}
-	scales, q := quantizePerChannel(w[:m*k], m)
-	for i, v := range w[:m*k] {
-		if d := float64(float32(q[i])*scales[i/k] - v); math.Abs(d) > 1e-6*math.Abs(float64(v)) {
-			return nil
-		}
+	scales, q, ok := exactInt8(w[:m*k], m)
+	if !ok {
+		return nil
 	}
 	kp := (k + 1) / 2
 	g := &qgemm{m: m, k: k, kp: kp, scale: scales, qmax: qgemmQmax(2 * kp)}
@@ -54,6 +50,21 @@ func newQgemm(w []float32, m, k int) *qgemm {
 		}
 	}
 	return g
+}
+
+// exactInt8 returns w's m rows as int8 times one scale per row, ok false where some row is not
+// that (a float32 file: its convolutions keep the float kernels, so that the runtime never
+// rounds weights the file did not). The scale is recomputed from the dequantised weights and
+// can differ from the file's in the last bit, hence the tolerance.
+func exactInt8(w []float32, m int) (scales []float32, q []int8, ok bool) {
+	scales, q = quantizePerChannel(w, m)
+	k := len(w) / m
+	for i, v := range w {
+		if d := float64(float32(q[i])*scales[i/k] - v); math.Abs(d) > 1e-6*math.Abs(float64(v)) {
+			return nil, nil, false
+		}
+	}
+	return scales, q, true
 }
 
 // qgemmBlockPairs bounds a column block's packed input (pairs of int16, 4 bytes each) to
@@ -93,14 +104,17 @@ func quantise(v, inv float32) int32 {
 
 // scales returns the input's quantisation for a largest |input| of amax: inv = qmax/amax
 // and s = amax/qmax (both 0 for an all-zero input), ok false for a non-finite amax.
-func (g *qgemm) scales(amax float32) (inv, s float32, ok bool) {
+func (g *qgemm) scales(amax float32) (inv, s float32, ok bool) { return qscales(amax, g.qmax) }
+
+// qscales is scales for a given qmax (the integer depthwise kernel's too).
+func qscales(amax, qmax float32) (inv, s float32, ok bool) {
 	if math.IsInf(float64(amax), 0) || amax != amax {
 		return 0, 0, false
 	}
 	if amax == 0 {
 		return 0, 0, true
 	}
-	return g.qmax / amax, amax / g.qmax, true
+	return qmax / amax, amax / qmax, true
 }
 
 // qgemmNaN fills the m rows of n columns of c with NaN: what a non-finite input gives.
