@@ -4,7 +4,7 @@
 // overlay.js and the extension).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './lib.mjs';
+import { ROOT, recordCanvas } from './lib.mjs';
 
 // Jumpy (SuperTux, tools/gallery, credited there): composite.mjs's cast, which the shipped
 // detector finds and names at 150 px on a gradient.
@@ -17,43 +17,20 @@ export const CLIP = { w: 640, h: 360, seconds: 6 };
 export const walkTruth = '(t) => ({ x: 40 + 70 * t, y: 110 + 40 * Math.sin(1.3 * t), w: 150, h: 150 })';
 
 // recordWalk records the clip in page (any page of the test's server) and returns its bytes.
-export async function recordWalk(page, { file = WALKER, seconds = CLIP.seconds } = {}) {
-  const b64 = await page.evaluate(async ({ src, truthSrc, W, H, seconds }) => {
-    const truth = eval(truthSrc);
-    const img = new Image();
-    img.src = src;
-    await img.decode();
-    const c = Object.assign(document.createElement('canvas'), { width: W, height: H });
-    const g = c.getContext('2d');
-    const grad = g.createLinearGradient(0, 0, 0, H);
+export function recordWalk(page, { file = WALKER, seconds = CLIP.seconds } = {}) {
+  // Source text, so the page draws with walkTruth itself.
+  const draw = `(g, t, img) => {
+    const p = (${walkTruth})(t);
+    const grad = g.createLinearGradient(0, 0, 0, ${CLIP.h});
     grad.addColorStop(0, 'rgb(54,84,114)');
     grad.addColorStop(1, 'rgb(156,186,216)');
-    const rec = new MediaRecorder(c.captureStream(25), { mimeType: 'video/webm;codecs=vp8', videoBitsPerSecond: 4e6 });
-    const parts = [];
-    rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
-    const done = new Promise((r) => { rec.onstop = r; });
+    g.fillStyle = grad;
+    g.fillRect(0, 0, ${CLIP.w}, ${CLIP.h});
     g.imageSmoothingQuality = 'high';
-    rec.start(250);
-    const t0 = performance.now();
-    await new Promise((res) => {
-      (function frame() {
-        const t = (performance.now() - t0) / 1000;
-        const p = truth(Math.min(t, seconds));
-        g.fillStyle = grad;
-        g.fillRect(0, 0, W, H);
-        g.drawImage(img, p.x, p.y, p.w, p.h);
-        if (t >= seconds) { res(); return; }
-        requestAnimationFrame(frame);
-      })();
-    });
-    rec.stop();
-    await done;
-    const b = new Uint8Array(await new Blob(parts).arrayBuffer());
-    let s = '';
-    for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-    return btoa(s);
-  }, { src: `data:image/png;base64,${readFileSync(file).toString('base64')}`, truthSrc: walkTruth, W: CLIP.w, H: CLIP.h, seconds });
-  return Buffer.from(b64, 'base64');
+    g.drawImage(img, p.x, p.y, p.w, p.h);
+  }`;
+  return recordCanvas(page, { draw, image: `data:image/png;base64,${readFileSync(file).toString('base64')}`, w: CLIP.w, h: CLIP.h, seconds,
+    fps: 25, mimeType: 'video/webm;codecs=vp8', bitsPerSecond: 4e6 });
 }
 
 // onFace reports whether box b ({x, y, w, h}, video px) sits on the sprite's face at t: its centre

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { createAvatar } from '@dicebear/core';
 import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
-import { ROOT, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
+import { ROOT, serve, browser, scene, clickImage, openImage, ready, steps, recordStill } from './lib.mjs';
 import { verdict, label as verdictLabel } from '../verdict.js';
 import { CAST, composite, compositeVideo, toClient, truthBox, lenient } from './composite.mjs';
 
@@ -251,36 +251,15 @@ try {
   await step('a video file: clicking pauses it and names the face in the frame', async () => {
     // Record a 2 s WebM of the test image in the page (MediaRecorder), then open it as a file.
     const dataURL = `data:image/${sc.image.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(sc.image).toString('base64')}`;
-    const record = () => page.evaluate(async (src) => {
-      const img = new Image();
-      img.src = src;
-      await img.decode();
-      const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
-      const g = c.getContext('2d');
-      const rec = new MediaRecorder(c.captureStream(15), { mimeType: 'video/webm' });
-      const parts = [];
-      rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
-      const done = new Promise((r) => { rec.onstop = r; });
-      rec.start(250);
-      const t0 = performance.now();
-      // A pixel that changes every frame, so the encoder always has a new frame to take.
-      await new Promise((res) => { const f = () => { g.drawImage(img, 0, 0); g.fillStyle = `rgb(${Math.floor(performance.now()) % 256},0,0)`; g.fillRect(0, 0, 1, 1); if (performance.now() - t0 < 2000) requestAnimationFrame(f); else res(); }; f(); });
-      rec.stop();
-      await done;
-      const b = new Uint8Array(await new Blob(parts).arrayBuffer());
-      let s = '';
-      for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-      return btoa(s);
-    }, dataURL);
     // Recording under heavy CPU load can yield a clip the decoder rejects; one retry, then fail.
     for (let attempt = 1; ; attempt++) {
-      const webm = await record();
-      await page.setInputFiles('#file', { name: 'clip.webm', mimeType: 'video/webm', buffer: Buffer.from(webm, 'base64') });
+      const webm = await recordStill(page, dataURL);
+      await page.setInputFiles('#file', { name: 'clip.webm', mimeType: 'video/webm', buffer: webm });
       const ok = await page.waitForFunction(() => window.toonidDemo.mediaReady === true || document.getElementById('status').classList.contains('error'), null, { timeout: 15000 })
         .then(() => page.evaluate(() => window.toonidDemo.mediaReady === true), () => false);
       if (ok) break;
       const status = await page.textContent('#status-text');
-      if (attempt === 2) throw new Error(`the recorded clip (${webm.length} base64 chars) did not load: ${status}`);
+      if (attempt === 2) throw new Error(`the recorded clip (${webm.length} B) did not load: ${status}`);
       console.log(`     retrying the clip: ${status}`);
     }
     await page.evaluate(() => document.querySelector('#media video').play());

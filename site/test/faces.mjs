@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, serve, browser, clickImage, ready, steps } from './lib.mjs';
+import { ROOT, serve, browser, clickImage, ready, steps, recordStill } from './lib.mjs';
 import { CAST, composite, truthBox, lenient } from './composite.mjs';
 
 const ART = join(ROOT, 'test-artifacts', 'faces');
@@ -171,26 +171,8 @@ try {
   });
 
   await step('a video: boxes on pause, gone on play', async () => {
-    const webm = await page.evaluate(async (b64) => {
-      const img = new Image();
-      img.src = `data:image/png;base64,${b64}`;
-      await img.decode();
-      const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
-      const g = c.getContext('2d');
-      const rec = new MediaRecorder(c.captureStream(15), { mimeType: 'video/webm' });
-      const parts = [];
-      rec.ondataavailable = (e) => parts.push(e.data);
-      rec.start();
-      const t0 = performance.now();
-      await new Promise((res) => { const tick = () => { g.drawImage(img, 0, 0); if (performance.now() - t0 < 1500) requestAnimationFrame(tick); else res(); }; tick(); });
-      rec.stop();
-      await new Promise((res) => { rec.onstop = res; });
-      const buf = new Uint8Array(await new Blob(parts).arrayBuffer());
-      let s = '';
-      for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
-      return btoa(s);
-    }, png.toString('base64'));
-    await page.setInputFiles('#file', { name: 'cast.webm', mimeType: 'video/webm', buffer: Buffer.from(webm, 'base64') });
+    const webm = await recordStill(page, `data:image/png;base64,${png.toString('base64')}`, { seconds: 1.5 });
+    await page.setInputFiles('#file', { name: 'cast.webm', mimeType: 'video/webm', buffer: webm });
     assert.equal(await page.$$eval('#faces .face', (d) => d.length), 0, 'the old picture\'s boxes stayed on a new file');
     await page.waitForFunction(() => window.toonidDemo.mediaReady && document.querySelector('#media video').readyState >= 2, null, { timeout: 10000 });
     const n0 = await page.evaluate(() => window.toonidDemo.scans);

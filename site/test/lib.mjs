@@ -105,3 +105,49 @@ export function steps() {
   }
   return { step, results, failures };
 }
+
+// recordCanvas records a WebM in the page (a canvas + MediaRecorder, in real time) and returns its
+// bytes. draw(g, t, img, arg) paints frame t (seconds, 0..seconds; the last frame is drawn at
+// t = seconds) of the w x h canvas; it runs in the page, from its source, so it sees only its
+// arguments: img is image (a URL the page can load) decoded, arg any JSON value. w and h default
+// to the image's size.
+export async function recordCanvas(page, { draw, image, arg = null, w, h, seconds, fps = 15, mimeType = 'video/webm', bitsPerSecond }) {
+  const inPage = async (draw, { image, arg, w, h, seconds, fps, mimeType, bitsPerSecond }) => {
+    let img = null;
+    if (image) { img = new Image(); img.src = image; await img.decode(); }
+    const c = Object.assign(document.createElement('canvas'), { width: w || img.naturalWidth, height: h || img.naturalHeight });
+    const g = c.getContext('2d');
+    const rec = new MediaRecorder(c.captureStream(fps), { mimeType, ...(bitsPerSecond && { videoBitsPerSecond: bitsPerSecond }) });
+    const parts = [];
+    rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
+    const done = new Promise((r) => { rec.onstop = r; });
+    rec.start(250);
+    const t0 = performance.now();
+    await new Promise((res) => {
+      (function frame() {
+        const t = (performance.now() - t0) / 1000;
+        draw(g, Math.min(t, seconds), img, arg);
+        if (t >= seconds) res(); else requestAnimationFrame(frame);
+      })();
+    });
+    rec.stop();
+    await done;
+    const b = new Uint8Array(await new Blob(parts).arrayBuffer());
+    let s = '';
+    for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+    return btoa(s);
+  };
+  // An expression, not a function with arguments: draw must reach the page as code.
+  const opts = { image, arg, w, h, seconds, fps, mimeType, bitsPerSecond };
+  return Buffer.from(await page.evaluate(`(${inPage})(${draw}, ${JSON.stringify(opts)})`), 'base64');
+}
+
+// recordStill records a clip of one picture (image: a URL the page can load) for seconds. One
+// corner pixel changes every frame, so the encoder always has a new frame to take.
+export function recordStill(page, image, { seconds = 2 } = {}) {
+  return recordCanvas(page, { image, seconds, draw: (g, t, img) => {
+    g.drawImage(img, 0, 0);
+    g.fillStyle = `rgb(${Math.floor(performance.now()) % 256},0,0)`;
+    g.fillRect(0, 0, 1, 1);
+  } });
+}

@@ -11,7 +11,7 @@ import { createAvatar } from '@dicebear/core';
 import { bottts } from '@dicebear/collection';
 import { Resvg } from '@resvg/resvg-js';
 import { createServer } from 'node:http';
-import { ROOT, BUILD, serve, browser, scene, clickImage, openImage, ready, steps } from './lib.mjs';
+import { ROOT, BUILD, serve, browser, scene, clickImage, openImage, ready, steps, recordStill } from './lib.mjs';
 import { verdict, rule, position, level, details, label as wordLabel } from '../verdict.js';
 
 const ART = join(ROOT, 'test-artifacts', 'product');
@@ -27,31 +27,6 @@ function strangerPNG(seed = 'toonid-product-stranger') {
   const file = join(tmpdir(), `${seed}.png`);
   writeFileSync(file, new Resvg(svg).render().asPng());
   return file;
-}
-
-// recordClip records a 2 s WebM of an image in the page (MediaRecorder) and returns its bytes.
-async function recordClip(page, dataURL) {
-  const b64 = await page.evaluate(async (src) => {
-    const img = new Image();
-    img.src = src;
-    await img.decode();
-    const c = Object.assign(document.createElement('canvas'), { width: img.naturalWidth, height: img.naturalHeight });
-    const g = c.getContext('2d');
-    const rec = new MediaRecorder(c.captureStream(15), { mimeType: 'video/webm' });
-    const parts = [];
-    rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
-    const done = new Promise((r) => { rec.onstop = r; });
-    rec.start(250);
-    const t0 = performance.now();
-    await new Promise((res) => { const f = () => { g.drawImage(img, 0, 0); g.fillStyle = `rgb(${Math.floor(performance.now()) % 256},0,0)`; g.fillRect(0, 0, 1, 1); if (performance.now() - t0 < 2000) requestAnimationFrame(f); else res(); }; f(); });
-    rec.stop();
-    await done;
-    const b = new Uint8Array(await new Blob(parts).arrayBuffer());
-    let s = '';
-    for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-    return btoa(s);
-  }, dataURL);
-  return Buffer.from(b64, 'base64');
 }
 
 const sc = scene();
@@ -338,7 +313,7 @@ try {
     // A clip recorded under heavy CPU load can have frames the decoder cannot give ("the image source
     // is not usable": the page says so): up to two new recordings, then fail.
     for (let attempt = 1; ; attempt++) {
-      await page.setInputFiles('#file', { name: 'clip.webm', mimeType: 'video/webm', buffer: await recordClip(page, dataURL) });
+      await page.setInputFiles('#file', { name: 'clip.webm', mimeType: 'video/webm', buffer: await recordStill(page, dataURL) });
       await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 15000 });
       // Click on a decoded frame: seek into the clip and wait until the frame at that time is there
       // (a click at time 0 right after loading can meet a frame the decoder has not produced yet).
