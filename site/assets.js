@@ -164,7 +164,8 @@ function checkBuild(doc) {
   // The face detector is optional: a build without one names faces by click only.
   need(doc.detector === undefined || (doc.detector && /^[0-9a-f]{64}$/.test(doc.detector.sha256) && Number.isInteger(doc.detector.bytes)),
     'bad detector (want {sha256, bytes})');
-  need(Array.isArray(doc.shell) && doc.shell.every((f) => typeof f === 'string' && /^[A-Za-z0-9._-]+$/.test(f) && !f.startsWith('.')),
+  // A file beside the page or in one folder under it (examples/), no name starting with a dot.
+  need(Array.isArray(doc.shell) && doc.shell.every((f) => typeof f === 'string' && /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)?[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(f)),
     'missing or bad shell list');
 }
 

@@ -6,7 +6,8 @@ SITE_OUT := $(BUILD)/site
 SITE_FILES := index.html app.js verdict.js md.js sniff.js taught.js packio.js favicon.svg toonid.js worker.js worker-live.js live.js live-ui.js assets.js sw.js style.css overlay.js
 WASM_SRC := $(shell find wasm identify model pack detect track live -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum Makefile
 GALLERY_CREDITS := $(wildcard tools/gallery/CREDITS.md)
-# "Try an example" on the first screen: the open art in tools/gallery/testimages (credited in CREDITS.md).
+# "Try an example" on the first screen: the open art in tools/gallery/testimages (credited in CREDITS.md);
+# build.mjs adds what lands in examples/ to the shell sw.js precaches.
 EXAMPLES := $(wildcard tools/gallery/testimages/*.jpg)
 
 site: $(SITE_OUT)/build.json ## build the demo site (wasm, JS, build.json) into build/site
@@ -39,7 +40,7 @@ $(SITE_OUT)/build.json: $(SITE_OUT)/toonid-simd.wasm $(SITE_OUT)/toonid.wasm $(a
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(SITE_OUT)/wasm_exec.js
 	if [ -f tools/gallery/CREDITS.md ]; then cp tools/gallery/CREDITS.md $(SITE_OUT)/CREDITS.md; \
 	else echo "tools/gallery/CREDITS.md is missing from this build." > $(SITE_OUT)/CREDITS.md; fi
-	mkdir -p $(SITE_OUT)/examples && cp $(EXAMPLES) $(SITE_OUT)/examples/
+	rm -rf $(SITE_OUT)/examples && mkdir -p $(SITE_OUT)/examples && cp $(EXAMPLES) $(SITE_OUT)/examples/
 	node site/tools/build.mjs $(SITE_OUT) --detector "$(detector_sum):$$(stat -c %s $(SITE_DETECTOR))"
 	$(GO) run ./serve/internal/precompress $(SITE_OUT)
 

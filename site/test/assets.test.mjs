@@ -3,7 +3,7 @@
 // the bridge version and shell once. No browser, no wasm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, copyFileSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -79,19 +79,23 @@ test('assets.js contentURLs: one list for worker.js and sw.js', () => {
 test('assets.js checkBuild: the bridge version and the shell list are required', () => {
   const run = assets();
   const w = { file: 'x.wasm', sha256: '1'.repeat(64) };
-  const ok = { bridge: 3, shell: ['index.html', 'app.js'], wasm: { simd: w, scalar: w } };
+  const ok = { bridge: 3, shell: ['index.html', 'app.js', 'examples/a.thumb.jpg'], wasm: { simd: w, scalar: w } };
   run('checkBuild(doc)', { doc: ok });
   for (const [doc, want] of [
     [{ ...ok, bridge: undefined }, /bridge version/],
     [{ ...ok, shell: undefined }, /shell/],
     [{ ...ok, shell: ['../x'] }, /shell/],
     [{ ...ok, shell: ['.hidden'] }, /shell/],
+    [{ ...ok, shell: ['examples/../x'] }, /shell/],
+    [{ ...ok, shell: ['examples/.x'] }, /shell/],
+    [{ ...ok, shell: ['a/b/c.jpg'] }, /shell/],
+    [{ ...ok, shell: ['/abs.jpg'] }, /shell/],
   ]) assert.throws(() => run('checkBuild(doc)', { doc }), want);
 });
 
 // build.mjs writes the Go bridge version into build.json and worker.js, and the shell it lists
 // is what sw.js precaches: every entry is a site file or one make adds (wasm_exec.js, CREDITS.md,
-// build.json itself).
+// build.json itself, the example pictures in examples/).
 test('site/tools/build.mjs: bridge version from wasm/bridge.Version, worker.js stamped, shell listed once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'toonid-build-'));
   try {
@@ -104,6 +108,8 @@ test('site/tools/build.mjs: bridge version from wasm/bridge.Version, worker.js s
     copyFileSync(join(SITE, 'sw.js'), join(dir, 'sw.js'));
     writeFileSync(join(dir, 'toonid-simd.wasm'), 'simd');
     writeFileSync(join(dir, 'toonid.wasm'), 'scalar');
+    mkdirSync(join(dir, 'examples'));
+    for (const f of ['b.jpg', 'b.thumb.jpg', 'a.jpg']) writeFileSync(join(dir, 'examples', f), f);
     execFileSync(process.execPath, [join(SITE, 'tools', 'build.mjs'), dir]);
     const build = JSON.parse(readFileSync(join(dir, 'build.json'), 'utf8'));
     const goVersion = Number(/^const Version = (\d+)$/m.exec(readFileSync(join(REPO, 'wasm', 'bridge', 'bridge.go'), 'utf8'))[1]);
@@ -113,6 +119,7 @@ test('site/tools/build.mjs: bridge version from wasm/bridge.Version, worker.js s
     assert.doesNotMatch(readFileSync(join(SITE, 'sw.js'), 'utf8'), /const SHELL\b/, 'sw.js reads the shell from build.json');
     assert.equal(build.wasm.scalar.bytes, 6);
     assert.ok(build.shell.includes('index.html') && build.shell.includes('worker.js'));
+    assert.deepEqual(build.shell.filter((f) => f.startsWith('examples/')), ['examples/a.jpg', 'examples/b.jpg', 'examples/b.thumb.jpg'], 'the examples make copied are precached');
     assets()('checkBuild(doc)', { doc: build });
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

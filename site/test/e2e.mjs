@@ -1,6 +1,7 @@
 // End-to-end browser test of the demo page (make test-browser): headless Chromium against
 // `toonid serve`. Checks: the test image's face is named; a taught character is found on the next
-// click; offline reload still identifies; a corrupted shard is rejected, refetched and never cached.
+// click; offline reload still identifies and shows the examples; a corrupted shard is rejected,
+// refetched and never cached.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -309,18 +310,29 @@ try {
     await ready(page);
     assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'page not controlled by the service worker');
     await b.ctx.setOffline(true);
-    await page.reload();
-    const info = await ready(page);
-    assert.ok(!info.error, `offline load failed: ${info.error}\n${logs.slice(-10).join('\n')}`);
-    assert.equal(info.offline, true, 'the manifest should have come from the offline copy');
-    assert.equal(info.bytes.network, 0, 'nothing may come over the network offline');
-    await openImage(page, sc.image);
-    const r = await clickImage(page, face.x, face.y);
-    agrees(r);
-    await openImage(page, stranger);
-    const t = await searchAt(160, 160);
-    assert.equal(t.answers[0].name, taught, 'the taught character survives the reload (IndexedDB)');
-    await b.ctx.setOffline(false);
+    try {
+      await page.reload();
+      const info = await ready(page);
+      assert.ok(!info.error, `offline load failed: ${info.error}\n${logs.slice(-10).join('\n')}`);
+      assert.equal(info.offline, true, 'the manifest should have come from the offline copy');
+      assert.equal(info.bytes.network, 0, 'nothing may come over the network offline');
+      // The first screen's "Try an example" strip: thumbnails and pictures from the shell cache.
+      const thumbs = await page.$$eval('#examples img', (imgs) => Promise.all(imgs.map((i) =>
+        i.decode().then(() => ({ src: i.getAttribute('src'), w: i.naturalWidth }), () => ({ src: i.getAttribute('src'), w: 0 })))));
+      await page.locator('section.examples').screenshot({ path: join(ARTIFACTS, 'offline-examples.png') });
+      assert.ok(thumbs.length >= 2 && thumbs.every((t) => t.w > 0), `example thumbnails offline: ${JSON.stringify(thumbs)}`);
+      await page.click('#examples .example');
+      await page.waitForFunction(() => window.toonidDemo.mediaReady === true || document.getElementById('status').classList.contains('error'), null, { timeout: 10000 });
+      assert.equal(await page.evaluate(() => window.toonidDemo.mediaReady), true, `an example offline: ${await page.textContent('#status-text')}`);
+      await openImage(page, sc.image);
+      const r = await clickImage(page, face.x, face.y);
+      agrees(r);
+      await openImage(page, stranger);
+      const t = await searchAt(160, 160);
+      assert.equal(t.answers[0].name, taught, 'the taught character survives the reload (IndexedDB)');
+    } finally {
+      await b.ctx.setOffline(false); // a failure above leaves the later steps online
+    }
   });
 
   await step('About lists the taught character; Forget removes it from the matcher', async () => {

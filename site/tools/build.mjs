@@ -2,14 +2,15 @@
 // workers, so what they must agree on is written once:
 //   - bridge: the wasm message protocol version, read from wasm/bridge.Version (Go); worker.js is
 //     stamped with it (@BRIDGE@) and refuses a build.json or wasm module of another version;
-//   - shell: the files the page needs offline, precached by sw.js (listed here only);
+//   - shell: the files the page needs offline, precached by sw.js (listed here only), and the
+//     example pictures make copied into examples/ (site/rules.mk EXAMPLES, listed there only);
 //   - embed: the files a page on another origin hosts to use toonid.js and overlay.js;
 //   - wasm: both builds with their sha256, which worker.js and sw.js verify;
 //   - detector: the face detector's model checksum and size (--detector), fetched from the store.
 // sw.js is stamped with a hash of the shell (@BUILD@), so a new build gets a new shell cache.
 // usage: node site/tools/build.mjs build/site
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [dir, ...opts] = process.argv.slice(2);
@@ -33,6 +34,9 @@ const bridge = Number(v[1]);
 
 // The page shell: what index.html loads (and sw.js serves offline), besides the scope URL itself.
 const shell = ['index.html', 'app.js', 'verdict.js', 'md.js', 'sniff.js', 'taught.js', 'packio.js', 'favicon.svg', 'toonid.js', 'worker.js', 'worker-live.js', 'live.js', 'live-ui.js', 'assets.js', 'wasm_exec.js', 'style.css', 'build.json', 'CREDITS.md'];
+// "Try an example" (the pictures and their thumbnails): whatever make put in examples/.
+const examples = existsSync(join(dir, 'examples')) ? readdirSync(join(dir, 'examples')).sort().map((f) => `examples/${f}`) : [];
+const offline = [...shell, ...examples];
 
 // What a page on another origin hosts beside itself to use toonid.js and overlay.js with the store
 // elsewhere (site/README "Overlay from another origin"): the API, its workers and what they load.
@@ -45,8 +49,8 @@ const stamp = (file, from, to) => {
 };
 stamp('worker.js', '@BRIDGE@', String(bridge));
 
-const build = { bridge, shell, embed, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') }, ...(detector && { detector }) };
+const build = { bridge, shell: offline, embed, wasm: { simd: entry('toonid-simd.wasm'), scalar: entry('toonid.wasm') }, ...(detector && { detector }) };
 writeFileSync(join(dir, 'build.json'), JSON.stringify(build, null, 1) + '\n');
 
-stamp('sw.js', '@BUILD@', sha(shell.map((f) => sha(readFileSync(join(dir, f)))).join('')).slice(0, 16));
-console.log(`site: ${dir}/build.json: bridge ${bridge}, ${shell.length} shell files, simd ${build.wasm.simd.bytes} B, scalar ${build.wasm.scalar.bytes} B, detector ${detector ? `${detector.sha256.slice(0, 12)}… ${detector.bytes} B` : 'none'}`);
+stamp('sw.js', '@BUILD@', sha(offline.map((f) => sha(readFileSync(join(dir, f)))).join('')).slice(0, 16));
+console.log(`site: ${dir}/build.json: bridge ${bridge}, ${shell.length} shell files + ${examples.length} examples, simd ${build.wasm.simd.bytes} B, scalar ${build.wasm.scalar.bytes} B, detector ${detector ? `${detector.sha256.slice(0, 12)}… ${detector.bytes} B` : 'none'}`);
