@@ -14,7 +14,8 @@
 // boxed, each with its top name or "?" (toonid.identifyAll; needs a build with the face detector):
 // on arming a paused video, on each pause and on a seek that lands paused; the boxes go on play
 // and seek. A click in a box answers for that face (detail.face), armed or not; elsewhere an armed
-// click runs the click search. handle.faces is the list shown (null when none).
+// click runs the click search, whose answer is dropped if the video played or seeked, or a newer
+// click came, before it returned. handle.faces is the list shown (null when none).
 // "Live names" (live: true, the default; live-ui.js and live.js, the demo's own toggle): while the
 // video plays, each face carries its name or "?", following it (the Web Worker does the work;
 // frames are dropped while it is busy); on pause those go and the paused frame's faces are boxed
@@ -86,6 +87,9 @@ export function attach(video, { toonid, keys = false, k = 5, live = true } = {})
   let armed = false, raf = 0, lastBox = null, hidden = false;
   // engaged: armed once; from then on every paused frame of this video gets its faces boxed.
   let engaged = false, faces = null, scans = 0;
+  // clicks counts the clicks answered and the frames left (play, seek): a click search's answer
+  // that comes back after either describes a frame or a click no longer on screen, and is dropped.
+  let clicks = 0;
 
   function mountPoint() {
     const fs = doc.fullscreenElement;
@@ -246,6 +250,7 @@ export function attach(video, { toonid, keys = false, k = 5, live = true } = {})
     const x = Math.max(0, f.crop[0]), y = Math.max(0, f.crop[1]);
     const b = [x, y, Math.min(W, f.crop[0] + f.crop[2]) - x, Math.min(H, f.crop[1] + f.crop[3]) - y];
     const res = { answers: f.answers, unknown: f.unknown, threshold: f.threshold, score: f.best, box: b, candidates: 1, face: f };
+    clicks++;
     lastBox = b;
     label.textContent = wordLabel(verdict(res));
     drawBox(b);
@@ -257,16 +262,19 @@ export function attach(video, { toonid, keys = false, k = 5, live = true } = {})
     const x = (clientX - r.left - x0) / s, y = (clientY - r.top - y0) / s;
     if (!(x >= 0 && y >= 0 && x < video.videoWidth && y < video.videoHeight)) return;
     if (!video.paused) video.pause();
+    const my = ++clicks;
     try {
       const frame = await createImageBitmap(video);
-      const res = await toonid.identify(frame, { x, y, k });
-      frame.close();
+      let res;
+      try { res = await toonid.identify(frame, { x, y, k }); } finally { frame.close(); }
+      if (my !== clicks || !video.paused) return;
       lastBox = res.box;
       const v = verdict(res); // the demo's wording (verdict.js)
       label.textContent = wordLabel(v);
       drawBox(res.box);
       video.dispatchEvent(new CustomEvent('toonid:answer', { bubbles: true, composed: true, detail: res }));
     } catch (err) {
+      if (my !== clicks) return;
       video.dispatchEvent(new CustomEvent('toonid:error', { bubbles: true, composed: true, detail: { message: String(err.message || err) } }));
     }
   }
@@ -299,8 +307,8 @@ export function attach(video, { toonid, keys = false, k = 5, live = true } = {})
   on(doc.defaultView, 'resize', place);
   on(doc, 'scroll', place, { capture: true, passive: true });
   on(video, 'loadedmetadata', place);
-  on(video, 'seeked', () => { lastBox = null; box.style.display = 'none'; clearFaces(); if (engaged && video.paused) scanFaces(); });
-  on(video, 'play', () => { lastBox = null; box.style.display = 'none'; clearFaces(); });
+  on(video, 'seeked', () => { clicks++; lastBox = null; box.style.display = 'none'; clearFaces(); if (engaged && video.paused) scanFaces(); });
+  on(video, 'play', () => { clicks++; lastBox = null; box.style.display = 'none'; clearFaces(); });
   on(video, 'pause', () => { if (engaged) scanFaces(); });
   if (keys) {
     on(doc, 'keydown', (e) => {
@@ -334,6 +342,7 @@ export function attach(video, { toonid, keys = false, k = 5, live = true } = {})
     get element() { return layer; },
     get live() { return liveUI; },
     detach() {
+      clicks++;
       if (armed) arm(false);
       if (liveUI) liveUI.remove();
       ac.abort();

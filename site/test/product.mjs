@@ -639,6 +639,50 @@ try {
     assert.equal(label, wordLabel(v));
     console.log(`     overlay label: ${label}`);
     await page.screenshot({ path: shot('8-overlay-answer') });
+    // Late answers: the worker's answers are held until the test lets each go. One that comes
+    // back after the video was resumed, and one overtaken by a newer click, draw nothing and
+    // send no toonid:answer.
+    await page.evaluate(() => {
+      const api = window.toonidDemo.api, real = api.identify.bind(api);
+      const gate = window.ovGate = { calls: 0, returned: [], opens: [] };
+      const open = (n) => gate.opens[n] ||= (() => { let release; const p = new Promise((r) => { release = r; }); return { p, release }; })();
+      gate.release = (n) => open(n).release();
+      api.identify = async (...a) => { const n = gate.calls++; const r = await real(...a); await open(n).p; gate.returned.push(n); return r; };
+      gate.restore = () => { delete api.identify; };
+    });
+    const boxShown = () => page.evaluate(() => document.querySelector('.toonid-overlay [aria-live]').parentElement.style.display !== 'none');
+    try {
+      await page.evaluate(() => document.getElementById('ov').play());
+      await armBtn.click();
+      const before = await page.evaluate(() => window.ovAnswers.length);
+      await page.mouse.click(pos.x, pos.y); // pauses the video; its answer is held
+      await page.waitForFunction(() => window.ovGate.calls === 1, null, { timeout: 10000 });
+      await page.evaluate(() => document.getElementById('ov').play());
+      await page.waitForFunction(() => !document.getElementById('ov').paused);
+      await page.evaluate(() => window.ovGate.release(0));
+      await page.waitForFunction(() => window.ovGate.returned.includes(0), null, { timeout: 20000 });
+      await page.waitForTimeout(100);
+      assert.equal(await page.evaluate(() => window.ovAnswers.length), before, 'an answer that came back after the video was resumed was sent');
+      assert.equal(await boxShown(), false, 'an answer that came back after the video was resumed drew its box');
+      await page.screenshot({ path: shot('8-overlay-late-answer-dropped') });
+      // Two clicks on the paused frame; the first one's answer comes back last.
+      await page.evaluate(() => document.getElementById('ov').pause());
+      await page.evaluate(([x, y]) => { window.ovHandle.identifyAt(x, y); }, [pos.x, pos.y]);
+      await page.waitForFunction(() => window.ovGate.calls === 2, null, { timeout: 10000 });
+      await page.evaluate(([x, y]) => { window.ovHandle.identifyAt(x, y); }, [pos.x - 30 * s, pos.y + 20 * s]);
+      await page.waitForFunction(() => window.ovGate.calls === 3, null, { timeout: 10000 });
+      await page.evaluate(() => window.ovGate.release(2));
+      await page.waitForFunction((n) => window.ovAnswers.length === n + 1, before, { timeout: 20000 });
+      const newer = await page.evaluate(() => ({ a: window.ovAnswers.at(-1).box, style: document.querySelector('.toonid-overlay [aria-live]').parentElement.style.cssText }));
+      await page.evaluate(() => window.ovGate.release(1));
+      await page.waitForFunction(() => window.ovGate.returned.includes(1), null, { timeout: 20000 });
+      await page.waitForTimeout(100);
+      assert.equal(await page.evaluate(() => window.ovAnswers.length), before + 1, 'an answer overtaken by a newer click was sent');
+      assert.equal(await page.evaluate(() => document.querySelector('.toonid-overlay [aria-live]').parentElement.style.cssText), newer.style, 'an answer overtaken by a newer click moved the box');
+      console.log(`     late answers dropped: after resume, and one overtaken by a newer click (box stays at ${JSON.stringify(newer.a)})`);
+    } finally {
+      await page.evaluate(() => window.ovGate.restore());
+    }
     await page.evaluate(() => { window.ovHandle.detach(); document.getElementById('player').remove(); });
     assert.equal(await page.locator('.toonid-overlay').count(), 0);
   });
