@@ -23,13 +23,28 @@ type BuildOptions struct {
 	NProbe int
 	// Seed makes k-means reproducible (default 1).
 	Seed uint64
+	// Exact holds, per label (in labels' order; a shorter list or an empty entry means none),
+	// embeddings kept as sub-centres of their own, never clustered with embs: a view of a
+	// character that the clustering would average away (wasm/bridge: a taught face as the
+	// detector crops it, beside the click search's crops). A label may have only these.
+	Exact [][][]float32
 }
 
 // Build makes a pack from per-label embeddings: embs[i] holds the gallery embeddings of labels[i].
-// Each character gets sub-centres by spherical k-means (see FORMAT.md), quantised to int8.
+// Each character gets sub-centres by spherical k-means (see FORMAT.md), and opts.Exact's
+// embeddings as they are, quantised to int8.
 func Build(labels []Label, embs [][][]float32, opts BuildOptions) (*Pack, error) {
 	if len(labels) != len(embs) {
 		return nil, fmt.Errorf("pack: build: %d labels but %d embedding groups", len(labels), len(embs))
+	}
+	if len(opts.Exact) > len(labels) {
+		return nil, fmt.Errorf("pack: build: %d labels but %d exact embedding groups", len(labels), len(opts.Exact))
+	}
+	exact := func(i int) [][]float32 {
+		if i < len(opts.Exact) {
+			return opts.Exact[i]
+		}
+		return nil
 	}
 	if len(labels) > MaxLabels {
 		return nil, fmt.Errorf("pack: build: %d labels, limit %d", len(labels), MaxLabels)
@@ -65,15 +80,17 @@ func Build(labels []Label, embs [][][]float32, opts BuildOptions) (*Pack, error)
 			return nil, fmt.Errorf("pack: build: duplicate id %q", l.ID)
 		}
 		ids[l.ID] = true
-		if len(embs[i]) == 0 {
+		if len(embs[i]) == 0 && len(exact(i)) == 0 {
 			return nil, fmt.Errorf("pack: build: label %q has no embeddings", l.ID)
 		}
-		for _, e := range embs[i] {
-			if dim == 0 {
-				dim = len(e)
-			}
-			if len(e) != dim || dim > MaxDim {
-				return nil, fmt.Errorf("pack: build: label %q: embedding of %d values, want %d", l.ID, len(e), dim)
+		for _, group := range [][][]float32{embs[i], exact(i)} {
+			for _, e := range group {
+				if dim == 0 {
+					dim = len(e)
+				}
+				if len(e) != dim || dim > MaxDim {
+					return nil, fmt.Errorf("pack: build: label %q: embedding of %d values, want %d", l.ID, len(e), dim)
+				}
 			}
 		}
 	}
@@ -103,8 +120,17 @@ func Build(labels []Label, embs [][][]float32, opts BuildOptions) (*Pack, error)
 			}
 			vs = append(vs, n)
 		}
-		for _, c := range SubCentres(vs, opts.MaxSubCentres, opts.Spread, rng) {
-			subs = append(subs, sub{uint32(i), c})
+		if len(vs) > 0 {
+			for _, c := range SubCentres(vs, opts.MaxSubCentres, opts.Spread, rng) {
+				subs = append(subs, sub{uint32(i), c})
+			}
+		}
+		for _, e := range exact(i) {
+			n, err := normalized(e, dim)
+			if err != nil {
+				return nil, fmt.Errorf("pack: build: label %q: exact embedding: %w", labels[i].ID, err)
+			}
+			subs = append(subs, sub{uint32(i), n})
 		}
 	}
 	centre := make([]float32, dim)

@@ -3,7 +3,8 @@
 // works across models: the importing side re-embeds them.
 //
 // {"format": "toonid-taught", "version": 1, "exported": ISO date,
-//  "characters": [{"name", "series", "pack": label id or null, "crops": ["data:image/png;base64,…", …]}]}
+//  "characters": [{"name", "series", "pack": label id or null, "crops": ["data:image/png;base64,…", …],
+//                  "exact": [indices of crops taught as exact sub-centres] (optional)}]}
 //
 // A "pack" character (examples added to a pack character) is imported under its name, which adds
 // them to that character again if the importing side has the same pack.
@@ -28,7 +29,10 @@ export async function exportTaught(api) {
   const chars = await api.taught();
   const characters = [];
   // Characters imported from a pack have no crops: they travel as a pack (packio.js), not here.
-  for (const c of chars.filter((x) => x.crops.length)) characters.push({ name: c.name, series: c.series || '', pack: c.pack, crops: await Promise.all(c.crops.map(toPNG)) });
+  for (const c of chars.filter((x) => x.crops.length)) {
+    const exact = c.crops.flatMap((x, i) => (x.exact ? [i] : []));
+    characters.push({ name: c.name, series: c.series || '', pack: c.pack, crops: await Promise.all(c.crops.map(toPNG)), ...(exact.length && { exact }) });
+  }
   return JSON.stringify({ format: FORMAT, version: 1, exported: new Date().toISOString(), characters });
 }
 
@@ -49,16 +53,17 @@ export async function importTaught(api, text) {
       const label = JSON.stringify(name.slice(0, 80));
       const sources = [];
       items.push({ name, sources });
-      for (const url of c.crops) {
+      const exact = new Set(Array.isArray(c.exact) ? c.exact : []);
+      for (const [i, url] of c.crops.entries()) {
         if (typeof url !== 'string' || !url.startsWith('data:image/png;base64,')) throw new Error(`taught characters: ${label}: a crop is not a PNG data URL`);
         const bmp = await createImageBitmap(await (await fetch(url)).blob());
-        sources.push(bmp);
+        sources.push(exact.has(i) ? { source: bmp, exact: true } : bmp);
         if (bmp.width > MAX_SIDE || bmp.height > MAX_SIDE) throw new Error(`taught characters: ${label}: a crop is larger than ${MAX_SIDE} px`);
       }
     }
     if (!items.length) return [];
     return (await api.enrollAll(items)).map((r) => ({ name: r.name, examples: r.examples }));
   } finally {
-    for (const it of items) for (const b of it.sources) b.close();
+    for (const it of items) for (const b of it.sources) (b.source || b).close();
   }
 }

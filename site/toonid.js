@@ -296,7 +296,9 @@ class Toonid {
   }
 
   // enroll teaches a character: each item is a drawable (the whole of it is the crop) or
-  // {source, box: [x, y, w, h]}. Kept in this browser's IndexedDB and matched with the packs.
+  // {source, box: [x, y, w, h]}; exact: true keeps that crop's embedding as a sub-centre of its
+  // own, never averaged with the others (the demo teaches a face's detector crop so: identifyAll
+  // matches exactly that square). Kept in this browser's IndexedDB and matched with the packs.
   async enroll(name, sources) {
     const { crops, transfer } = await enrollCrops(sources);
     return this._change('enroll', { name, crops }, transfer);
@@ -332,7 +334,7 @@ class Toonid {
   gatherDone(name) { return name == null ? this._call('gatherDone', { name }) : this._change('gatherDone', { name }); }
 
   // taught lists the characters taught in this browser with their crops
-  // ([{id, name, series, pack, crops: [{pix: ArrayBuffer RGBA, w, h}]}]); taught.js exports them.
+  // ([{id, name, series, pack, crops: [{pix: ArrayBuffer RGBA, w, h, exact?}]}]); taught.js exports them.
   taught() { return this._call('taught', {}); }
 
   // exportPack returns the characters taught here (for the loaded model) as one pack archive
@@ -373,7 +375,7 @@ async function enrollCrops(sources) {
     const region = clampRect({ x, y, w, h }, W, H);
     if (!region) throw new Error('toonid: enroll: box lies outside the image');
     const img = await pixels(src, region, Math.min(1, ENROLL_SIDE / Math.max(region.w, region.h)));
-    crops.push({ pix: img.data.buffer, w: img.width, h: img.height });
+    crops.push({ pix: img.data.buffer, w: img.width, h: img.height, ...(s && s.exact === true && { exact: true }) });
     transfer.push(img.data.buffer);
   }
   return { crops, transfer };

@@ -289,7 +289,7 @@ async function taught() {
   const transfer = [];
   const result = all.map(({ id, name, series, crops }) => ({
     id, name, series, pack: id.startsWith(PACK_PREFIX) ? id.slice(PACK_PREFIX.length) : null,
-    crops: crops.map(({ pix, w, h }) => { transfer.push(pix); return { pix, w, h }; }),
+    crops: crops.map(({ pix, w, h, exact }) => { transfer.push(pix); return exact ? { pix, w, h, exact } : { pix, w, h }; }),
   }));
   return { result, transfer };
 }
@@ -331,6 +331,16 @@ function tx(db, mode, fn) {
   });
 }
 
+// userChar is a stored record as the bridge takes it (wasm/bridge.UserChar): with its exact flags
+// when it has any (crops taught with exact: true, a face as the detector crops it, are kept as
+// sub-centres of their own; records stored before there were flags have none, and load as before).
+function userChar({ id, name, series, embeddings, exact }) {
+  return exact && exact.length === embeddings.length && exact.some(Boolean) ? { id, name, series, embeddings, exact } : { id, name, series, embeddings };
+}
+
+// exactFlags is a record's flag per embedding (all false for a record stored without them).
+const exactFlags = (rec) => (rec.exact && rec.exact.length === rec.embeddings.length ? rec.exact : rec.embeddings.map(() => false));
+
 function embedCrop(c) {
   const r = call(state.bridge.embed(new Uint8Array(c.pix), c.w, c.h));
   return r.embedding;
@@ -358,12 +368,13 @@ async function loadUser(records) {
           continue;
         }
         rec.embeddings = rec.crops.map(embedCrop);
+        rec.exact = rec.crops.map((c) => !!c.exact);
         rec.modelSha = state.modelSha;
         if (!state.secondary) await tx(db, 'readwrite', (s) => s.put(rec)); // the primary writes
       }
       usable.push(rec);
     }
-    call(state.bridge.setUser(JSON.stringify(usable.map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings })))));
+    call(state.bridge.setUser(JSON.stringify(usable.map(userChar))));
     return usable;
   } finally { db.close(); }
 }
@@ -396,20 +407,23 @@ async function enroll({ name, crops, items }) {
       // A pack character's name adds examples to that character (folded into it by identify).
       const label = (state.manifest.labels || []).find((l) => String(l.name).toLowerCase() === low);
       if (label && (!rec || rec.id !== PACK_PREFIX + label.id)) rec = now.find((r) => r.id === PACK_PREFIX + label.id);
-      const embeddings = it.crops.map(embedCrop);
+      // A crop keeps its exact flag, so a re-embedding for another model keeps it exact.
+      const crops = it.crops.map(({ pix, w, h, exact }) => (exact ? { pix, w, h, exact: true } : { pix, w, h }));
+      const embeddings = crops.map(embedCrop), exact = crops.map((c) => !!c.exact);
       // loadUser re-embedded every record for this model at load, so old and new embeddings agree.
       if (rec) {
-        rec = { ...rec, crops: [...rec.crops, ...it.crops].slice(-keep), embeddings: [...rec.embeddings, ...embeddings].slice(-keep) };
+        rec = { ...rec, crops: [...rec.crops, ...crops].slice(-keep), embeddings: [...rec.embeddings, ...embeddings].slice(-keep), exact: [...exactFlags(rec), ...exact].slice(-keep) };
       } else {
+        const made = { created: Date.now(), crops: crops.slice(-keep), modelSha: state.modelSha, embeddings: embeddings.slice(-keep), exact: exact.slice(-keep) };
         rec = label
-          ? { id: PACK_PREFIX + label.id, name: label.name, series: label.series || '', created: Date.now(), crops: it.crops.slice(-keep), modelSha: state.modelSha, embeddings: embeddings.slice(-keep) }
-          : { id: `user:${crypto.randomUUID()}`, name: nm, series: 'taught in this browser', created: Date.now(), crops: it.crops.slice(-keep), modelSha: state.modelSha, embeddings: embeddings.slice(-keep) };
+          ? { id: PACK_PREFIX + label.id, name: label.name, series: label.series || '', ...made }
+          : { id: `user:${crypto.randomUUID()}`, name: nm, series: 'taught in this browser', ...made };
       }
       byId.set(rec.id, rec);
       changed.set(rec.id, rec);
       return rec.id;
     });
-    call(state.bridge.checkUser(JSON.stringify([...byId.values()].map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings })))));
+    call(state.bridge.checkUser(JSON.stringify([...byId.values()].map(userChar))));
     await tx(db, 'readwrite', (s) => { for (const r of changed.values()) s.put(r); });
     recs = recs.map((id) => byId.get(id));
   } finally { db.close(); }
@@ -436,7 +450,7 @@ async function exportPack() {
   if (!state) throw new Error('toonid: not loaded');
   const all = (await readUser()).filter((r) => r.modelSha === state.modelSha);
   if (!all.length) throw new Error('toonid: nothing taught to export');
-  const r = state.bridge.exportPack(JSON.stringify(all.map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings }))));
+  const r = state.bridge.exportPack(JSON.stringify(all.map(userChar)));
   if (typeof r === 'string') call(r); // an error reply: throws
   const bytes = r.buffer.slice(r.byteOffset, r.byteOffset + r.byteLength);
   return { result: { bytes, characters: all.length }, transfer: [bytes] };
@@ -463,7 +477,8 @@ async function importPack({ bytes }) {
       let rec = byId.get(c.id) || [...byId.values()].find((r) => r.name.toLowerCase() === low);
       if (rec && rec.modelSha === state.modelSha) {
         if (rec.crops.length && byId.get(c.id) === rec) return { name: rec.name, examples: rec.crops.length }; // taught here: already has it
-        rec = { ...rec, embeddings: [...(rec.crops.length ? rec.embeddings : []), ...c.embeddings].slice(-keep) };
+        const own = rec.crops.length ? rec : { embeddings: [] }; // a record taught here keeps its examples
+        rec = { ...rec, embeddings: [...own.embeddings, ...c.embeddings].slice(-keep), exact: [...exactFlags(own), ...c.embeddings.map(() => false)].slice(-keep) };
       } else {
         const id = byId.has(c.id) ? `user:${crypto.randomUUID()}` : c.id;
         rec = { id, name: c.name, series: c.series || '', created: Date.now(), crops: [], modelSha: state.modelSha, embeddings: c.embeddings.slice(-keep), imported: imp.name };
@@ -473,7 +488,7 @@ async function importPack({ bytes }) {
       return { name: rec.name, examples: rec.crops.length || rec.embeddings.length };
     });
     const set = [...byId.values()].filter((r) => r.modelSha === state.modelSha);
-    call(state.bridge.checkUser(JSON.stringify(set.map(({ id, name, series, embeddings }) => ({ id, name, series, embeddings })))));
+    call(state.bridge.checkUser(JSON.stringify(set.map(userChar))));
     await tx(db, 'readwrite', (s) => { for (const r of changed.values()) s.put(r); });
   } finally { db.close(); }
   await loadUser();

@@ -26,9 +26,12 @@ export const FRAME = { w: 848, h: 480, tile: 150 };
 export const tileAt = (i) => ({ x: 40 + (i % 3) * 270, y: 40 + Math.floor(i / 3) * 230 });
 export const truthBox = (i) => { const t = tileAt(i); return { x: t.x + 37.5, y: t.y + 37.5, w: 75, h: 75 }; };
 
-// composite draws the cast into an 848x480 PNG in the page and returns its bytes.
+// composite draws the cast into an 848x480 PNG in the page and returns its bytes. A member is a
+// gallery file ({file}) or a PNG made at test time ({png}: its bytes).
 export async function composite(page, cast = CAST) {
-  const tiles = cast.map((c, i) => ({ ...tileAt(i), src: `data:image/${c.file.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(join(GALLERY, c.file)).toString('base64')}` }));
+  const src = (c) => (c.png ? `data:image/png;base64,${c.png.toString('base64')}`
+    : `data:image/${c.file.endsWith('.png') ? 'png' : 'jpeg'};base64,${readFileSync(join(GALLERY, c.file)).toString('base64')}`);
+  const tiles = cast.map((c, i) => ({ ...tileAt(i), src: src(c) }));
   const b64 = await page.evaluate(async ({ tiles, F }) => {
     const c = new OffscreenCanvas(F.w, F.h), g = c.getContext('2d');
     const grad = g.createLinearGradient(0, 0, 0, F.h);

@@ -272,9 +272,9 @@ try {
 
   const stranger = strangerPNG();
   const taught = 'E2E Robot';
-  // searchAt is a click answered by the click search even inside a face box (boxClicks off): the
-  // robot's box answers from the detector's larger square, which a character taught from a search
-  // crop need not reach (default pack, measured 2026-12-02: 0.379 against the threshold 0.749).
+  // searchAt is a click answered by the click search even inside a face box (boxClicks off), so
+  // these steps test the search's crops; the robot's box answers from the detector's square, which
+  // teaching also stores (faces.mjs tests that).
   const searchAt = async (x, y) => {
     await page.evaluate(() => { window.toonidDemo.boxClicks = false; });
     try { return await clickImage(page, x, y); } finally { await page.evaluate(() => { window.toonidDemo.boxClicks = true; }); }

@@ -147,6 +147,34 @@ func TestSetUserTeachesACharacter(t *testing.T) {
 	}
 }
 
+// An embedding flagged exact is a sub-centre of its own: matched as it is, where averaged with
+// the character's other examples it would score far lower; an old record (no flags) builds as before.
+func TestUserPackKeepsExactEmbeddings(t *testing.T) {
+	views := [][]float32{{1, 0.1, 0, 0}, {1, 0, 0.1, 0}, {1, -0.1, 0, 0}, {1, 0, -0.1, 0}, {1, 0.1, 0.1, 0}}
+	face := []float32{0.3, 0, 0, 1}
+	score := func(c UserChar) float32 {
+		up, err := UserPack([]UserChar{c}, "m", 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := pack.NewMatcher(up)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := m.Match(face, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Answers[0].Score
+	}
+	all := append(append([][]float32(nil), views...), face)
+	averaged := score(UserChar{ID: "user:a", Name: "A", Embeddings: all})
+	kept := score(UserChar{ID: "user:a", Name: "A", Embeddings: all, Exact: []bool{false, false, false, false, false, true}})
+	if kept < 0.98 || averaged > kept-0.1 {
+		t.Errorf("the face's own score: %.3f kept exact, %.3f averaged in", kept, averaged)
+	}
+}
+
 func TestBadRequestsAreErrors(t *testing.T) {
 	s, _ := testSession(t)
 	pix, w, h := scene()
@@ -187,6 +215,7 @@ func TestBadRequestsAreErrors(t *testing.T) {
 		{"empty name", `[{"id":"user:a","name":"  ","embeddings":[[1,0,0,0]]}]`, "name of 0 characters, want 1..80"},
 		{"long name", `[{"id":"user:a","name":"` + strings.Repeat("é", MaxTaughtName+1) + `","embeddings":[[1,0,0,0]]}]`, "name of 81 characters"},
 		{"too many examples", `[{"id":"user:a","name":"x","embeddings":[` + strings.Repeat(`[1,0,0,0],`, MaxTaughtExamples) + `[1,0,0,0]]}]`, "33 examples, limit 32"},
+		{"exact flags", `[{"id":"user:a","name":"x","embeddings":[[1,0,0,0]],"exact":[true,false]}]`, "2 exact flags for 1 embeddings"},
 	} {
 		t.Run("setUser "+tc.name, func(t *testing.T) {
 			if got := string(s.SetUser([]byte(tc.chars))); !strings.Contains(got, tc.want) {

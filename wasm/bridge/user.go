@@ -15,6 +15,11 @@ type UserChar struct {
 	Name       string      `json:"name"`
 	Series     string      `json:"series"`
 	Embeddings [][]float32 `json:"embeddings"`
+	// Exact, when given, has one flag per embedding: true keeps that one as a sub-centre of its
+	// own (pack.BuildOptions.Exact), never averaged with the rest. The worker sets it for a face
+	// taught from a click as the detector crops it: identifyAll embeds that square, which the
+	// click search's crops need not resemble (site/README.md, "Wrong? It's …").
+	Exact []bool `json:"exact,omitempty"`
 }
 
 // Limits on what a browser may teach, stated once: UserPack refuses a taught set beyond them.
@@ -62,6 +67,7 @@ func UserPack(chars []UserChar, modelSHA256 string, dim int) (*pack.Pack, error)
 	}
 	labels := make([]pack.Label, len(chars))
 	embs := make([][][]float32, len(chars))
+	exact := make([][][]float32, len(chars))
 	for i, c := range chars {
 		if !strings.HasPrefix(c.ID, "user:") {
 			return nil, fmt.Errorf("bridge: taught character id %q must start with \"user:\"", c.ID)
@@ -77,10 +83,23 @@ func UserPack(chars []UserChar, modelSHA256 string, dim int) (*pack.Pack, error)
 				return nil, fmt.Errorf("bridge: taught character %q: embedding %d has %d values, model has %d", c.ID, j, len(e), dim)
 			}
 		}
+		if len(c.Exact) != 0 && len(c.Exact) != len(c.Embeddings) {
+			return nil, fmt.Errorf("bridge: taught character %q: %d exact flags for %d embeddings", c.ID, len(c.Exact), len(c.Embeddings))
+		}
 		labels[i] = pack.Label{ID: c.ID, Name: c.Name, Series: c.Series}
-		embs[i] = c.Embeddings
+		if len(c.Exact) == 0 {
+			embs[i] = c.Embeddings
+			continue
+		}
+		for j, e := range c.Embeddings {
+			if c.Exact[j] {
+				exact[i] = append(exact[i], e)
+			} else {
+				embs[i] = append(embs[i], e)
+			}
+		}
 	}
-	return pack.Build(labels, embs, pack.BuildOptions{Name: "user", ModelSHA256: modelSHA256})
+	return pack.Build(labels, embs, pack.BuildOptions{Name: "user", ModelSHA256: modelSHA256, Exact: exact})
 }
 
 // CheckName answers the protocol's checkName: {"name": the name as stored} or {"error": ...}.
