@@ -14,6 +14,17 @@ const qgemmOn = true
 //go:noescape
 func qdotPanel(a, b, c unsafe.Pointer, kp, tiles, ldb, ldc int)
 
+// The epilogue's vector loops (qgemm_wasm.s).
+//
+//go:noescape
+func qepiClamp(acc, dst unsafe.Pointer, n4 int, rs, b float32, lo, hi int32)
+
+//go:noescape
+func qepiNone(acc, dst unsafe.Pointer, n4 int, rs, b float32)
+
+//go:noescape
+func qepiFloat(acc, dst unsafe.Pointer, n4 int, rs, b, lo, hi float32)
+
 // run computes what runGeneric does (bit for bit: the sums are exact and the epilogue's float
 // operations are the same), into c's m rows of n columns, ldc apart; scratch holds at least
 // scratchLen(n) floats. Every loop walks pointers inside slices whose bounds run checks up
@@ -62,29 +73,18 @@ func (g *qgemm) run(n int, b []float32, offs []int32, c []float32, ldc int, bias
 func qEpilogue(dst []float32, acc []int32, rs, b, lo, hi float32) {
 	n := len(dst)
 	acc = acc[:n]
-	rv, bv := archsimd.BroadcastFloat32x4(rs), archsimd.BroadcastFloat32x4(b)
-	lv, hv := archsimd.BroadcastFloat32x4(lo), archsimd.BroadcastFloat32x4(hi)
-	li, hi4 := lv.ToBits().BitsToInt32(), hv.ToBits().BitsToInt32()
-	ap, dp := unsafe.Pointer(unsafe.SliceData(acc)), unsafe.Pointer(unsafe.SliceData(dst))
-	j := 0
-	ld := func(o int) archsimd.Float32x4 {
-		return archsimd.LoadInt32x4Array((*[4]int32)(unsafe.Add(ap, 4*o))).ConvertToFloat32().Mul(rv).Add(bv)
-	}
-	switch {
-	case lo >= 0 && !math.Signbit(float64(lo)):
-		for ; j+4 <= n; j += 4 {
-			ld(j).ToBits().BitsToInt32().Max(li).Min(hi4).ToBits().BitsToFloat32().StoreArray((*[4]float32)(unsafe.Add(dp, 4*j)))
-		}
-	case math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1):
-		for ; j+4 <= n; j += 4 {
-			ld(j).StoreArray((*[4]float32)(unsafe.Add(dp, 4*j)))
-		}
-	default:
-		for ; j+4 <= n; j += 4 {
-			ld(j).Max(lv).Min(hv).StoreArray((*[4]float32)(unsafe.Add(dp, 4*j)))
+	if n4 := n / 4; n4 > 0 {
+		ap, dp := unsafe.Pointer(unsafe.SliceData(acc)), unsafe.Pointer(unsafe.SliceData(dst))
+		switch {
+		case lo >= 0 && !math.Signbit(float64(lo)):
+			qepiClamp(ap, dp, n4, rs, b, int32(math.Float32bits(lo)), int32(math.Float32bits(hi)))
+		case math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1):
+			qepiNone(ap, dp, n4, rs, b)
+		default:
+			qepiFloat(ap, dp, n4, rs, b, lo, hi)
 		}
 	}
-	for ; j < n; j++ {
+	for j := n / 4 * 4; j < n; j++ {
 		dst[j] = clamp(float32(acc[j])*rs+b, lo, hi)
 	}
 }

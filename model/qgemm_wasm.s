@@ -25,6 +25,31 @@
 	Get R10; I64Const $16; I64Add; I32WrapI64; Get acc1; V128Store $0; \
 	Get R10; Get R6; I64Add; Set R10
 
+// The epilogue loops of qEpilogue over n4 >= 1 vectors: dst = float32(acc)*rs + b, then the
+// clamp: on the bits as int32 (lo >= 0), none, or f32x4.max/min. In Go they cost twice as
+// much (node 20, 1.5 M outputs: 850-1090 us against 380-580).
+
+// EPI_ARGS loads acc, dst, n4 into R0..R2 and rs, b into V0, V1.
+#define EPI_ARGS \
+	I64Load acc+0(FP); Set R0; \
+	I64Load dst+8(FP); Set R1; \
+	I64Load n4+16(FP); Set R2; \
+	F32Load rs+24(FP); F32x4Splat; Set V0; \
+	F32Load b+28(FP); F32x4Splat; Set V1
+
+// EPI_VALUE pushes the dst address and float32(acc)*rs + b.
+#define EPI_VALUE \
+	Get R1; I32WrapI64; \
+	Get R0; I32WrapI64; V128Load $0; F32x4ConvertI32x4S; Get V0; F32x4Mul; Get V1; F32x4Add
+
+// EPI_NEXT stores, steps the pointers and loops while vectors remain.
+#define EPI_NEXT \
+	V128Store $0; \
+	Get R0; I64Const $16; I64Add; Set R0; \
+	Get R1; I64Const $16; I64Add; Set R1; \
+	Get R2; I64Const $1; I64Sub; Tee R2; \
+	I64Eqz; I32Eqz; BrIf $0
+
 // func qdotPanel(a, b, c unsafe.Pointer, kp, tiles, ldb, ldc int)
 TEXT ·qdotPanel(SB), NOSPLIT, $0-56
 	I64Load a+0(FP)
@@ -87,5 +112,38 @@ TEXT ·qdotPanel(SB), NOSPLIT, $0-56
 		I64Eqz
 		I32Eqz
 		BrIf $0
+	End
+	RET
+
+// func qepiClamp(acc, dst unsafe.Pointer, n4 int, rs, b float32, lo, hi int32)
+TEXT ·qepiClamp(SB), NOSPLIT, $0-40
+	EPI_ARGS
+	I32Load lo+32(FP); I32x4Splat; Set V2
+	I32Load hi+36(FP); I32x4Splat; Set V3
+	Loop
+		EPI_VALUE
+		Get V2; I32x4MaxS; Get V3; I32x4MinS
+		EPI_NEXT
+	End
+	RET
+
+// func qepiNone(acc, dst unsafe.Pointer, n4 int, rs, b float32)
+TEXT ·qepiNone(SB), NOSPLIT, $0-32
+	EPI_ARGS
+	Loop
+		EPI_VALUE
+		EPI_NEXT
+	End
+	RET
+
+// func qepiFloat(acc, dst unsafe.Pointer, n4 int, rs, b, lo, hi float32)
+TEXT ·qepiFloat(SB), NOSPLIT, $0-40
+	EPI_ARGS
+	F32Load lo+32(FP); F32x4Splat; Set V2
+	F32Load hi+36(FP); F32x4Splat; Set V3
+	Loop
+		EPI_VALUE
+		Get V2; F32x4Max; Get V3; F32x4Min
+		EPI_NEXT
 	End
 	RET
