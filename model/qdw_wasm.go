@@ -40,10 +40,15 @@ func (d *qdw) run(src, dst, bias []float32, lo, hi, bound float32, scratch []flo
 		x := src[c*hw : (c+1)*hw]
 		if n8 > 0 && d.h > 0 {
 			qnarrowRows(unsafe.Pointer(&x[0]), unsafe.Pointer(&plane[d.pt*d.rowLen+d.pl]), d.h, n8, 4*d.w, 2*d.rowLen, inv)
+			if t := d.w - 8; 8*n8 < d.w {
+				// The rows' tails: the 8 samples that end each row, again (a scalar tail
+				// cost 144 channels of 28x28 half their convolution).
+				qnarrowRows(unsafe.Pointer(&x[t]), unsafe.Pointer(&plane[d.pt*d.rowLen+d.pl+t]), d.h, 1, 4*d.w, 2*d.rowLen, inv)
+			}
 		}
-		for y := 0; y < d.h && 8*n8 < d.w; y++ {
+		for y := 0; y < d.h && n8 == 0; y++ {
 			row := plane[(d.pt+y)*d.rowLen+d.pl:][:d.w]
-			for j := 8 * n8; j < d.w; j++ {
+			for j := range d.w {
 				row[j] = int16(quantise(x[y*d.w+j], inv))
 			}
 		}
