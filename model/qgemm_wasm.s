@@ -1,6 +1,7 @@
 //go:build goexperiment.simd && wasm
 
 #include "textflag.h"
+#include "asm_wasm.h"
 
 // qdotPanel computes one panel (4 rows) of the integer GEMM over tiles x 8 columns: for each
 // tile, 8 int32x4 accumulators (4 rows x 2 vectors) over kp pairs of K steps, each step one
@@ -8,22 +9,15 @@
 // per pair: 4 rows x 2 int16); b: the packed input block (ldb bytes per pair, 4 bytes per
 // column); c: int32 results, rows ldc bytes apart. The weights are splat from memory with
 // v128.load32_splat (one vpbroadcastd; i32.load + i32x4.splat is three instructions, and the
-// kernel ran 19-35% slower on it in node 20). Go 1.27.3's assembler writes that instruction
-// without its memory immediate, so MEMARG0 writes it: two 0x00 bytes (alignment hint 2^0,
-// offset 0) by way of two unreachable opcodes, which is all they are. Were the assembler
-// fixed, they would be real instructions and every integer GEMM would trap: the qgemm tests
-// would fail at once (the toolchain is pinned). It also ignores the offset of a v128.store
-// (addresses are computed instead).
+// kernel ran 19-35% slower on it in node 20), its memory immediate written by MEMARG0
+// (asm_wasm.h). The assembler ignores the offset of a v128.store (addresses are computed).
 // R registers are i64 locals; every address is wrapped to i32 at its load or store. Both
 // loops run at least once: the caller ensures kp, tiles >= 1.
-
-// MEMARG0: the memory immediate (align 0, offset 0) of the v128.load32_splat before it.
-#define MEMARG0 Unreachable; Unreachable
 
 // ROW(off, acc0, acc1): the weight pair of one row (at a + off) splat, times the step's two
 // input vectors, into that row's two accumulators.
 #define ROW(off, acc0, acc1) \
-	Get R7; I32WrapI64; I32Const $off; I32Add; V128Load32Splat; MEMARG0; Set V10; \
+	SPLAT(R7, off); Set V10; \
 	Get acc0; Get V10; Get V8; I32x4DotI16x8S; I32x4Add; Set acc0; \
 	Get acc1; Get V10; Get V9; I32x4DotI16x8S; I32x4Add; Set acc1
 
