@@ -149,3 +149,63 @@ TEXT ·qepiFloat(SB), NOSPLIT, $0-40
 		EPI_NEXT
 	End
 	RET
+
+// QPAIR(off): quantises the 4 floats at R10 + off and at R11 + off and pushes them as int16
+// pairs (the first row's value low, the second's high).
+#define QPAIR(off) \
+	Get R10; I32WrapI64; V128Load $off; Get V0; F32x4Mul; F32x4Nearest; I32x4TruncSatF32x4S; Get V1; V128And; \
+	Get R11; I32WrapI64; V128Load $off; Get V0; F32x4Mul; F32x4Nearest; I32x4TruncSatF32x4S; I32Const $16; I32x4Shl; \
+	V128Or
+
+// func qpackPairs(b, offs, dst unsafe.Pointer, pairs, n4, dstride int, inv float32) packs
+// pairs pairs of input rows (row offsets in floats from b at offs, int32s, two per pair) over
+// n4 vectors of 4 columns into dst (rows dstride bytes apart): pack's loop in assembly.
+// pairs, n4 >= 1.
+TEXT ·qpackPairs(SB), NOSPLIT, $0-52
+	I64Load b+0(FP)
+	Set R0
+	I64Load offs+8(FP)
+	Set R1
+	I64Load dst+16(FP)
+	Set R2
+	I64Load pairs+24(FP)
+	Set R3
+	I64Load n4+32(FP)
+	Set R4
+	I64Load dstride+40(FP)
+	Set R5
+	F32Load inv+48(FP)
+	F32x4Splat
+	Set V0
+	I32Const $0xffff
+	I32x4Splat
+	Set V1
+
+	Loop // over the pairs
+		// The pair's two rows: b + 4*offs[0], b + 4*offs[1].
+		Get R1; I32WrapI64; I64Load32S $0; I64Const $2; I64Shl; Get R0; I64Add; Set R10
+		Get R1; I32WrapI64; I64Load32S $4; I64Const $2; I64Shl; Get R0; I64Add; Set R11
+		Get R2
+		Set R12
+		Get R4
+		Set R13
+		Loop // over the vectors
+			Get R12; I32WrapI64
+			QPAIR(0)
+			V128Store $0
+			Get R10; I64Const $16; I64Add; Set R10
+			Get R11; I64Const $16; I64Add; Set R11
+			Get R12; I64Const $16; I64Add; Set R12
+			Get R13; I64Const $1; I64Sub; Tee R13
+			I64Eqz
+			I32Eqz
+			BrIf $0
+		End
+		Get R1; I64Const $8; I64Add; Set R1
+		Get R2; Get R5; I64Add; Set R2
+		Get R3; I64Const $1; I64Sub; Tee R3
+		I64Eqz
+		I32Eqz
+		BrIf $0
+	End
+	RET
