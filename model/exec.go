@@ -51,7 +51,7 @@ func newPlan(g *Graph) (*plan, error) {
 			packed = append(packed, packA(op.Weight[gi*ocg*k:(gi+1)*ocg*k], ocg, k)...)
 		}
 		p.packed[i] = slices.Grow(packed, mr) // slack for gemm4, see packA
-		l := newConvLayout(op, in, out)
+		l := newConvLayout(op, in, out, false)
 		p.layout[i] = l
 		p.scratch = max(p.scratch, l.phaseLen+l.tmpLen)
 		if winoEligible(op, in, out) {
@@ -105,9 +105,15 @@ func (p *plan) planQgemm() {
 		if l == nil || l.wino != nil || p.packed[i] == nil {
 			continue
 		}
-		out := p.shapes[i+1]
+		in, out := p.shapes[op.In[0]], p.shapes[i+1]
 		ocg := op.WeightShape[0] / op.Group
 		k := op.WeightShape[1] * op.KH * op.KW
+		if !l.direct {
+			// The integer GEMM needs no widened planes, and its multiply-adds are cheaper:
+			// planes may pay where the float GEMM's did not (the layout is kept only if the
+			// integer GEMM takes the convolution, below).
+			l = newConvLayout(op, in, out, true)
+		}
 		n := out[1] * out[2]
 		if !l.direct && !l.im2col {
 			n = out[1] * l.pws
@@ -129,7 +135,7 @@ func (p *plan) planQgemm() {
 			continue
 		}
 		p.scratch = max(p.scratch, need)
-		p.q[i], p.packed[i] = qs, nil
+		p.layout[i], p.q[i], p.packed[i] = l, qs, nil
 		p.qbound[i] = p.producerBound(op)
 	}
 }
@@ -264,7 +270,20 @@ type convLayout struct {
 	plane, group     int // depthwise: floats of one channel's planes, channels per kernel call
 }
 
-func newConvLayout(op *Op, in, out Shape) *convLayout {
+// The im2col choice (see newConvLayout): a dropped column costs ocg multiply-adds, an im2col
+// copy of a B element about as much as im2colFloat float32 ones (~1/14 ns each in wasm
+// against ~1.5 ns) or im2colInt integer ones (~1/39 ns each in the wasm integer GEMM). On
+// the dual embedder's 7x7 convolutions (128 channels, 9 columns per row for 7) im2col was a
+// quarter of the integer one's time.
+const (
+	im2colFloat = 22
+	im2colInt   = 58
+)
+
+// newConvLayout lays out a convolution's input for the float GEMM or (integer) the integer
+// one: stride-phase planes, or an im2col copy where the planes' dropped columns (pws-ow per
+// row) would cost more than copying.
+func newConvLayout(op *Op, in, out Shape, integer bool) *convLayout {
 	icg, ocg := in[0]/op.Group, out[0]/op.Group
 	if isPointwise(op) {
 		return &convLayout{direct: true, offs: rowOffsets(icg, in[1]*in[2])}
@@ -273,8 +292,12 @@ func newConvLayout(op *Op, in, out Shape) *convLayout {
 	ph, pw := in[1]+op.Pads[0]+op.Pads[2], in[2]+op.Pads[1]+op.Pads[3]
 	l := &convLayout{sh: sh, sw: sw, phs: (ph + sh - 1) / sh, pws: (pw + sw - 1) / sw, need: make([]bool, sh*sw)}
 	// Widen the planes (zero columns) so that the GEMM width oh*pws is a whole number of
-	// register tiles: a column tail runs on the slow path.
+	// register tiles: a column tail runs on the float GEMM's slow path (the integer one pads
+	// its packed input instead).
 	tile := gemmCols()
+	if integer {
+		tile = 1
+	}
 	for extra := 0; extra < tile; extra++ {
 		if out[1]*(l.pws+extra)%tile == 0 {
 			l.pws += extra
@@ -297,7 +320,11 @@ func newConvLayout(op *Op, in, out Shape) *convLayout {
 	// On small maps the dropped columns cost more than an im2col copy: each B element
 	// feeds ocg multiply-adds (~1/14 ns each in wasm) while copying it costs ~1.5 ns.
 	oh, ow := out[1], out[2]
-	if (l.pws-ow)*ocg > 22*ow {
+	copyMACs := im2colFloat
+	if integer {
+		copyMACs = im2colInt
+	}
+	if (l.pws-ow)*ocg > copyMACs*ow {
 		k := icg * op.KH * op.KW
 		l.im2col = true
 		l.offs = rowOffsets(k, oh*ow)
