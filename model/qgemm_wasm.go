@@ -73,19 +73,28 @@ func (g *qgemm) run(n int, b []float32, offs []int32, c []float32, ldc int, bias
 func qEpilogue(dst []float32, acc []int32, rs, b, lo, hi float32) {
 	n := len(dst)
 	acc = acc[:n]
-	if n4 := n / 4; n4 > 0 {
-		ap, dp := unsafe.Pointer(unsafe.SliceData(acc)), unsafe.Pointer(unsafe.SliceData(dst))
+	if n < 4 {
+		for j := range dst {
+			dst[j] = clamp(float32(acc[j])*rs+b, lo, hi)
+		}
+		return
+	}
+	ap, dp := unsafe.Pointer(unsafe.SliceData(acc)), unsafe.Pointer(unsafe.SliceData(dst))
+	epi := func(a, d unsafe.Pointer, n4 int) {
 		switch {
 		case lo >= 0 && !math.Signbit(float64(lo)):
-			qepiClamp(ap, dp, n4, rs, b, int32(math.Float32bits(lo)), int32(math.Float32bits(hi)))
+			qepiClamp(a, d, n4, rs, b, int32(math.Float32bits(lo)), int32(math.Float32bits(hi)))
 		case math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1):
-			qepiNone(ap, dp, n4, rs, b)
+			qepiNone(a, d, n4, rs, b)
 		default:
-			qepiFloat(ap, dp, n4, rs, b, lo, hi)
+			qepiFloat(a, d, n4, rs, b, lo, hi)
 		}
 	}
-	for j := n / 4 * 4; j < n; j++ {
-		dst[j] = clamp(float32(acc[j])*rs+b, lo, hi)
+	epi(ap, dp, n/4)
+	if n%4 != 0 {
+		// The tail as the last 4 elements again (dst and acc never overlap): scalar tails
+		// were 2% of the embedder's pass (49 columns at 7x7).
+		epi(unsafe.Add(ap, 4*(n-4)), unsafe.Add(dp, 4*(n-4)), 1)
 	}
 }
 
@@ -94,9 +103,10 @@ func qpackPairs(b, offs, dst unsafe.Pointer, pairs, n4, dstride int, inv float32
 
 // pack quantises columns j0..j0+w-1 of the k input rows into bq (kp rows of nb pairs: row q
 // holds, per column, input rows 2q and 2q+1 as the low and high int16 of one int32), zero
-// from column w to wt. The whole vectors of the full pairs run in assembly (qpackPairs; the
-// embedder's pass, whose 3x3 convolutions pack 9 rows per input channel, went from 6.1-6.3 to
-// 5.9-6.0 ms in node 20 so); column tails and an odd k's last row here.
+// from column w to wt. The full pairs run in assembly (qpackPairs; the embedder's pass, whose
+// 3x3 convolutions pack 9 rows per input channel, went from 6.1-6.3 to 5.9-6.0 ms in node 20
+// so), a column tail as the last 4 columns again; an odd k's last row, and blocks narrower
+// than 4 columns, here.
 func (g *qgemm) pack(bq []int32, nb, w, wt int, b []float32, offs []int32, j0 int, inv float32) {
 	pairs, n4 := g.k/2, w/4
 	if pairs > 0 && n4 > 0 {
@@ -105,6 +115,10 @@ func (g *qgemm) pack(bq []int32, nb, w, wt int, b []float32, offs []int32, j0 in
 		}
 		_ = bq[(pairs-1)*nb+4*n4-1]
 		qpackPairs(unsafe.Pointer(&b[j0]), unsafe.Pointer(&offs[0]), unsafe.Pointer(&bq[0]), pairs, n4, 4*nb, inv)
+		if w%4 != 0 {
+			// The columns' tail as the last 4 columns again, as in qEpilogue.
+			qpackPairs(unsafe.Pointer(&b[j0+w-4]), unsafe.Pointer(&offs[0]), unsafe.Pointer(&bq[w-4]), pairs, 1, 4*nb, inv)
+		}
 	}
 	iv := archsimd.BroadcastFloat32x4(inv)
 	mask := archsimd.BroadcastInt32x4(0xffff)
@@ -113,8 +127,11 @@ func (g *qgemm) pack(bq []int32, nb, w, wt int, b []float32, offs []int32, j0 in
 		x0 := b[int(offs[2*q])+j0 : int(offs[2*q])+j0+w]
 		j := 0
 		if 2*q+1 < g.k {
+			if n4 > 0 {
+				j = w // all of it above
+			}
 			x1 := b[int(offs[2*q+1])+j0 : int(offs[2*q+1])+j0+w]
-			for j = 4 * n4; j < w; j++ {
+			for ; j < w; j++ {
 				dst[j] = int32(uint16(quantise(x0[j], inv))) | quantise(x1[j], inv)<<16
 			}
 		} else {
