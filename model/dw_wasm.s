@@ -77,17 +77,14 @@ TEXT ·dwPairs(SB), NOSPLIT, $0-48
 			Get R1; Get R9; I64Add; Set R14
 			CLAMPST(R14, V12)
 			Get V13; LD(R13, 0); Get V6; F32x4Mul; F32x4Add; LD(R13, 4); Get V7; F32x4Mul; F32x4Add; LD(R13, 8); Get V8; F32x4Mul; F32x4Add; Set V13
-			Get R14; Get R15; I64Add; Set R14
+			STEPBY(R14, R15)
 			CLAMPST(R14, V13)
 			Get R9; Get R6; I64LtU
-			Get R9; I64Const $16; I64Add; Set R9
+			STEP(R9, 16)
 			BrIf $0
 		End
 		Get R0; Get R5; I64Const $1; I64Shl; I64Add; Set R0
 		Get R1; Get R15; I64Const $1; I64Shl; I64Add; Set R1
-		Get R3; I64Const $1; I64Sub; Tee R3
-		I64Eqz
-		I32Eqz
-		BrIf $0
+		AGAIN(R3)
 	End
 	RET

@@ -273,10 +273,7 @@ func quantizePerChannel(w []float32, oc int) ([]float32, []int8) {
 	q := make([]int8, len(w))
 	for c := 0; c < oc; c++ {
 		row := w[c*per : (c+1)*per]
-		var m float32
-		for _, v := range row {
-			m = max(m, float32(math.Abs(float64(v))))
-		}
+		m := maxAbs(row)
 		if m == 0 {
 			continue
 		}

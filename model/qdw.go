@@ -72,10 +72,7 @@ func quantizeInt16(w []float32, m int) ([]float32, []int16) {
 	scales := make([]float32, m)
 	for c := 0; c < m; c++ {
 		row := w[c*k : (c+1)*k]
-		var a float32
-		for _, v := range row {
-			a = max(a, float32(math.Abs(float64(v))))
-		}
+		a := maxAbs(row)
 		if a == 0 {
 			continue
 		}

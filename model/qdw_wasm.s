@@ -1,6 +1,7 @@
 //go:build goexperiment.simd && wasm
 
 #include "textflag.h"
+#include "asm_wasm.h"
 
 // The integer depthwise kernel's two loops (see qdw.go), in assembly for the instructions
 // Go 1.27.3's simd/archsimd does not expose: i16x8.narrow_i32x4_s and i32x4.dot_i16x8_s.
@@ -40,19 +41,13 @@ TEXT ·qnarrowRows(SB), NOSPLIT, $0-52
 			Get R6; I32WrapI64; V128Load $16; Get V0; F32x4Mul; F32x4Nearest; I32x4TruncSatF32x4S
 			I16x8NarrowI32x4S
 			V128Store $0
-			Get R6; I64Const $32; I64Add; Set R6
-			Get R7; I64Const $16; I64Add; Set R7
-			Get R8; I64Const $1; I64Sub; Tee R8
-			I64Eqz
-			I32Eqz
-			BrIf $0
+			STEP(R6, 32)
+			STEP(R7, 16)
+			AGAIN(R8)
 		End
-		Get R0; Get R4; I64Add; Set R0
-		Get R1; Get R5; I64Add; Set R1
-		Get R2; I64Const $1; I64Sub; Tee R2
-		I64Eqz
-		I32Eqz
-		BrIf $0
+		STEPBY(R0, R4)
+		STEPBY(R1, R5)
+		AGAIN(R2)
 	End
 	RET
 
@@ -97,22 +92,16 @@ TEXT ·qdw2(SB), NOSPLIT, $0-48
 			I32x4Splat
 			Get R6; Set R8
 			TAPS(V0, V1)
-			Get R8; Get R3; I64Add; Set R8
+			STEPBY(R8, R3)
 			TAPS(V2, V3)
-			Get R8; Get R3; I64Add; Set R8
+			STEPBY(R8, R3)
 			TAPS(V4, V5)
 			V128Store $0
-			Get R2; I64Const $16; I64Add; Set R2
-			Get R6; I64Const $16; I64Add; Set R6
-			Get R7; I64Const $1; I64Sub; Tee R7
-			I64Eqz
-			I32Eqz
-			BrIf $0
+			STEP(R2, 16)
+			STEP(R6, 16)
+			AGAIN(R7)
 		End
 		Get R0; Get R3; I64Const $1; I64Shl; I64Add; Set R0
-		Get R4; I64Const $1; I64Sub; Tee R4
-		I64Eqz
-		I32Eqz
-		BrIf $0
+		AGAIN(R4)
 	End
 	RET

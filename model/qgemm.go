@@ -85,15 +85,22 @@ func (g *qgemm) scratchLen(n int) int {
 	return g.kp*nb + mr*nb
 }
 
-// inputScale returns the largest |b[offs[r]+j]| for r < k, j < n.
+// inputAmax returns the largest |b[offs[r]+j]| for r < k, j < n.
 func inputAmax(n, k int, b []float32, offs []int32) float32 {
 	var amax float32
 	for _, o := range offs[:k] {
-		for _, v := range b[o : int(o)+n] {
-			amax = max(amax, float32(math.Abs(float64(v))))
-		}
+		amax = max(amax, maxAbs(b[o:int(o)+n]))
 	}
 	return amax
+}
+
+// maxAbs returns the largest |v| in x (0 for none).
+func maxAbs(x []float32) float32 {
+	var m float32
+	for _, v := range x {
+		m = max(m, float32(math.Abs(float64(v))))
+	}
+	return m
 }
 
 // quantise returns round-half-even(v * inv) (|v| <= amax, so that |v*inv| stays within

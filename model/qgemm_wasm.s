@@ -25,7 +25,7 @@
 #define STORE(acc0, acc1) \
 	Get R10; I32WrapI64; Get acc0; V128Store $0; \
 	Get R10; I64Const $16; I64Add; I32WrapI64; Get acc1; V128Store $0; \
-	Get R10; Get R6; I64Add; Set R10
+	STEPBY(R10, R6)
 
 // The epilogue loops of qEpilogue over n4 >= 1 vectors: dst = float32(acc)*rs + b, then the
 // clamp: on the bits as int32 (lo >= 0), none, or f32x4.max/min. In Go they cost twice as
@@ -47,10 +47,9 @@
 // EPI_NEXT stores, steps the pointers and loops while vectors remain.
 #define EPI_NEXT \
 	V128Store $0; \
-	Get R0; I64Const $16; I64Add; Set R0; \
-	Get R1; I64Const $16; I64Add; Set R1; \
-	Get R2; I64Const $1; I64Sub; Tee R2; \
-	I64Eqz; I32Eqz; BrIf $0
+	STEP(R0, 16); \
+	STEP(R1, 16); \
+	AGAIN(R2)
 
 // func qdotPanel(a, b, c unsafe.Pointer, kp, tiles, ldb, ldc int)
 TEXT ·qdotPanel(SB), NOSPLIT, $0-56
@@ -93,12 +92,9 @@ TEXT ·qdotPanel(SB), NOSPLIT, $0-56
 			ROW(4, V2, V3)
 			ROW(8, V4, V5)
 			ROW(12, V6, V7)
-			Get R7; I64Const $16; I64Add; Set R7
-			Get R8; Get R5; I64Add; Set R8
-			Get R9; I64Const $1; I64Sub; Tee R9
-			I64Eqz
-			I32Eqz
-			BrIf $0
+			STEP(R7, 16)
+			STEPBY(R8, R5)
+			AGAIN(R9)
 		End
 
 		Get R2
@@ -108,12 +104,9 @@ TEXT ·qdotPanel(SB), NOSPLIT, $0-56
 		STORE(V4, V5)
 		STORE(V6, V7)
 
-		Get R1; I64Const $32; I64Add; Set R1
-		Get R2; I64Const $32; I64Add; Set R2
-		Get R4; I64Const $1; I64Sub; Tee R4
-		I64Eqz
-		I32Eqz
-		BrIf $0
+		STEP(R1, 32)
+		STEP(R2, 32)
+		AGAIN(R4)
 	End
 	RET
 
@@ -193,19 +186,13 @@ TEXT ·qpackPairs(SB), NOSPLIT, $0-52
 			Get R12; I32WrapI64
 			QPAIR(0)
 			V128Store $0
-			Get R10; I64Const $16; I64Add; Set R10
-			Get R11; I64Const $16; I64Add; Set R11
-			Get R12; I64Const $16; I64Add; Set R12
-			Get R13; I64Const $1; I64Sub; Tee R13
-			I64Eqz
-			I32Eqz
-			BrIf $0
+			STEP(R10, 16)
+			STEP(R11, 16)
+			STEP(R12, 16)
+			AGAIN(R13)
 		End
-		Get R1; I64Const $8; I64Add; Set R1
-		Get R2; Get R5; I64Add; Set R2
-		Get R3; I64Const $1; I64Sub; Tee R3
-		I64Eqz
-		I32Eqz
-		BrIf $0
+		STEP(R1, 8)
+		STEPBY(R2, R5)
+		AGAIN(R3)
 	End
 	RET
