@@ -40,11 +40,26 @@ type Click struct {
 
 // A Request asks for a click search (Click) or for one crop given whole (Box), not both; K is the
 // number of answers (DefaultK when 0 or less, at most MaxK).
+//
+// Part shares a click search between workers (site/toonid.js, with two): each embeds only the
+// crops of each stage whose index i has i % Of == Index, and replies with the best of those. The
+// caller keeps the best over the parts (the highest Score, the lowest Index on a tie); unless
+// that one is Confident, it asks every part for the refine stage around its Box (Refine, with
+// the same Part), and keeps the refine stage's best where it scores higher. That is the whole
+// search's answer (TestPartsMakeTheWholeSearch). A Click with Part runs the coarse stage only.
 type Request struct {
-	Click *Click
-	Box   *image.Rectangle
-	K     int
+	Click  *Click
+	Box    *image.Rectangle
+	K      int
+	Part   *Part
+	Refine *image.Rectangle
 }
+
+// A Part is a worker's share of a click search: Index of Of (1 <= Of <= MaxParts).
+type Part struct{ Index, Of int }
+
+// MaxParts bounds the number of parts a click search is shared into.
+const MaxParts = 8
 
 // An Answer is one named candidate; Score is the cosine similarity of the crop's embedding to the
 // character's best reference vector.
@@ -67,6 +82,10 @@ type Reply struct {
 	// Candidates counts the crops embedded to find it.
 	Candidates int     `json:"candidates"`
 	MS         float64 `json:"ms"` // time spent, in milliseconds
+	// For a Part: Index is the crop's place in its stage's list (-1 when the part had none),
+	// Confident whether its score makes the refine stage unnecessary.
+	Index     int  `json:"index"`
+	Confident bool `json:"confident"`
 }
 
 const (
@@ -109,15 +128,33 @@ func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
 	var best scored
 	var n int
 	var err error
+	index := 0
+	if p := r.Part; p != nil && !(p.Of >= 1 && p.Of <= MaxParts && p.Index >= 0 && p.Index < p.Of) {
+		return Reply{}, fmt.Errorf("identify: part %d of %d: want 0 <= index < of <= %d", p.Index, p.Of, MaxParts)
+	}
 	switch {
-	case r.Click != nil && r.Box != nil:
-		return Reply{}, errors.New("identify: give a click or a box, not both")
+	case btoi(r.Click != nil)+btoi(r.Box != nil)+btoi(r.Refine != nil) > 1:
+		return Reply{}, errors.New("identify: give only one of a click, a box and a refine box (not both)")
+	case r.Refine != nil && r.Part == nil:
+		return Reply{}, errors.New("identify: a refine box needs a part")
+	case r.Box != nil && r.Part != nil:
+		return Reply{}, errors.New("identify: a part is a share of a click search, not of a box")
 	case r.Click != nil:
 		c := r.Click
 		if !(c.X >= 0 && c.X < float64(w) && c.Y >= 0 && c.Y < float64(h)) || !(c.Unit > 0 && c.Unit < 1e6) {
 			return Reply{}, fmt.Errorf("identify: click (%g, %g) unit %g outside the %dx%d image", c.X, c.Y, c.Unit, w, h)
 		}
-		best, n, err = id.click(pix, w, h, *c, k)
+		if r.Part != nil {
+			best, index, n, err = id.part(pix, w, h, id.search.Coarse(c.X, c.Y, c.Unit, w, h), *r.Part, k)
+		} else {
+			best, n, err = id.click(pix, w, h, *c, k)
+		}
+	case r.Refine != nil:
+		b := *r.Refine
+		if b.Empty() || !b.In(image.Rect(0, 0, w, h)) {
+			return Reply{}, fmt.Errorf("identify: refine box %v not inside the %dx%d image", b, w, h)
+		}
+		best, index, n, err = id.part(pix, w, h, id.search.Refine(b, w, h), *r.Part, k)
 	case r.Box != nil:
 		box := *r.Box
 		if box.Empty() || !box.In(image.Rect(0, 0, w, h)) {
@@ -136,10 +173,50 @@ func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
 	}
 	bx := best.box
 	return Reply{
-		Answers: answersOf(best), Unknown: best.m.Unknown, Score: best.top(), Threshold: best.m.Threshold,
+		Answers: answersOf(best), Unknown: best.m.Unknown || index < 0, Score: best.top(), Threshold: best.m.Threshold,
 		Box:        [4]int{bx.Min.X, bx.Min.Y, bx.Dx(), bx.Dy()},
 		Candidates: n, MS: ms(time.Since(t0)),
+		Index: index, Confident: index >= 0 && id.confident(best),
 	}, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// part scores the share p of a stage's crops and returns the best of them with its index in
+// crops (-1, and a best that scores -Inf, when the share is empty).
+func (id *Identifier) part(pix []byte, w, h int, crops []image.Rectangle, p Part, k int) (scored, int, int, error) {
+	var mine []image.Rectangle
+	var at []int
+	for i, c := range crops {
+		if i%p.Of == p.Index {
+			mine, at = append(mine, c), append(at, i)
+		}
+	}
+	if len(mine) == 0 {
+		return scored{}, -1, 0, nil
+	}
+	s, err := id.score(pix, w, h, mine, k)
+	if err != nil {
+		return scored{}, 0, 0, err
+	}
+	best := 0
+	for i := range s {
+		if s[i].top() > s[best].top() {
+			best = i
+		}
+	}
+	return s[best], at[best], len(mine), nil
+}
+
+// confident says whether a coarse crop's answer is clear enough to skip the refine stage.
+func (id *Identifier) confident(s scored) bool {
+	conf := id.search.Confident
+	return conf > 0 && len(s.m.Answers) > 0 && s.top() >= s.m.Threshold+conf
 }
 
 type scored struct {
@@ -165,7 +242,7 @@ func (id *Identifier) click(pix []byte, w, h int, c Click, k int) (scored, int, 
 		return scored{}, 0, err
 	}
 	best := strongest(s1)
-	if conf := id.search.Confident; conf > 0 && len(best.m.Answers) > 0 && best.top() >= best.m.Threshold+conf {
+	if id.confident(best) {
 		return best, len(coarse), nil
 	}
 	fine := id.search.Refine(best.box, w, h)

@@ -195,3 +195,78 @@ func TestIdentifyRejects(t *testing.T) {
 		})
 	}
 }
+
+// mergeParts runs a click search as of workers would (Request.Part): the coarse stage in every
+// part, the best over them, then, unless that is confident, the refine stage around it. It is
+// the reference for what site/toonid.js does with two workers.
+func mergeParts(t *testing.T, id *Identifier, pix []byte, w, h int, c Click, of int) Reply {
+	t.Helper()
+	cands := 0
+	stage := func(req func(Part) Request) *Reply {
+		var best *Reply
+		for i := range of {
+			r, err := id.Identify(append([]byte(nil), pix...), w, h, req(Part{Index: i, Of: of}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cands += r.Candidates
+			if r.Index >= 0 && (best == nil || r.Score > best.Score || r.Score == best.Score && r.Index < best.Index) {
+				best = &r
+			}
+		}
+		return best
+	}
+	best := stage(func(p Part) Request { return Request{Click: &c, Part: &p, K: 3} })
+	if !best.Confident {
+		box := image.Rect(best.Box[0], best.Box[1], best.Box[0]+best.Box[2], best.Box[1]+best.Box[3])
+		if b2 := stage(func(p Part) Request { return Request{Refine: &box, Part: &p, K: 3} }); b2 != nil && b2.Score > best.Score {
+			best = b2
+		}
+	}
+	best.Candidates = cands
+	return *best
+}
+
+// A click search shared into parts and merged gives the whole search's answer, crop and
+// number of crops, for confident and unconfident clicks and parts with no crop of a stage.
+func TestPartsMakeTheWholeSearch(t *testing.T) {
+	pix, w, h := scene()
+	for _, confident := range []float32{0, 0.05} {
+		search := DefaultSearch()
+		search.Confident = confident
+		id, _ := testIdentifier(t, search)
+		for _, c := range []Click{{250, 150, 300}, {205, 105, 300}, {40, 40, 300}, {300, 200, 300}, {399, 0, 300}} {
+			whole, err := id.Identify(append([]byte(nil), pix...), w, h, Request{Click: &c, K: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, of := range []int{1, 2, 3, 7} {
+				got := mergeParts(t, id, pix, w, h, c, of)
+				if got.Box != whole.Box || got.Score != whole.Score || got.Unknown != whole.Unknown || got.Candidates != whole.Candidates ||
+					fmt.Sprint(got.Answers) != fmt.Sprint(whole.Answers) {
+					t.Errorf("confident %v click %v in %d parts: %+v, whole search %+v", confident, c, of, got, whole)
+				}
+			}
+		}
+	}
+}
+
+func TestPartRejects(t *testing.T) {
+	id, _ := testIdentifier(t, DefaultSearch())
+	pix, w, h := scene()
+	box := image.Rect(10, 10, 50, 50)
+	c := &Click{X: 20, Y: 20, Unit: 300}
+	for name, r := range map[string]Request{
+		"index past of":    {Click: c, Part: &Part{Index: 2, Of: 2}},
+		"negative index":   {Click: c, Part: &Part{Index: -1, Of: 2}},
+		"too many parts":   {Click: c, Part: &Part{Index: 0, Of: MaxParts + 1}},
+		"refine, no part":  {Refine: &box},
+		"refine and click": {Click: c, Refine: &box, Part: &Part{Of: 2}},
+		"box with a part":  {Box: &box, Part: &Part{Of: 2}},
+		"refine outside":   {Refine: &image.Rectangle{Min: image.Pt(390, 290), Max: image.Pt(420, 320)}, Part: &Part{Of: 2}},
+	} {
+		if _, err := id.Identify(append([]byte(nil), pix...), w, h, r); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

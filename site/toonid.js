@@ -205,8 +205,9 @@ class Toonid {
   // (when split: {detect, primary: detect and its share, secondary: its share}, in the workers)}}.
   get pool() { return { workers: this._s && !this._changing && this._s.gen === this._gen ? 2 : 1, last: this._last }; }
 
-  // identify names the character at a point ({x, y}: candidate crops around it are searched) or
-  // in a box ({box: [x, y, w, h]}: the crop given to the model), in source pixel coordinates.
+  // identify names the character at a point ({x, y}: candidate crops around it are searched, by
+  // both workers when the second is ready: workers in the result says how many) or in a box
+  // ({box: [x, y, w, h]}: the crop given to the model), in source pixel coordinates.
   async identify(source, where = {}) {
     const t0 = performance.now();
     const { width: W, height: H } = sourceSize(source);
@@ -230,12 +231,15 @@ class Toonid {
     const img = await pixels(source, region, f);
     if (req.click) { req.click.x *= f; req.click.y *= f; req.click.unit *= f; }
     if (req.box) req.box = [0, 0, img.width, img.height]; // the region is the crop
-    const r = await this._call('identify', { pix: img.data.buffer, w: img.width, h: img.height, ...req, k: where.k || 5 }, [img.data.buffer]);
+    const k = where.k || 5;
+    const s = req.click ? await this._current() : null;
+    const r = s ? await this._splitClick(s, img, req.click, k)
+      : await this._call('identify', { pix: img.data.buffer, w: img.width, h: img.height, ...req, k }, [img.data.buffer]);
     const [bx, by, bw, bh] = r.box;
     return {
       answers: r.answers, unknown: r.unknown, threshold: r.threshold, score: r.score,
       box: [region.x + bx / f, region.y + by / f, bw / f, bh / f].map((v) => Math.round(v * 10) / 10),
-      candidates: r.candidates, workerMs: r.ms,
+      candidates: r.candidates, workerMs: r.ms, workers: r.workers || 1,
       ms: performance.now() - t0,
     };
   }
@@ -286,6 +290,40 @@ class Toonid {
     this._last = fellBack ? { primary: mine.faces.length + rest.length, secondary: 0 }
       : { primary: mine.faces.length, secondary: rest.length, ms: { detect: mine.detectMs, primary: mine.ms, secondary: theirMs } };
     return [...mine.faces, ...rest];
+  }
+
+  // _splitClick shares a click search between the two workers (identify.Request's Part): each
+  // embeds its half of the coarse crops, and, unless the best of them is confident, of the
+  // refine crops around it; the best over both is the whole search's answer (the higher score,
+  // the earlier crop on a tie). Should the second fail, it is dropped and the first searches alone.
+  async _splitClick(s, img, click, k) {
+    const { width: w, height: h } = img;
+    let candidates = 0, ms = 0, lost = null;
+    const stage = async (ask) => {
+      const req = (index) => ({ pix: img.data.slice().buffer, w, h, k, ...ask, part: { index, of: 2 } });
+      const mine = req(0), theirs = req(1);
+      const them = s.ch.call('identify', theirs, [theirs.pix]).catch((err) => { lost = err; throw err; });
+      const rs = await Promise.all([this._call('identify', mine, [mine.pix]), them]);
+      let best = null;
+      for (const r of rs) {
+        candidates += r.candidates;
+        ms = Math.max(ms, r.ms);
+        if (r.index >= 0 && (!best || r.score > best.score || (r.score === best.score && r.index < best.index))) best = r;
+      }
+      return best;
+    };
+    try {
+      let best = await stage({ click });
+      if (!best.confident) {
+        const fine = await stage({ refine: best.box });
+        if (fine && fine.score > best.score) best = fine;
+      }
+      return { ...best, candidates, ms, workers: 2 };
+    } catch (err) {
+      if (!lost) throw err; // the first worker's error: the search's own
+      this._secondaryGone(lost, s.ch);
+      return this._call('identify', { pix: img.data.buffer, w, h, click, k }, [img.data.buffer]);
+    }
   }
 
   // _frame is the whole source's RGBA, its longer side at most MAX_FRAME, and the scale f applied.

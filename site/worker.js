@@ -239,12 +239,12 @@ function views({ box, w, h }) {
   return call(state.bridge.views(JSON.stringify({ box, w, h }))).views;
 }
 
-function identify({ pix, w, h, click, box, k }) {
+function identify({ pix, w, h, click, box, part, refine, k }) {
   if (!state) throw new Error('toonid: not loaded');
   const px = new Uint8Array(pix);
   k = k || 5;
   // Twice k, so that after examples taught for a pack character are folded into it, k remain.
-  const r = call(state.bridge.identify(px, w, h, JSON.stringify({ click, box, k: 2 * k })));
+  const r = call(state.bridge.identify(px, w, h, JSON.stringify({ click, box, part, refine, k: 2 * k })));
   r.answers = foldTaught(r.answers).slice(0, k);
   return r;
 }

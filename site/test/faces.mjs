@@ -112,6 +112,38 @@ try {
     console.log(`     ${r.split.length} faces: ${r.pool.last.primary} named by the first worker, ${r.pool.last.secondary} by the second (ready ${Math.round(r.second.ms)} ms after load), answers equal to one worker's`);
   });
 
+  await step('two workers: a click search shared between them answers exactly as one worker does', async () => {
+    const r = await page.evaluate(async (b64) => {
+      const id = window.toonidDemo.api;
+      const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+      const toonid = await import(new URL('toonid.js', document.baseURI).href);
+      const one = await toonid.load({ base: new URL('v1/', document.baseURI).pathname, pack: 'default', wasm: id.loadInfo.simd ? 'simd' : 'scalar', workers: 1 });
+      const faces = await id.identifyAll(bmp);
+      // Each face's centre, a point off its centre (refined, not confident) and the corner.
+      const points = faces.flatMap(({ box: b }) => [{ x: b.x + b.w / 2, y: b.y + b.h / 2 }, { x: b.x + b.w * 0.9, y: b.y + b.h }]);
+      points.push({ x: 3, y: 3 });
+      const out = [];
+      for (const p of points) out.push({ p, split: await id.identify(bmp, p), alone: await one.identify(bmp, p) });
+      one.close();
+      return out;
+    }, png.toString('base64'));
+    assert.ok(r.length >= 5, `${r.length} points`);
+    let refined = 0;
+    for (const { p, split, alone } of r) {
+      const at = `click (${p.x.toFixed(0)}, ${p.y.toFixed(0)})`;
+      assert.equal(split.workers, 2, `${at}: searched by ${split.workers} worker(s)`);
+      assert.equal(alone.workers, 1);
+      assert.deepEqual(split.box, alone.box, `${at}: crop`);
+      assert.equal(split.unknown, alone.unknown, `${at}: unknown`);
+      assert.equal(split.candidates, alone.candidates, `${at}: crops embedded`);
+      assert.deepEqual(split.answers.map((x) => x.id), alone.answers.map((x) => x.id), `${at}: answers`);
+      split.answers.forEach((x, j) => assert.ok(Math.abs(x.score - alone.answers[j].score) <= 1e-6, `${at}: answer ${j} score ${x.score} vs ${alone.answers[j].score}`));
+      if (alone.candidates > 4) refined++;
+    }
+    assert.ok(refined > 0, 'no click needed the refine stage');
+    console.log(`     ${r.length} clicks (${refined} refined): shared answers equal to one worker's`);
+  });
+
   await step('a character taught in the first worker is named by the second at once, and forgotten there too', async () => {
     const r = await page.evaluate(async (b64) => {
       const id = window.toonidDemo.api;

@@ -53,13 +53,17 @@ func (b *Bridge) setMatcher(m identify.Matcher) {
 }
 
 // Request is the protocol's identify request: a click (with the image's shorter side as unit, all
-// in the pixels sent) or a box (x, y, w, h); k answers at most.
+// in the pixels sent) or a box (x, y, w, h); k answers at most. Part (index, of) asks for one
+// worker's share of a click search's coarse stage, or with refine (x, y, w, h: the best coarse
+// crop over the parts) of its refine stage (identify.Request).
 type Request struct {
 	Click *struct {
 		X, Y, Unit float64
 	} `json:"click,omitempty"`
-	Box []int `json:"box,omitempty"`
-	K   int   `json:"k,omitempty"`
+	Box    []int                    `json:"box,omitempty"`
+	K      int                      `json:"k,omitempty"`
+	Part   *struct{ Index, Of int } `json:"part,omitempty"`
+	Refine []int                    `json:"refine,omitempty"`
 }
 
 // Identify runs a JSON request on an RGBA image (stride 4*w) and returns the JSON of an
@@ -73,12 +77,22 @@ func (b *Bridge) Identify(pix []byte, w, h int, req []byte) []byte {
 	if c := r.Click; c != nil {
 		ir.Click = &identify.Click{X: c.X, Y: c.Y, Unit: c.Unit}
 	}
-	if r.Box != nil {
-		if len(r.Box) != 4 {
-			return errorJSON(fmt.Errorf("bridge: identify: box %v: want 4 numbers x, y, w, h", r.Box))
+	for _, b := range []struct {
+		name string
+		v    []int
+		to   **image.Rectangle
+	}{{"box", r.Box, &ir.Box}, {"refine", r.Refine, &ir.Refine}} {
+		if b.v == nil {
+			continue
 		}
-		box := image.Rect(r.Box[0], r.Box[1], r.Box[0]+r.Box[2], r.Box[1]+r.Box[3])
-		ir.Box = &box
+		if len(b.v) != 4 {
+			return errorJSON(fmt.Errorf("bridge: identify: %s %v: want 4 numbers x, y, w, h", b.name, b.v))
+		}
+		box := image.Rect(b.v[0], b.v[1], b.v[0]+b.v[2], b.v[1]+b.v[3])
+		*b.to = &box
+	}
+	if p := r.Part; p != nil {
+		ir.Part = &identify.Part{Index: p.Index, Of: p.Of}
 	}
 	rep, err := b.id.Identify(pix, w, h, ir)
 	if err != nil {

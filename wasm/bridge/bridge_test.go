@@ -118,6 +118,40 @@ func TestIdentifyBoxAndUnknown(t *testing.T) {
 	}
 }
 
+// A click search's parts travel as JSON: the coarse stage's share with its crop's index, the
+// refine stage around a box; a malformed part or refine box is refused.
+func TestIdentifyParts(t *testing.T) {
+	s, _ := testSession(t)
+	pix, w, h := scene()
+	whole := decode(t, s.Identify(append([]byte(nil), pix...), w, h, []byte(`{"click":{"x":250,"y":150,"unit":300},"k":2}`)))
+	var best identify.Reply
+	for i := range 2 {
+		r := decode(t, s.Identify(append([]byte(nil), pix...), w, h, []byte(fmt.Sprintf(`{"click":{"x":250,"y":150,"unit":300},"k":2,"part":{"index":%d,"of":2}}`, i))))
+		if r.Index < 0 || r.Index%2 != i {
+			t.Fatalf("part %d: crop index %d", i, r.Index)
+		}
+		if r.Score > best.Score || best.Answers == nil {
+			best = r
+		}
+	}
+	ref := fmt.Sprintf(`{"refine":[%d,%d,%d,%d],"k":2,"part":{"index":0,"of":2}}`, best.Box[0], best.Box[1], best.Box[2], best.Box[3])
+	if r := decode(t, s.Identify(append([]byte(nil), pix...), w, h, []byte(ref))); r.Candidates == 0 {
+		t.Fatalf("refine part: %+v", r)
+	}
+	if !best.Confident || best.Box != whole.Box || best.Score != whole.Score {
+		t.Fatalf("best part %+v, whole search %+v: the red square is a confident coarse answer", best, whole)
+	}
+	for _, bad := range []string{
+		`{"click":{"x":250,"y":150,"unit":300},"part":{"index":2,"of":2}}`,
+		`{"refine":[1,2,3],"part":{"index":0,"of":2}}`,
+		`{"refine":[10,10,40,40]}`,
+	} {
+		if !strings.Contains(string(s.Identify(append([]byte(nil), pix...), w, h, []byte(bad))), `"error"`) {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
+
 func TestSetUserTeachesACharacter(t *testing.T) {
 	s, _ := testSession(t)
 	pix, w, h := scene()
