@@ -87,6 +87,15 @@ class PoolWorker {
       case 'identifyFaces':
         if (this.role === 'secondary' && PoolWorker.opts.die) return setTimeout(() => this.onerror({ message: 'crashed' }));
         return this.send({ id, ok: true, result: { faces: this.named(data.faces) } });
+      case 'identify': {
+        if (this.role === 'secondary' && PoolWorker.opts.die) return setTimeout(() => this.onerror({ message: 'crashed' }));
+        // A click search's part: the second worker's coarse crop scores higher, the first's
+        // refine crop higher still; without a part, the whole search.
+        const stage = data.refine ? 1 : 0, part = data.part ? data.part.index : -1;
+        const score = data.part ? 0.6 + 0.1 * (stage ? 1 - part : part) + 0.05 * stage : 0.5;
+        return this.send({ id, ok: true, result: { answers: [{ id: 'a', name: `part ${part} stage ${stage}`, score }], unknown: false, score, threshold: 0.75,
+          box: [stage, Math.max(part, 0), 4, 4], candidates: 2 + stage, ms: 1, index: part, confident: false } });
+      }
       case 'reloadUser':
         this.user = PoolWorker.taught;
         return this.send({ id, ok: true, result: { user: this.user } });
@@ -180,6 +189,36 @@ test('toonid.js pool: when the second worker dies mid-call, the first names its 
     assert.deepEqual(id.pool.last, { primary: 6, secondary: 0 });
     await within(id.identifyAll(FRAME));
     assert.equal(first.seen.at(-1).data.split, undefined, 'no second worker any more');
+    id.close();
+  });
+});
+
+test('toonid.js pool: a click search is shared, stage by stage, and the best part wins; if the second dies, the first searches alone', async () => {
+  await withPool({}, async (warned) => {
+    const id = await toonid.load({ workers: 2 });
+    await within(id.secondary);
+    const [first, second] = PoolWorker.all;
+    const r = await within(id.identify(FRAME, { x: 10, y: 10 }));
+    const asked = (w) => w.seen.filter((m) => m.type === 'identify').map((m) => ({ part: m.data.part, click: !!m.data.click, refine: m.data.refine }));
+    assert.deepEqual(asked(first), [{ part: { index: 0, of: 2 }, click: true, refine: undefined }, { part: { index: 0, of: 2 }, click: false, refine: [0, 1, 4, 4] }]);
+    assert.deepEqual(asked(second), [{ part: { index: 1, of: 2 }, click: true, refine: undefined }, { part: { index: 1, of: 2 }, click: false, refine: [0, 1, 4, 4] }],
+      'both refine around the second worker\'s coarse crop, the better one');
+    assert.equal(r.answers[0].name, 'part 0 stage 1', 'the refine stage\'s best, better than the coarse one');
+    assert.equal(r.candidates, 10);
+    assert.equal(r.workers, 2);
+    assert.deepEqual(warned, []);
+    id.close();
+  });
+  await withPool({ die: true }, async (warned) => {
+    const id = await toonid.load({ workers: 2 });
+    await within(id.secondary);
+    const [first, second] = PoolWorker.all;
+    const r = await within(id.identify(FRAME, { x: 10, y: 10 }));
+    assert.ok(second.terminated);
+    assert.match(warned.join('\n'), /second worker: toonid worker: crashed/);
+    assert.equal(first.seen.at(-1).data.part, undefined, 'the first worker searched alone');
+    assert.equal(r.answers[0].name, 'part -1 stage 0');
+    assert.equal(r.workers, 1);
     id.close();
   });
 });
