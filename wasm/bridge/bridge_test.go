@@ -260,7 +260,9 @@ func TestBadRequestsAreErrors(t *testing.T) {
 }
 
 func FuzzIdentifyRequest(f *testing.F) {
-	for _, seed := range []string{`{"click":{"x":250,"y":150,"unit":300}}`, `{"box":[1,2,30,40],"k":3}`, `{"k":-1}`, `{"click":{"x":1e308,"y":-0,"unit":1e-308}}`} {
+	for _, seed := range []string{`{"click":{"x":250,"y":150,"unit":300}}`, `{"box":[1,2,30,40],"k":3}`, `{"k":-1}`, `{"click":{"x":1e308,"y":-0,"unit":1e-308}}`,
+		`{"click":{"x":25,"y":15,"unit":30},"part":{"index":1,"of":2}}`, `{"refine":[1,2,30,25],"part":{"index":0,"of":3}}`,
+		`{"refine":[9223372036854775807,1,9223372036854775807,1],"part":{"index":0,"of":1}}`} {
 		f.Add([]byte(seed), 40, 30)
 	}
 	s, _ := testSession(f)
