@@ -191,6 +191,8 @@ try {
     assert.ok(a.face, 'the click did not use the face box');
     assert.equal(await page.textContent('#verdict'), 'Carrot');
     assert.equal(await page.isVisible('#box'), true);
+    // Its time is the whole picture's naming, and the card says so (not "1 crop tried").
+    assert.match(await page.textContent('#timing'), /its box's crop; \d+ faces? found and named in \d+ ms$/);
     await page.screenshot({ path: shot('3-face-card') });
     const bg = await clickImage(page, 820, 460); // the gradient's corner: no box there
     assert.ok(!bg.face && bg.candidates >= 4, `elsewhere: ${JSON.stringify({ face: !!bg.face, candidates: bg.candidates })}`);
