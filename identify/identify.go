@@ -75,7 +75,7 @@ type Answer struct {
 type Reply struct {
 	Answers   []Answer `json:"answers"` // best first; never nil
 	Unknown   bool     `json:"unknown"` // the best score is below the threshold
-	Score     float32  `json:"score"`   // the best score (-Inf when nothing matched)
+	Score     float32  `json:"score"`   // the best score (0, and Unknown, when nothing matched)
 	Threshold float32  `json:"threshold"`
 	// Box is the crop the answer came from, as x, y, width, height (the order the browser uses).
 	Box [4]int `json:"box"`
@@ -172,8 +172,12 @@ func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
 		return Reply{}, err
 	}
 	bx := best.box
+	score := best.top()
+	if len(best.m.Answers) == 0 { // nothing matched, or a part with no crop: JSON has no -Inf
+		score = 0
+	}
 	return Reply{
-		Answers: answersOf(best), Unknown: best.m.Unknown || index < 0, Score: best.top(), Threshold: best.m.Threshold,
+		Answers: answersOf(best), Unknown: best.m.Unknown || len(best.m.Answers) == 0, Score: score, Threshold: best.m.Threshold,
 		Box:        [4]int{bx.Min.X, bx.Min.Y, bx.Dx(), bx.Dy()},
 		Candidates: n, MS: ms(time.Since(t0)),
 		Index: index, Confident: index >= 0 && id.confident(best),
@@ -188,7 +192,7 @@ func btoi(b bool) int {
 }
 
 // part scores the share p of a stage's crops and returns the best of them with its index in
-// crops (-1, and a best that scores -Inf, when the share is empty).
+// crops (-1, and a best with no answers, when the share is empty).
 func (id *Identifier) part(pix []byte, w, h int, crops []image.Rectangle, p Part, k int) (scored, int, int, error) {
 	var mine []image.Rectangle
 	var at []int

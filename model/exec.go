@@ -68,9 +68,12 @@ func newPlan(g *Graph) (*plan, error) {
 		// Where the integer GEMM can take it, it is faster than float Winograd (node 20,
 		// the dual embedder's ResNet branch: 440 -> 324 us at 28x28, 417 -> 287 at 14x14,
 		// 470 -> 407 at 7x7).
-		if _, _, ok := exactInt8(p.ops[i].Weight, p.ops[i].WeightShape[0]); qgemmOn && ok {
-			l.wino = nil
-			continue
+		// (Should planQgemm then refuse it, for the scratch cap, it runs on the float GEMM.)
+		if qgemmOn {
+			if _, _, ok := exactInt8(p.ops[i].Weight, p.ops[i].WeightShape[0]); ok {
+				l.wino = nil
+				continue
+			}
 		}
 		if n := l.wino.scratchLen(in[0], out[0]); p.bnActs+max(p.scratch, n) <= maxTotalElems {
 			p.scratch = max(p.scratch, n)
@@ -141,11 +144,13 @@ func (p *plan) planQgemm() {
 }
 
 // producerBound returns a bound on |input| of op where its producer is a convolution with a
-// finite clip (ReLU6's 6), else 0: the integer kernels' input scale without a pass over it.
+// finite clip at lo >= 0 (ReLU6's [0, 6]), else 0: the integer kernels' input scale without a
+// pass over it. Such a clip runs on the bits and maps a NaN to hi, so the bound holds for
+// every value; one with lo < 0 lets a NaN through, which the max pass turns into NaN outputs.
 func (p *plan) producerBound(op *Op) float32 {
 	if j := op.In[0] - 1; j >= 0 && p.ops[j].Kind == OpConv && p.ops[j].Act.Kind == ActClip {
 		a := p.ops[j].Act
-		if b := max(float32(math.Abs(float64(a.A))), float32(math.Abs(float64(a.B)))); !math.IsInf(float64(b), 0) && b == b {
+		if b := max(a.A, float32(math.Abs(float64(a.B)))); a.A >= 0 && !math.IsInf(float64(b), 0) && b == b {
 			return b
 		}
 	}

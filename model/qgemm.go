@@ -53,9 +53,10 @@ func newQgemm(w []float32, m, k int) *qgemm {
 }
 
 // exactInt8 returns w's m rows as int8 times one scale per row, ok false where some row is not
-// that (a float32 file: its convolutions keep the float kernels, so that the runtime never
-// rounds weights the file did not). The scale is recomputed from the dequantised weights and
-// can differ from the file's in the last bit, hence the tolerance.
+// that (a float32 file: its GEMM convolutions keep the float kernels, so that the integer GEMM
+// never rounds weights the file did not; the integer depthwise kernel does, to 13 bits, see
+// qdw.go). The scale is recomputed from the dequantised weights and can differ from the file's
+// in the last bit, hence the tolerance.
 func exactInt8(w []float32, m int) (scales []float32, q []int8, ok bool) {
 	scales, q = quantizePerChannel(w, m)
 	k := len(w) / m

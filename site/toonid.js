@@ -295,34 +295,38 @@ class Toonid {
   // _splitClick shares a click search between the two workers (identify.Request's Part): each
   // embeds its half of the coarse crops, and, unless the best of them is confident, of the
   // refine crops around it; the best over both is the whole search's answer (the higher score,
-  // the earlier crop on a tie). Should the second fail, it is dropped and the first searches alone.
+  // the earlier crop on a tie). Should the second worker fail (it is dropped if it stopped), or
+  // the taught characters change between the stages, the first searches alone.
   async _splitClick(s, img, click, k) {
     const { width: w, height: h } = img;
-    let candidates = 0, ms = 0, lost = null;
+    let candidates = 0, ms = 0, theirs = null;
+    const alone = () => this._call('identify', { pix: img.data.buffer, w, h, click, k }, [img.data.buffer]);
     const stage = async (ask) => {
       const req = (index) => ({ pix: img.data.slice().buffer, w, h, k, ...ask, part: { index, of: 2 } });
-      const mine = req(0), theirs = req(1);
-      const them = s.ch.call('identify', theirs, [theirs.pix]).catch((err) => { lost = err; throw err; });
-      const rs = await Promise.all([this._call('identify', mine, [mine.pix]), them]);
-      let best = null;
+      const a = req(0), b = req(1);
+      const them = s.ch.call('identify', b, [b.pix]).catch((err) => { theirs = err; throw err; });
+      const rs = await Promise.all([this._call('identify', a, [a.pix]), them]);
+      let best = null, slowest = 0;
       for (const r of rs) {
         candidates += r.candidates;
-        ms = Math.max(ms, r.ms);
+        slowest = Math.max(slowest, r.ms);
         if (r.index >= 0 && (!best || r.score > best.score || (r.score === best.score && r.index < best.index))) best = r;
       }
+      ms += slowest; // the stages run one after the other, the parts side by side
       return best;
     };
     try {
       let best = await stage({ click });
       if (!best.confident) {
+        if (this._s !== s || this._changing || s.gen !== this._gen) return alone(); // the two would refine with different characters
         const fine = await stage({ refine: best.box });
         if (fine && fine.score > best.score) best = fine;
       }
       return { ...best, candidates, ms, workers: 2 };
     } catch (err) {
-      if (!lost) throw err; // the first worker's error: the search's own
-      this._secondaryGone(lost, s.ch);
-      return this._call('identify', { pix: img.data.buffer, w, h, click, k }, [img.data.buffer]);
+      if (!theirs) throw err; // the first worker's error: the search's own
+      if (s.ch.stopped) this._secondaryGone(theirs, s.ch); // gone; an error reply leaves it in the pool
+      return alone();
     }
   }
 

@@ -89,6 +89,7 @@ class PoolWorker {
         return this.send({ id, ok: true, result: { faces: this.named(data.faces) } });
       case 'identify': {
         if (this.role === 'secondary' && PoolWorker.opts.die) return setTimeout(() => this.onerror({ message: 'crashed' }));
+        if (this.role === 'secondary' && PoolWorker.opts.refuse) return this.send({ id, ok: false, error: 'bridge: something' });
         // A click search's part: the second worker's coarse crop scores higher, the first's
         // refine crop higher still; without a part, the whole search.
         const stage = data.refine ? 1 : 0, part = data.part ? data.part.index : -1;
@@ -219,6 +220,19 @@ test('toonid.js pool: a click search is shared, stage by stage, and the best par
     assert.equal(first.seen.at(-1).data.part, undefined, 'the first worker searched alone');
     assert.equal(r.answers[0].name, 'part -1 stage 0');
     assert.equal(r.workers, 1);
+    id.close();
+  });
+  // An error reply from a second worker that still runs: this click falls back, the worker stays.
+  await withPool({ refuse: true }, async (warned) => {
+    const id = await toonid.load({ workers: 2 });
+    await within(id.secondary);
+    const [first, second] = PoolWorker.all;
+    const r = await within(id.identify(FRAME, { x: 10, y: 10 }));
+    assert.equal(r.workers, 1);
+    assert.equal(first.seen.at(-1).data.part, undefined, 'the first worker searched alone');
+    assert.ok(!second.terminated, 'the second worker was dropped for an error reply');
+    assert.equal(id.pool.workers, 2);
+    assert.deepEqual(warned, []);
     id.close();
   });
 });

@@ -141,6 +141,16 @@ func TestIdentifyParts(t *testing.T) {
 	if !best.Confident || best.Box != whole.Box || best.Score != whole.Score {
 		t.Fatalf("best part %+v, whole search %+v: the red square is a confident coarse answer", best, whole)
 	}
+	// A part with no crop of a stage (7 parts of 4 coarse or at most 6 refine crops) is an empty
+	// reply, not an error (JSON has no -Inf): the page skips it by its index.
+	for _, req := range []string{
+		`{"click":{"x":250,"y":150,"unit":300},"part":{"index":5,"of":7}}`,
+		`{"refine":[200,100,100,100],"part":{"index":6,"of":7}}`,
+	} {
+		if r := decode(t, s.Identify(append([]byte(nil), pix...), w, h, []byte(req))); r.Index != -1 || !r.Unknown || r.Candidates != 0 || len(r.Answers) != 0 {
+			t.Errorf("%s: %+v, want an empty part", req, r)
+		}
+	}
 	for _, bad := range []string{
 		`{"click":{"x":250,"y":150,"unit":300},"part":{"index":2,"of":2}}`,
 		`{"refine":[1,2,3],"part":{"index":0,"of":2}}`,
