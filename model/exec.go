@@ -14,6 +14,7 @@ type plan struct {
 	q       [][]*qgemm  // per op: its groups' integer GEMMs, where it runs on them (qgemm.go)
 	qdw     []*qdw      // per op: its integer depthwise form, where it runs on it (qdw.go)
 	qbound  []float32   // per op on q or qdw: a bound on |input| from its producer's clip, else 0
+	amaxOf  []bool      // per value: a residual join that gives its output's largest |x| (arena.amax)
 	layout  []*convLayout
 	scratch int        // largest conv scratch (phase planes + wide output) of any op
 	mean    [3]float32 // the input's normalisation, for OpColourHist
@@ -26,7 +27,7 @@ func newPlan(g *Graph) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), q: make([][]*qgemm, len(g.Ops)), qdw: make([]*qdw, len(g.Ops)), qbound: make([]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops)), mean: g.Mean, std: g.Std}
+	p := &plan{ops: g.Ops, shapes: shapes, packed: make([][]float32, len(g.Ops)), q: make([][]*qgemm, len(g.Ops)), qdw: make([]*qdw, len(g.Ops)), amaxOf: make([]bool, len(shapes)), qbound: make([]float32, len(g.Ops)), layout: make([]*convLayout, len(g.Ops)), mean: g.Mean, std: g.Std}
 	for i := range g.Ops {
 		op := &g.Ops[i]
 		p.bnActs += shapes[i+1].Size()
@@ -141,6 +142,33 @@ func (p *plan) planQgemm() {
 		p.layout[i], p.q[i], p.packed[i] = l, qs, nil
 		p.qbound[i] = p.producerBound(op)
 	}
+	// An integer kernel without a producer bound reads its input's largest |x|: a residual join
+	// gives it while adding (addActAmax), where the kernel's scale is its whole input's (one
+	// group), instead of a pass of the kernel's own.
+	for i := range p.ops {
+		op := &p.ops[i]
+		if v := op.In[0]; v > 0 && p.qbound[i] == 0 && (p.qdw[i] != nil || p.q[i] != nil && op.Group == 1) && isResidual(&p.ops[v-1]) {
+			p.amaxOf[v] = true
+		}
+	}
+}
+
+// bound is the integer kernels' input bound for op i: its producer's clip, or its input's
+// largest |x| where the residual join that wrote it gave it, else 0 (the kernel finds it).
+func (p *plan) bound(a *arena, i int) float32 {
+	if b := p.qbound[i]; b != 0 {
+		return b
+	}
+	op := &p.ops[i]
+	if v := op.In[0]; p.amaxOf[v] && (p.qdw[i] != nil || p.q[i] != nil && op.Group == 1) {
+		return a.amax[v]
+	}
+	return 0
+}
+
+// isResidual says whether op is a residual join: an Add of two values, then nothing or Relu.
+func isResidual(op *Op) bool {
+	return op.Kind == OpAdd && op.In[1] >= 0 && (op.Act.Kind == ActNone || op.Act.Kind == ActRelu)
 }
 
 // producerBound returns a bound on |input| of op where its producer is a convolution with a
@@ -168,6 +196,7 @@ func isPointwise(op *Op) bool {
 // arena holds one run's activations and scratch, so that concurrent runs do not share memory.
 type arena struct {
 	vals    [][]float32
+	amax    []float32 // per value with plan.amaxOf: its largest |x|, from the run that wrote it
 	scratch []float32
 	mirror  []float32 // the input flipped along W (Embed of a Mirror model), else nil
 }
@@ -178,7 +207,7 @@ type arena struct {
 const arenaSlack = 16
 
 func (p *plan) newArena() *arena {
-	a := &arena{vals: make([][]float32, len(p.shapes)), scratch: make([]float32, p.scratch, p.scratch+arenaSlack)}
+	a := &arena{vals: make([][]float32, len(p.shapes)), amax: make([]float32, len(p.shapes)), scratch: make([]float32, p.scratch, p.scratch+arenaSlack)}
 	buf := make([]float32, p.bnActs+arenaSlack)
 	for i := 1; i < len(p.shapes); i++ {
 		n := p.shapes[i].Size()
@@ -206,16 +235,16 @@ func runOp(p *plan, a *arena, i int) {
 	case OpConv:
 		if d := p.qdw[i]; d != nil {
 			if lo, hi, ok := actBounds(&op.Act); ok {
-				d.run(src, dst, op.Bias, lo, hi, p.qbound[i], a.scratch)
+				d.run(src, dst, op.Bias, lo, hi, p.bound(a, i), a.scratch)
 				return
 			}
 			lo, hi, _ := actBounds(&Act{})
-			d.run(src, dst, op.Bias, lo, hi, p.qbound[i], a.scratch)
+			d.run(src, dst, op.Bias, lo, hi, p.bound(a, i), a.scratch)
 		} else if isDepthwise(op, ins) {
 			if depthwise(op, p.layout[i], src, dst, ins, outs, a.scratch) {
 				return
 			}
-		} else if p.conv(i, op, src, dst, ins, outs, a.scratch) {
+		} else if p.conv(i, op, src, dst, ins, outs, a.scratch, p.bound(a, i)) {
 			return
 		}
 	case OpDense:
@@ -228,9 +257,13 @@ func runOp(p *plan, a *arena, i int) {
 			dst[j] = s
 		}
 	case OpAdd, OpMul:
-		if op.Kind == OpAdd && op.In[1] >= 0 && (op.Act.Kind == ActNone || op.Act.Kind == ActRelu) {
+		if isResidual(op) {
 			// A residual join: add and activate in one pass.
-			addAct(dst, src, a.vals[op.In[1]], op.Act.Kind == ActRelu)
+			if p.amaxOf[i+1] {
+				a.amax[i+1] = addActAmax(dst, src, a.vals[op.In[1]], op.Act.Kind == ActRelu)
+			} else {
+				addAct(dst, src, a.vals[op.In[1]], op.Act.Kind == ActRelu)
+			}
 			return
 		}
 		elementwise(op, src, a.vals, dst, ins)
@@ -342,7 +375,7 @@ func newConvLayout(op *Op, in, out Shape, integer bool) *convLayout {
 // conv runs a convolution as one GEMM per group over the phase-split input. The bias and a
 // ReLU are applied in one pass over the GEMM result (which also drops the extra columns of
 // the phase layout); conv reports whether it applied op.Act.
-func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch []float32) bool {
+func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch []float32, known float32) bool {
 	l := p.layout[i]
 	icg := ins[0] / op.Group
 	ocg := outs[0] / op.Group
@@ -371,7 +404,7 @@ func (p *plan) conv(i int, op *Op, src, dst []float32, ins, outs Shape, scratch 
 			if p.q[i] != nil {
 				// The group's input bounds every B element (padding is 0) and is smaller
 				// than B where the rows overlap (phase planes) or copy it (im2col).
-				bound := p.qbound[i]
+				bound := known
 				if bound == 0 {
 					bound = inputAmaxV(len(in), in, []int32{0})
 				}

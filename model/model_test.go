@@ -135,7 +135,7 @@ func naiveForward(g *Graph, in []float32) []float32 {
 				a.vals = append(a.vals, vals[op.In[1]])
 			}
 			cp.Act = Act{}
-			p := &plan{ops: []Op{cp}, shapes: shapes1}
+			p := &plan{ops: []Op{cp}, shapes: shapes1, amaxOf: make([]bool, len(shapes1))}
 			p.run(a, src)
 		}
 		if op.Act.Kind != ActNone {

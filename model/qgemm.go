@@ -95,6 +95,13 @@ func inputAmax(n, k int, b []float32, offs []int32) float32 {
 	return amax
 }
 
+// addActAmaxGeneric is addActGeneric that returns the largest |dst[i]| (NaN if one is NaN): a
+// residual join whose output an integer kernel reads gives its bound so (see plan.wantAmax).
+func addActAmaxGeneric(dst, a, b []float32, relu bool) float32 {
+	addActGeneric(dst, a, b, relu)
+	return maxAbs(dst)
+}
+
 // maxAbs returns the largest |v| in x (0 for none).
 func maxAbs(x []float32) float32 {
 	var m float32

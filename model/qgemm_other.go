@@ -14,3 +14,6 @@ func (g *qgemm) run(n int, b []float32, offs []int32, c []float32, ldc int, bias
 
 // inputAmaxV is inputAmax (the vector version is SIMD wasm's).
 func inputAmaxV(n int, b []float32, offs []int32) float32 { return inputAmax(n, len(offs), b, offs) }
+
+// addActAmax is addActAmaxGeneric (plans ask for it only where qgemmOn).
+func addActAmax(dst, a, b []float32, relu bool) float32 { return addActAmaxGeneric(dst, a, b, relu) }

@@ -150,3 +150,71 @@ func TestQgemmRefusesHugeK(t *testing.T) {
 		t.Fatalf("k = %d taken", k)
 	}
 }
+
+// addActAmax is addAct that also returns the largest |output|, NaN included, on every length
+// (vector body and tail).
+func TestAddActAmax(t *testing.T) {
+	r := rand.New(rand.NewSource(21))
+	for _, n := range []int{0, 1, 3, 4, 5, 8, 13, 64, 1001} {
+		for _, relu := range []bool{false, true} {
+			for _, nan := range []bool{false, true} {
+				a, b := randSlice(r, n, 3), randSlice(r, n, 3)
+				if nan && n > 0 {
+					a[r.Intn(n)] = float32(math.NaN())
+				}
+				got, want := make([]float32, n), make([]float32, n)
+				m := addActAmax(got, a, b, relu)
+				addAct(want, a, b, relu)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d relu=%v element %d: %v, addAct %v", n, relu, i, got[i], want[i])
+					}
+				}
+				if w := maxAbs(want); m != w && !(m != m && w != w) {
+					t.Fatalf("n=%d relu=%v nan=%v: amax %v, want %v", n, relu, nan, m, w)
+				}
+			}
+		}
+	}
+}
+
+// A residual join read by an integer kernel gives it its input's largest |x| (no pass of the
+// kernel's own), in SIMD wasm; the output is the same bit for bit as without.
+func TestResidualGivesIntegerBound(t *testing.T) {
+	r := rand.New(rand.NewSource(22))
+	relu := Act{Kind: ActRelu}
+	g := &Graph{InputC: 3, InputH: 16, InputW: 16, Mean: half, Std: half}
+	g.Ops = []Op{
+		convOp(r, 0, 3, 8, 3, 1, 1, [4]int{1, 1, 1, 1}, relu),
+		convOp(r, 1, 8, 8, 1, 1, 1, [4]int{}, Act{}),
+		{Kind: OpAdd, In: [2]int{2, 1}, Act: relu},
+		convOp(r, 3, 8, 12, 1, 1, 1, [4]int{}, Act{Kind: ActClip, A: 0, B: 6}),
+		convOp(r, 3, 8, 8, 3, 2, 8, [4]int{0, 0, 1, 1}, Act{}),
+		{Kind: OpFlatten, In: [2]int{5, -1}},
+	}
+	file, err := Encode(g, EncodeOptions{Int8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.plan.amaxOf[3] != qgemmOn {
+		t.Fatalf("the join's bound used: %v, want %v", m.plan.amaxOf[3], qgemmOn)
+	}
+	in := testInput(5, m.InputLen())
+	got, err := m.Forward(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append([]float32(nil), got...)
+	without := *m.plan
+	without.amaxOf = make([]bool, len(without.shapes))
+	want := without.run(without.newArena(), in)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("element %d: %v with the join's bound, %v without", i, got[i], want[i])
+		}
+	}
+}

@@ -99,6 +99,28 @@ func qEpilogue(dst []float32, acc []int32, rs, b, lo, hi float32) {
 }
 
 //go:noescape
+func addMax(dst, a, b unsafe.Pointer, n4, relu int, out unsafe.Pointer)
+
+// addActAmax: see addActAmaxGeneric. Whole vectors in assembly (addMax), the tail here.
+func addActAmax(dst, a, b []float32, relu bool) float32 {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	var m float32
+	if n4 := n / 4; n4 > 0 {
+		var lanes [4]float32
+		r := 0
+		if relu {
+			r = 1
+		}
+		addMax(unsafe.Pointer(&dst[0]), unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), n4, r, unsafe.Pointer(&lanes))
+		m = max(lanes[0], lanes[1], lanes[2], lanes[3])
+	}
+	t := n / 4 * 4
+	addActGeneric(dst[t:], a[t:], b[t:], relu)
+	return max(m, maxAbs(dst[t:]))
+}
+
+//go:noescape
 func qpackPairs(b, offs, dst unsafe.Pointer, pairs, n4, dstride int, inv float32)
 
 // pack quantises columns j0..j0+w-1 of the k input rows into bq (kp rows of nb pairs: row q

@@ -196,3 +196,48 @@ TEXT ·qpackPairs(SB), NOSPLIT, $0-52
 		AGAIN(R3)
 	End
 	RET
+
+// func addMax(dst, a, b unsafe.Pointer, n4, relu int, out unsafe.Pointer) is addAct over n4
+// vectors (relu != 0: max(a + b, 0) as f32x4.max, as addAct) that also keeps, per lane, the
+// largest |dst| (on the bits with the sign cleared: those order like the values, NaN above
+// +Inf), stored at out: the integer kernels' input bound without a pass of its own. n4 >= 1.
+TEXT ·addMax(SB), NOSPLIT, $0-48
+	I64Load dst+0(FP)
+	Set R0
+	I64Load a+8(FP)
+	Set R1
+	I64Load b+16(FP)
+	Set R2
+	I64Load n4+24(FP)
+	Set R3
+	I64Load relu+32(FP)
+	Set R4
+	I64Load out+40(FP)
+	Set R5
+	I32Const $0
+	I32x4Splat
+	Tee V0 // the largest |x| bits so far
+	Set V3 // zero
+	I32Const $0x7fffffff
+	I32x4Splat
+	Set V1
+	Loop
+		Get R1; I32WrapI64; V128Load $0
+		Get R2; I32WrapI64; V128Load $0
+		F32x4Add
+		Set V2
+		Get R4
+		I64Eqz
+		I32Eqz
+		If
+			Get V2; Get V3; F32x4Max; Set V2
+		End
+		Get R0; I32WrapI64; Get V2; V128Store $0
+		Get V0; Get V2; Get V1; V128And; I32x4MaxS; Set V0
+		STEP(R0, 16)
+		STEP(R1, 16)
+		STEP(R2, 16)
+		AGAIN(R3)
+	End
+	Get R5; I32WrapI64; Get V0; V128Store $0
+	RET
