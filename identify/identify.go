@@ -208,12 +208,7 @@ func (id *Identifier) part(pix []byte, w, h int, crops []image.Rectangle, p Part
 	if err != nil {
 		return scored{}, 0, 0, err
 	}
-	best := 0
-	for i := range s {
-		if s[i].top() > s[best].top() {
-			best = i
-		}
-	}
+	best := strongest(s)
 	return s[best], at[best], len(mine), nil
 }
 
@@ -245,7 +240,7 @@ func (id *Identifier) click(pix []byte, w, h int, c Click, k int) (scored, int, 
 	if err != nil {
 		return scored{}, 0, err
 	}
-	best := strongest(s1)
+	best := s1[strongest(s1)]
 	if id.confident(best) {
 		return best, len(coarse), nil
 	}
@@ -257,17 +252,19 @@ func (id *Identifier) click(pix []byte, w, h int, c Click, k int) (scored, int, 
 	if err != nil {
 		return scored{}, 0, err
 	}
-	if b2 := strongest(s2); b2.top() > best.top() {
+	if b2 := s2[strongest(s2)]; b2.top() > best.top() {
 		best = b2
 	}
 	return best, len(coarse) + len(fine), nil
 }
 
-func strongest(s []scored) scored {
-	best := s[0]
-	for _, c := range s[1:] {
-		if c.top() > best.top() {
-			best = c
+// strongest is the index of the crop whose best match scores highest (the first on a tie, which
+// a shared search's merge keeps too: see Request).
+func strongest(s []scored) int {
+	best := 0
+	for i := range s {
+		if s[i].top() > s[best].top() {
+			best = i
 		}
 	}
 	return best
