@@ -333,6 +333,7 @@ try {
     await p2.goto(srv.url);
     const e1 = await p2.evaluate(() => window.toonidDemo.ready.then(() => 'loaded', (e) => String(e.message || e)));
     assert.match(e1, /detector, not an embedder/);
+    await p2.unrouteAll({ behavior: 'ignoreErrors' }); // see browser() in lib.mjs
     await p2.close();
     // build.json names the embedder as the detector: load works, detection is refused. A fresh
     // browser: this one's service worker answers build.json, out of page.route's reach.

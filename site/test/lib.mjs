@@ -34,14 +34,22 @@ export function serve({ store = process.env.TOONID_STORE || join(BUILD, 'store')
   });
 }
 
-// browser launches Chromium with a fresh user-data-dir; close() removes it.
+// browser launches Chromium with a fresh user-data-dir; close() removes it. Routes go first, errors
+// ignored: a handler still awaiting route.fetch() when the context closes (a service worker's late
+// update check) would otherwise throw "Response has been disposed" as an unhandled rejection.
 export async function browser() {
   const dir = mkdtempSync(join(tmpdir(), 'toonid-chromium-'));
   const ctx = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true,
     viewport: { width: 1200, height: 800 },
   });
-  return { ctx, close: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true }); } };
+  const close = async () => {
+    for (const p of ctx.pages()) await p.unrouteAll({ behavior: 'ignoreErrors' });
+    await ctx.unrouteAll({ behavior: 'ignoreErrors' });
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { ctx, close };
 }
 
 // scene returns the test image and its faces: [{id?, name?, x, y}] (face centres, image pixels).
