@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/toonid/toonid/detect"
@@ -29,8 +30,11 @@ type Face struct {
 	Crop      [4]int   `json:"crop"`
 	Answers   []Answer `json:"answers"` // best first; never nil
 	Unknown   bool     `json:"unknown"`
-	Best      float32  `json:"best"` // the best match score (-Inf when nothing matched)
+	Best      float32  `json:"best"` // the best match score (-Inf when nothing matched, 0 when Flat)
 	Threshold float32  `json:"threshold"`
+	// Flat: the crop is too flat to be a face (FlatEdge): not matched, no answers. IdentifyAll
+	// leaves such faces out; NameFaces keeps one Face per box and marks them.
+	Flat bool `json:"flat"`
 }
 
 // AllReply is IdentifyAll's answer: every face named, best detector score first.
@@ -69,8 +73,9 @@ func SquareAround(b detect.Box, scale float64) image.Rectangle {
 // Identify. Transparent pixels are put on white in place first (model.FlattenOnWhite), so the
 // detector and the embedder see what Identify's crops see. Frames the detector passes over
 // (short side below detect.MinSide, one flat colour) give no faces and no error.
-// It is Detect, then NameFaces of the first MaxFaces boxes: a caller that splits those boxes
-// among several Identifiers (the browser's two workers) gets the same crops and scores.
+// It is Detect, then NameFaces of the first MaxFaces boxes, without the faces whose crop is too
+// flat to be one (Face.Flat): a caller that splits those boxes among several Identifiers (the
+// browser's two workers) gets the same crops and scores, and drops the Flat ones too.
 func (id *Identifier) IdentifyAll(pix []byte, w, h int, d FaceDetector, k int) (AllReply, error) {
 	t0 := time.Now()
 	boxes, err := Detect(pix, w, h, d)
@@ -82,6 +87,7 @@ func (id *Identifier) IdentifyAll(pix []byte, w, h int, d FaceDetector, k int) (
 	if err != nil {
 		return AllReply{}, err
 	}
+	faces = slices.DeleteFunc(faces, func(f Face) bool { return f.Flat })
 	return AllReply{Faces: faces, DetectMS: detectMS, MS: ms(time.Since(t0))}, nil
 }
 
@@ -117,7 +123,7 @@ func (id *Identifier) nameFaces(pix []byte, w, h int, boxes []detect.Box, k int)
 	for i, b := range boxes {
 		crops[i] = FaceCrop(b)
 	}
-	s, err := id.score(pix, w, h, crops, k)
+	s, err := id.score(pix, w, h, crops, k, true)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +131,10 @@ func (id *Identifier) nameFaces(pix []byte, w, h int, boxes []detect.Box, k int)
 		c := crops[i]
 		faces[i] = Face{Box: [4]float32{b.X, b.Y, b.W, b.H}, Score: b.Score,
 			Crop: [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()}, Answers: answersOf(s[i]),
-			Unknown: s[i].m.Unknown, Best: s[i].top(), Threshold: s[i].m.Threshold}
+			Unknown: s[i].m.Unknown, Best: s[i].top(), Threshold: s[i].m.Threshold, Flat: s[i].flat}
+		if s[i].flat {
+			faces[i].Best = 0 // JSON has no -Inf
+		}
 	}
 	return faces, nil
 }

@@ -1,7 +1,8 @@
 // Package identify is the crop stage between the pixels and the model: given an RGBA image and
 // a click point or a box, it picks the crops to embed (the detector-free click search, Search),
 // embeds them with the model, matches each embedding against the packs and answers with the
-// strongest crop. The browser's wasm bridge (wasm/bridge) and `toonid identify` both call it, so
+// strongest crop. Crops it chose that are too flat to be a face (no edge: sky, a wall, a blurred
+// background) are not embedded (flat.go). The browser's wasm bridge (wasm/bridge) and `toonid identify` both call it, so
 // a click is answered the same way everywhere.
 //
 //	id := identify.New(m, matcher, identify.DefaultSearch()) // m: *model.Model, matcher: *pack.Matcher
@@ -26,9 +27,11 @@ type Embedder interface {
 	EmbedBatch(in [][]float32) ([][]float32, error)
 }
 
-// Matcher is the part of *pack.Matcher the crop stage needs.
+// Matcher is the part of *pack.Matcher the crop stage needs. Threshold is what Match reports as
+// its Result's threshold, for the answers of crops never matched (flat ones, see FlatEdge).
 type Matcher interface {
 	Match(q []float32, k int) (pack.Result, error)
+	Threshold() float32
 }
 
 // A Click is a point to search crops around, in the pixels given. Unit is the length the search's
@@ -86,6 +89,9 @@ type Reply struct {
 	// Confident whether its score makes the refine stage unnecessary.
 	Index     int  `json:"index"`
 	Confident bool `json:"confident"`
+	// Flat: every crop the click search tried was too flat to be a face (Search.FlatEdge), so
+	// none was matched; the reply is Unknown with no answers. A Box is never gated.
+	Flat bool `json:"flat"`
 }
 
 const (
@@ -161,7 +167,7 @@ func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
 			return Reply{}, fmt.Errorf("identify: box %v not inside the %dx%d image", box, w, h)
 		}
 		var s []scored
-		s, err = id.score(pix, w, h, []image.Rectangle{box}, k)
+		s, err = id.score(pix, w, h, []image.Rectangle{box}, k, false) // the caller says it is a face
 		if err == nil {
 			best, n = s[0], 1
 		}
@@ -181,6 +187,7 @@ func (id *Identifier) Identify(pix []byte, w, h int, r Request) (Reply, error) {
 		Box:        [4]int{bx.Min.X, bx.Min.Y, bx.Dx(), bx.Dy()},
 		Candidates: n, MS: ms(time.Since(t0)),
 		Index: index, Confident: index >= 0 && id.confident(best),
+		Flat: best.flat,
 	}, nil
 }
 
@@ -204,7 +211,7 @@ func (id *Identifier) part(pix []byte, w, h int, crops []image.Rectangle, p Part
 	if len(mine) == 0 {
 		return scored{}, -1, 0, nil
 	}
-	s, err := id.score(pix, w, h, mine, k)
+	s, err := id.score(pix, w, h, mine, k, true)
 	if err != nil {
 		return scored{}, 0, 0, err
 	}
@@ -219,8 +226,9 @@ func (id *Identifier) confident(s scored) bool {
 }
 
 type scored struct {
-	box image.Rectangle
-	m   pack.Result
+	box  image.Rectangle
+	m    pack.Result
+	flat bool // too flat to be a face: not embedded, no answers (m.Unknown)
 }
 
 // top is the crop's strength: its best match score, whatever the threshold says.
@@ -236,7 +244,7 @@ func (s scored) top() float32 {
 // two EmbedBatch calls, so the browser pays for one worker message.
 func (id *Identifier) click(pix []byte, w, h int, c Click, k int) (scored, int, error) {
 	coarse := id.search.Coarse(c.X, c.Y, c.Unit, w, h)
-	s1, err := id.score(pix, w, h, coarse, k)
+	s1, err := id.score(pix, w, h, coarse, k, true)
 	if err != nil {
 		return scored{}, 0, err
 	}
@@ -248,7 +256,7 @@ func (id *Identifier) click(pix []byte, w, h int, c Click, k int) (scored, int, 
 	if len(fine) == 0 {
 		return best, len(coarse), nil
 	}
-	s2, err := id.score(pix, w, h, fine, k)
+	s2, err := id.score(pix, w, h, fine, k, true)
 	if err != nil {
 		return scored{}, 0, err
 	}
@@ -270,29 +278,40 @@ func strongest(s []scored) int {
 	return best
 }
 
-func (id *Identifier) score(pix []byte, w, h int, boxes []image.Rectangle, k int) ([]scored, error) {
-	in := make([][]float32, len(boxes))
+// score embeds and matches each box, in one EmbedBatch call. With gate, a box too flat to be a
+// face (isFlat) is neither embedded nor matched: the crops the search and the detector chose
+// are gated, a box the caller gives (Request.Box: a region a person drew) is not.
+func (id *Identifier) score(pix []byte, w, h int, boxes []image.Rectangle, k int, gate bool) ([]scored, error) {
+	out := make([]scored, len(boxes))
+	var in [][]float32
+	var at []int
 	for i, box := range boxes {
+		if gate && id.isFlat(pix, w, h, box) {
+			out[i] = scored{box: box, m: pack.Result{Answers: []pack.Answer{}, Unknown: true, Threshold: id.match.Threshold()}, flat: true}
+			continue
+		}
 		t, err := id.emb.Preprocess(nil, pix, 4*w, w, h, box)
 		if err != nil {
 			return nil, fmt.Errorf("identify: preprocess %v: %w", box, err)
 		}
-		in[i] = t
+		in, at = append(in, t), append(at, i)
+	}
+	if len(in) == 0 {
+		return out, nil
 	}
 	embs, err := id.emb.EmbedBatch(in)
 	if err != nil {
 		return nil, fmt.Errorf("identify: embed: %w", err)
 	}
-	if len(embs) != len(boxes) {
-		return nil, fmt.Errorf("identify: embed: %d embeddings for %d crops", len(embs), len(boxes))
+	if len(embs) != len(in) {
+		return nil, fmt.Errorf("identify: embed: %d embeddings for %d crops", len(embs), len(in))
 	}
-	out := make([]scored, len(boxes))
-	for i, e := range embs {
+	for j, e := range embs {
 		m, err := id.match.Match(e, k)
 		if err != nil {
 			return nil, fmt.Errorf("identify: match: %w", err)
 		}
-		out[i] = scored{box: boxes[i], m: m}
+		out[at[j]] = scored{box: boxes[at[j]], m: m}
 	}
 	return out, nil
 }

@@ -63,6 +63,9 @@ func testIdentifier(t testing.TB, search Search) (*Identifier, *colourEmbedder) 
 		t.Fatal(err)
 	}
 	e := &colourEmbedder{}
+	// The test scenes are squares of flat colour, which the flat gate (FlatEdge) would take for
+	// backgrounds; TestFlatCropsAreNotMatched tests it on them.
+	search.FlatEdge = 0
 	return New(e, m, search), e
 }
 
@@ -196,6 +199,15 @@ func TestIdentifyRejects(t *testing.T) {
 	}
 }
 
+// beats is site/toonid.js's beats: a matched crop over a flat one, then the higher score, then
+// (within a stage) the earlier crop.
+func beats(r, best Reply, refine bool) bool {
+	if r.Flat != best.Flat {
+		return !r.Flat
+	}
+	return r.Score > best.Score || !refine && r.Score == best.Score && r.Index < best.Index
+}
+
 // mergeParts runs a click search as of workers would (Request.Part): the coarse stage in every
 // part, the best over them, then, unless that is confident, the refine stage around it. It is
 // the reference for what site/toonid.js does with two workers.
@@ -210,7 +222,7 @@ func mergeParts(t *testing.T, id *Identifier, pix []byte, w, h int, c Click, of 
 				t.Fatal(err)
 			}
 			cands += r.Candidates
-			if r.Index >= 0 && (best == nil || r.Score > best.Score || r.Score == best.Score && r.Index < best.Index) {
+			if r.Index >= 0 && (best == nil || beats(r, *best, false)) {
 				best = &r
 			}
 		}
@@ -219,7 +231,7 @@ func mergeParts(t *testing.T, id *Identifier, pix []byte, w, h int, c Click, of 
 	best := stage(func(p Part) Request { return Request{Click: &c, Part: &p, K: 3} })
 	if !best.Confident {
 		box := image.Rect(best.Box[0], best.Box[1], best.Box[0]+best.Box[2], best.Box[1]+best.Box[3])
-		if b2 := stage(func(p Part) Request { return Request{Refine: &box, Part: &p, K: 3} }); b2 != nil && b2.Score > best.Score {
+		if b2 := stage(func(p Part) Request { return Request{Refine: &box, Part: &p, K: 3} }); b2 != nil && beats(*b2, *best, true) {
 			best = b2
 		}
 	}

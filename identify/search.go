@@ -16,6 +16,9 @@ type Search struct {
 	// Confident skips the refine pass when the best coarse crop already scores at least this much
 	// above the matcher's threshold (a clear answer does not need 6 more embeddings). <= 0: never.
 	Confident float32
+	// FlatEdge: a crop the search or the detector chose whose EdgeStrength is below this is not
+	// a face and is not matched (see the constant FlatEdge; a Request.Box is never gated). 0: no gate.
+	FlatEdge float32
 }
 
 // DefaultSearch is what the demo and `toonid identify -at` use; site/README.md documents its cost.
@@ -25,6 +28,7 @@ func DefaultSearch() Search {
 		Shift:       0.18,
 		RefineScale: 1.2,
 		Confident:   0.1,
+		FlatEdge:    FlatEdge,
 	}
 }
 

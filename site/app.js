@@ -627,7 +627,8 @@ function showCard(r, src) {
   const n = r.face && faces ? faces.list.length : 0;
   $('timing').textContent = r.face
     ? `${details(r)} · its box's crop; ${n} face${n === 1 ? '' : 's'} found and named in ${r.ms.toFixed(0)} ms`
-    : `${details(r)} · ${r.candidates} crop${r.candidates === 1 ? '' : 's'} tried, ${r.ms.toFixed(0)} ms`;
+    : r.flat ? `no crop had a face's edges, so none was compared · ${r.candidates} crop${r.candidates === 1 ? '' : 's'} tried, ${r.ms.toFixed(0)} ms`
+      : `${details(r)} · ${r.candidates} crop${r.candidates === 1 ? '' : 's'} tried, ${r.ms.toFixed(0)} ms`;
   // The fixes offered: when the name was given, the runners-up; otherwise the best few as well.
   const alts = (v.kind === 'known' ? answers.slice(1) : answers).slice(0, 3);
   $('teach-title').textContent = v.kind === 'known' ? `Wrong? It's …` : v.kind === 'unknown' ? 'Who is it? It\'s …' : 'Which is it? It\'s …';

@@ -3,7 +3,7 @@
 //   import * as toonid from './toonid.js';
 //   const id = await toonid.load({ base: '/v1/', pack: 'default', onProgress: (p) => {} });
 //   const r = await id.identify(img, { x: 120, y: 80 });     // or { box: [x, y, w, h] }
-//   // r = { answers: [{ id, name, series, score }], unknown, box: [x, y, w, h], ms, threshold }
+//   // r = { answers: [{ id, name, series, score }], unknown, box: [x, y, w, h], ms, threshold, flat }
 //   await id.enroll('My character', (await id.views(r.box, img.width, img.height)).map((box) => ({ source: img, box })));
 //   const faces = await id.identifyAll(img);  // every face the detector finds, each named
 //   // faces = [{ box: {x, y, w, h}, score, crop: [x, y, w, h], answers, unknown, best, threshold }]
@@ -239,7 +239,7 @@ class Toonid {
     return {
       answers: r.answers, unknown: r.unknown, threshold: r.threshold, score: r.score,
       box: [region.x + bx / f, region.y + by / f, bw / f, bh / f].map((v) => Math.round(v * 10) / 10),
-      candidates: r.candidates, workerMs: r.ms, workers: r.workers || 1,
+      candidates: r.candidates, workerMs: r.ms, workers: r.workers || 1, flat: !!r.flat,
       ms: performance.now() - t0,
     };
   }
@@ -264,7 +264,9 @@ class Toonid {
     const faces = s ? await this._split(s, img, k)
       : (await this._call('identifyAll', { pix: img.data.buffer, w: img.width, h: img.height, k }, [img.data.buffer])).faces;
     if (!s) this._last = { primary: faces.length, secondary: 0 };
-    return faces.map((x) => ({
+    // A face whose crop is too flat to be one (identify.Face.flat) is a detector false alarm:
+    // identify.IdentifyAll leaves it out, and so does the split between the two workers.
+    return faces.filter((x) => !x.flat).map((x) => ({
       box: unscaleBox(x.box, f), score: x.score, crop: x.crop.map((v) => Math.round(v / f * 10) / 10),
       answers: x.answers, unknown: x.unknown, best: x.best, threshold: x.threshold,
     }));
@@ -310,7 +312,7 @@ class Toonid {
       for (const r of rs) {
         candidates += r.candidates;
         slowest = Math.max(slowest, r.ms);
-        if (r.index >= 0 && (!best || r.score > best.score || (r.score === best.score && r.index < best.index))) best = r;
+        if (r.index >= 0 && beats(r, best)) best = r;
       }
       ms += slowest; // the stages run one after the other, the parts side by side
       return best;
@@ -320,7 +322,7 @@ class Toonid {
       if (!best.confident) {
         if (this._s !== s || this._changing || s.gen !== this._gen) return alone(); // the two would refine with different characters
         const fine = await stage({ refine: best.box });
-        if (fine && fine.score > best.score) best = fine;
+        if (fine && beats(fine, best, true)) best = fine;
       }
       return { ...best, candidates, ms, workers: 2 };
     } catch (err) {
@@ -421,6 +423,15 @@ async function enrollCrops(sources) {
     transfer.push(img.data.buffer);
   }
   return { crops, transfer };
+}
+
+// beats says whether a part's reply r is a better click-search answer than best (null: none
+// yet): a crop that was matched beats one too flat to be (identify.Reply.Flat), then the higher
+// score, then (within a stage, not refine) the earlier crop. identify's mergeParts is the same.
+export function beats(r, best, refine = false) {
+  if (!best) return true;
+  if (r.flat !== best.flat) return !r.flat;
+  return r.score > best.score || (!refine && r.score === best.score && r.index < best.index);
 }
 
 function unscaleBox([x, y, w, h], f) {

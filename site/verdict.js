@@ -28,7 +28,8 @@
 //     known    "Similar enough to name."
 //     probable "Close to A, but not similar enough to be sure."
 //     unsure   "A and B are about equally similar."
-//     unknown  "Not similar enough to anyone this pack knows."
+//     unknown  "Not similar enough to anyone this pack knows." ("No face here" and its own
+//              sentence when the reply is flat: nothing was compared)
 //   bars: each candidate's position on a scale with the threshold at its middle,
 //     position = 50 + 50 · (s − T) / h, clamped to 0..100 (s = 1 fills the bar, s = T − h is empty),
 //     drawn with a tick at the middle ("needed to name"); its word: "similar enough" (s ≥ T),
@@ -73,6 +74,9 @@ export function verdict(r) {
   const [best, second] = distinct(r.answers);
   const s1 = best ? best.score : -1, s2 = second ? second.score : -1;
   const out = { best, second, rule: R };
+  // identify.Reply.flat: every crop the click search tried was too flat to be a face (no edge
+  // or stroke: sky, a wall, an out-of-focus background), so none was compared.
+  if (r.flat) return { ...out, kind: 'unknown', text: 'No face here', sentence: 'Nothing here has the edges or lines of a face, so it was not compared with anyone.' };
   if (!best || s1 < R.floor) return { ...out, kind: 'unknown', text: 'Unknown', sentence: 'Not similar enough to anyone this pack knows.' };
   if (s1 - s2 < R.margin) return { ...out, kind: 'unsure', text: `Not sure: ${best.name} or ${second.name}`, sentence: `${best.name} and ${second.name} are about equally similar.` };
   if (s1 >= R.threshold) return { ...out, kind: 'known', text: best.name, sentence: 'Similar enough to name.' };

@@ -521,3 +521,18 @@ test('app.js openURL: a malformed %-escape in the dropped URL still fetches, und
   await vm.runInContext(`openURL('http://localhost/img/caf%C3%A9.png')`, ctx);
   assert.deepEqual(seen, { shown: ['%E0%A4%A.png', 'café.png'], failed: [] });
 });
+
+test('toonid.js beats and verdict.js: a flat reply (identify.Reply.flat) loses to any matched one and reads "No face here"', async () => {
+  const { beats } = toonid;
+  const { verdict } = await import(pathToFileURL(join(SITE, 'verdict.js')).href);
+  const flat = { flat: true, score: 0, index: 0, answers: [], threshold: 0.75 };
+  const low = { flat: false, score: -0.2, index: 1, answers: [{ name: 'A', score: -0.2 }], threshold: 0.75 };
+  assert.equal(beats(low, flat), true, 'a matched crop, even one scoring below 0, beats a flat one');
+  assert.equal(beats(flat, low), false);
+  assert.equal(beats(flat, null), true);
+  assert.equal(beats({ ...low, index: 0 }, low), true, 'a tie goes to the earlier crop within a stage');
+  assert.equal(beats({ ...low, index: 0 }, low, true), false, 'the refine stage must score higher');
+  const v = verdict(flat);
+  assert.deepEqual([v.kind, v.text], ['unknown', 'No face here']);
+  assert.equal(verdict({ ...flat, flat: false }).text, 'Unknown');
+});

@@ -175,7 +175,10 @@ func identifyAt(stdout io.Writer, id *identify.Identifier, img image.Image, x, y
 	if asJSON {
 		return printJSON(stdout, rep)
 	}
-	if rep.Unknown {
+	switch {
+	case rep.Flat:
+		fmt.Fprintf(stdout, "no face here: every crop around the point is too flat to be one (edge strength under %g)\n", identify.FlatEdge)
+	case rep.Unknown:
 		fmt.Fprintf(stdout, "unknown (best score %.4f < threshold %.4f)\n", rep.Score, rep.Threshold)
 	}
 	fmt.Fprintf(stdout, "box\t%d,%d,%d,%d\t(%d crops)\n", rep.Box[0], rep.Box[1], rep.Box[2], rep.Box[3], rep.Candidates)

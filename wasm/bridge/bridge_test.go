@@ -74,6 +74,7 @@ func testSessionWith(t testing.TB, search identify.Search) (*Session, *colourEmb
 		t.Fatal(err)
 	}
 	e := &colourEmbedder{}
+	search.FlatEdge = 0 // the scene is flat colour (see identify's testIdentifier)
 	return &Session{Bridge: New(e, m, search), pack: p}, e
 }
 

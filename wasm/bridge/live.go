@@ -26,6 +26,7 @@ type liveState struct {
 type currentMatcher struct{ b *Bridge }
 
 func (c currentMatcher) Match(q []float32, k int) (pack.Result, error) { return c.b.match.Match(q, k) }
+func (c currentMatcher) Threshold() float32                            { return c.b.match.Threshold() }
 
 // LiveRequest is liveStart's request: Every (detect on every Every-th frame, 1..live.MaxEvery;
 // 0: live.DefaultOptions), K answers per face in the vote, MaxFaces embedded per frame.
