@@ -123,7 +123,7 @@ func NewGatherer(det identify.FaceDetector, emb identify.Embedder, pix []byte, w
 		return nil, Gathered{}, fmt.Errorf("%w: box %v at %v ms on a %dx%d frame", ErrNoFace, seed, t, w, h)
 	}
 	g := &Gatherer{det: det, emb: emb, opt: opt, seedT: t, min: t, max: t}
-	boxes, embs, err := embedFaces(det, emb, opt.MaxFaces, 0, &g.bufs, pix, w, h)
+	boxes, embs, err := embedFaces(det, emb, opt.MaxFaces, 0, 0, &g.bufs, pix, w, h) // no flat gate: a person chose this face
 	if err != nil {
 		return nil, Gathered{}, fmt.Errorf("live: %w", err)
 	}
@@ -191,7 +191,7 @@ func (g *Gatherer) Add(pix []byte, w, h int, t float64) (Gathered, error) {
 	if d.done {
 		return Gathered{Keep: -1, Done: true, Kept: len(g.kept)}, nil
 	}
-	boxes, embs, err := embedFaces(g.det, g.emb, g.opt.MaxFaces, 0, &g.bufs, pix, w, h)
+	boxes, embs, err := embedFaces(g.det, g.emb, g.opt.MaxFaces, 0, 0, &g.bufs, pix, w, h)
 	if err != nil {
 		return Gathered{}, fmt.Errorf("live: %w", err)
 	}

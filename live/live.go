@@ -42,13 +42,17 @@ type Options struct {
 	// MinScore drops detections below this detector score before they cost an embedding.
 	// 0: the detector's own threshold.
 	MinScore float32
+	// FlatEdge drops detections whose crop is too flat to be a face (identify.EdgeStrength below
+	// it: a false alarm on sky or a blurred background) before they cost an embedding, as
+	// identify.IdentifyAll does. identify.FlatEdge; 0: none dropped.
+	FlatEdge float32
 	// Track configures the tracker.
 	Track track.Config
 }
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
-	return Options{Every: 1, K: 5, MaxFaces: 6, Track: track.DefaultConfig()}
+	return Options{Every: 1, K: 5, MaxFaces: 6, FlatEdge: identify.FlatEdge, Track: track.DefaultConfig()}
 }
 
 // MaxEvery bounds Options.Every: beyond it a label would trail a moving face by too much.
@@ -67,6 +71,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("%w: MaxFaces = %d, want 1..%d", ErrOptions, o.MaxFaces, detect.MaxBoxes)
 	case !(o.MinScore >= 0 && o.MinScore <= 1):
 		return fmt.Errorf("%w: MinScore = %v, want 0..1", ErrOptions, o.MinScore)
+	case !(o.FlatEdge >= 0 && o.FlatEdge < 100):
+		return fmt.Errorf("%w: FlatEdge = %v, want 0..100", ErrOptions, o.FlatEdge)
 	}
 	return o.Track.Validate()
 }
@@ -190,10 +196,10 @@ func (s *Stepper) Step(pix []byte, w, h int, t float64) (Frame, error) {
 
 // faces runs the detector and embeds its best MaxFaces faces (identify.FaceCrop each).
 func (s *Stepper) faces(pix []byte, w, h int) ([]detect.Box, [][]float32, error) {
-	return embedFaces(s.det, s.emb, s.opt.MaxFaces, s.opt.MinScore, &s.bufs, pix, w, h)
+	return embedFaces(s.det, s.emb, s.opt.MaxFaces, s.opt.MinScore, s.opt.FlatEdge, &s.bufs, pix, w, h)
 }
 
-func embedFaces(det identify.FaceDetector, emb identify.Embedder, maxFaces int, minScore float32, bufs *[][]float32, pix []byte, w, h int) ([]detect.Box, [][]float32, error) {
+func embedFaces(det identify.FaceDetector, emb identify.Embedder, maxFaces int, minScore, flatEdge float32, bufs *[][]float32, pix []byte, w, h int) ([]detect.Box, [][]float32, error) {
 	all, err := identify.Detect(pix, w, h, det)
 	if err != nil {
 		return nil, nil, err
@@ -203,7 +209,7 @@ func embedFaces(det identify.FaceDetector, emb identify.Embedder, maxFaces int, 
 		if len(boxes) == maxFaces {
 			break
 		}
-		if b.Score >= minScore && b.W > 0 && b.H > 0 {
+		if b.Score >= minScore && b.W > 0 && b.H > 0 && !(flatEdge > 0 && identify.EdgeStrength(pix, w, h, identify.FaceCrop(b)) < flatEdge) {
 			boxes = append(boxes, b)
 		}
 	}

@@ -289,3 +289,43 @@ func TestBadInputIsAnErrorAndChangesNothing(t *testing.T) {
 		t.Error("a detector frame without pixels accepted")
 	}
 }
+
+// boxDetector finds the same box on every frame, whatever it shows.
+type boxDetector struct{ b detect.Box }
+
+func (d boxDetector) Detect(image.Image) ([]detect.Box, error) { return []detect.Box{d.b}, nil }
+
+// A detection on flat grey (a false alarm on sky or a wall) is dropped before it costs an
+// embedding, as identify.IdentifyAll drops it; with FlatEdge 0 it is shown as "?".
+func TestFlatDetectionIsDropped(t *testing.T) {
+	det := boxDetector{detect.Box{X: 300, Y: 100, W: 80, H: 80, Score: 0.9}}
+	for _, flatEdge := range []float32{identify.FlatEdge, 0} {
+		opt := DefaultOptions()
+		opt.FlatEdge = flatEdge
+		st, err := New(det, colourEmbedder{}, testMatcher(t), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Frame
+		for f := range 4 { // a track is shown once confirmed
+			if out, err = st.Step(frame(), fw, fh, float64(f)*40); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want := btoi(flatEdge == 0); out.Detections != want || len(out.Faces) != want {
+			t.Errorf("FlatEdge %v: %d detections, faces %+v; want %d", flatEdge, out.Detections, out.Faces, want)
+		}
+	}
+	opt := DefaultOptions()
+	opt.FlatEdge = -1
+	if _, err := New(det, colourEmbedder{}, testMatcher(t), opt); err == nil {
+		t.Error("FlatEdge -1 accepted")
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
