@@ -134,7 +134,8 @@ func TestFlatStats(t *testing.T) {
 		}
 		for g, v := range by {
 			slices.Sort(v)
-			fmt.Printf("%s %-12s n=%5d min %.3f p1 %.3f median %.3f\n", filepath.Base(m), g, len(v), v[0], v[len(v)/100], v[len(v)/2])
+			below, _ := slices.BinarySearch(v, FlatEdge)
+			fmt.Printf("%s %-12s n=%5d min %.3f p1 %.3f median %.3f, %d under FlatEdge\n", filepath.Base(m), g, len(v), v[0], v[len(v)/100], v[len(v)/2], below)
 		}
 	}
 }
@@ -148,23 +149,36 @@ func TestEdgeStrengthEdges(t *testing.T) {
 	if e := EdgeStrength(pix, w, h, image.Rect(0, 0, w, h)); e > 1e-6 {
 		t.Errorf("one flat colour: edge strength %v, want 0 (to rounding)", e)
 	}
-	// A black stroke on the flat colour is an edge.
-	for y := 20; y < 60; y++ {
-		for x := 48; x < 52; x++ {
-			copy(pix[4*(y*w+x):], []byte{0, 0, 0, 255})
+	// A black cross on the flat colour has edges both ways.
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			if x >= 48 && x < 52 || y >= 38 && y < 42 {
+				copy(pix[4*(y*w+x):], []byte{0, 0, 0, 255})
+			}
 		}
 	}
 	if e := EdgeStrength(pix, w, h, image.Rect(0, 0, w, h)); e < 1 {
-		t.Errorf("a black stroke: edge strength %v, want >= 1", e)
+		t.Errorf("a black cross: edge strength %v, want >= 1", e)
 	}
 	for _, b := range []image.Rectangle{image.Rect(200, 200, 300, 300), {}, image.Rect(-50, -50, 0, 0)} {
 		if e := EdgeStrength(pix, w, h, b); e != 0 {
 			t.Errorf("box %v outside the image: %v, want 0", b, e)
 		}
 	}
+	// One straight edge (a letterbox bar, a horizon) is not a face's strokes: flat.
+	bar := make([]byte, 4*w*h)
+	for i := range bar {
+		bar[i] = 200
+		if i >= 4*w*h/2 {
+			bar[i] = 0
+		}
+	}
+	if e := EdgeStrength(bar, w, h, image.Rect(0, 0, w, h)); e > 1e-6 {
+		t.Errorf("one horizontal edge: edge strength %v, want 0", e)
+	}
 	// Boxes smaller than FlatSide and partly outside are read, not refused.
 	if e := EdgeStrength(pix, w, h, image.Rect(40, 10, 60, 70)); e < 1 {
-		t.Errorf("a 20x60 box on the stroke: %v, want >= 1", e)
+		t.Errorf("a 20x60 box on the cross: %v, want >= 1", e)
 	}
 	if e := EdgeStrength(pix, w, h, image.Rect(90, 70, 140, 120)); e > 1e-6 {
 		t.Errorf("a corner box on flat colour: %v, want 0", e)

@@ -46,6 +46,7 @@ func (b *Bridge) LiveStart(req []byte) []byte {
 		return errorJSON(fmt.Errorf("bridge: liveStart request: %w", err))
 	}
 	opt := live.DefaultOptions()
+	opt.FlatEdge = b.id.Search().FlatEdge // the same flat gate as the click search and identifyAll
 	if r.Every != 0 {
 		opt.Every = r.Every
 	}
