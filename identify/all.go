@@ -30,7 +30,7 @@ type Face struct {
 	Crop      [4]int   `json:"crop"`
 	Answers   []Answer `json:"answers"` // best first; never nil
 	Unknown   bool     `json:"unknown"`
-	Best      float32  `json:"best"` // the best match score (-Inf when nothing matched, 0 when Flat)
+	Best      float32  `json:"best"` // the best match score (0 when nothing matched: Flat, or an empty pack)
 	Threshold float32  `json:"threshold"`
 	// Flat: the crop is too flat to be a face (FlatEdge): not matched, no answers. IdentifyAll
 	// leaves such faces out; NameFaces keeps one Face per box and marks them.
@@ -75,7 +75,8 @@ func SquareAround(b detect.Box, scale float64) image.Rectangle {
 // (short side below detect.MinSide, one flat colour) give no faces and no error.
 // It is Detect, then NameFaces of the first MaxFaces boxes, without the faces whose crop is too
 // flat to be one (Face.Flat): a caller that splits those boxes among several Identifiers (the
-// browser's two workers) gets the same crops and scores, and drops the Flat ones too.
+// browser's two workers) gets the same crops and scores, and drops the Flat ones too. (Flat
+// boxes count towards MaxFaces here; live mode drops them before its own cap.)
 func (id *Identifier) IdentifyAll(pix []byte, w, h int, d FaceDetector, k int) (AllReply, error) {
 	t0 := time.Now()
 	boxes, err := Detect(pix, w, h, d)
@@ -132,7 +133,7 @@ func (id *Identifier) nameFaces(pix []byte, w, h int, boxes []detect.Box, k int)
 		faces[i] = Face{Box: [4]float32{b.X, b.Y, b.W, b.H}, Score: b.Score,
 			Crop: [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()}, Answers: answersOf(s[i]),
 			Unknown: s[i].m.Unknown, Best: s[i].top(), Threshold: s[i].m.Threshold, Flat: s[i].flat}
-		if s[i].flat {
+		if len(s[i].m.Answers) == 0 {
 			faces[i].Best = 0 // JSON has no -Inf
 		}
 	}

@@ -46,10 +46,12 @@ type Click struct {
 //
 // Part shares a click search between workers (site/toonid.js, with two): each embeds only the
 // crops of each stage whose index i has i % Of == Index, and replies with the best of those. The
-// caller keeps the best over the parts (the highest Score, the lowest Index on a tie); unless
-// that one is Confident, it asks every part for the refine stage around its Box (Refine, with
-// the same Part), and keeps the refine stage's best where it scores higher. That is the whole
-// search's answer (TestPartsMakeTheWholeSearch). A Click with Part runs the coarse stage only.
+// caller keeps the best over the parts (a reply that is not Flat over a Flat one, then the
+// highest Score, then the lowest Index); unless that one is Confident, it asks every part for
+// the refine stage around its Box (Refine, with the same Part), and keeps the refine stage's
+// best where it is not Flat and the kept one is, or where it scores higher. That is the whole
+// search's answer (TestPartsMakeTheWholeSearch, TestFlatCropsAreNotMatched). A Click with Part
+// runs the coarse stage only.
 type Request struct {
 	Click  *Click
 	Box    *image.Rectangle
@@ -82,7 +84,7 @@ type Reply struct {
 	Threshold float32  `json:"threshold"`
 	// Box is the crop the answer came from, as x, y, width, height (the order the browser uses).
 	Box [4]int `json:"box"`
-	// Candidates counts the crops embedded to find it.
+	// Candidates counts the crops tried to find it (flat ones are counted, not embedded).
 	Candidates int     `json:"candidates"`
 	MS         float64 `json:"ms"` // time spent, in milliseconds
 	// For a Part: Index is the crop's place in its stage's list (-1 when the part had none),

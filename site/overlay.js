@@ -2,7 +2,7 @@
 //
 //   import { attach } from './overlay.js';
 //   const handle = attach(video, { toonid: id });   // id from toonid.load(); attach twice = same handle
-//   video.addEventListener('toonid:answer', (e) => console.log(e.detail.answers[0]));
+//   video.addEventListener('toonid:answer', (e) => console.log(e.detail.answers[0])); // undefined if detail.flat
 //   handle.arm();   // the next click on the video names the face under it (also the "Name a face" button)
 //   handle.detach();
 //
@@ -20,7 +20,8 @@
 // video plays, each face carries its name or "?", following it (the Web Worker does the work;
 // frames are dropped while it is busy); on pause those go and the paused frame's faces are boxed
 // as above, clickable. Turning it on engages the overlay as arming does.
-// Events bubble from the video: toonid:answer {answers, unknown, box, ...}, toonid:faces {faces},
+// Events bubble from the video: toonid:answer {answers, unknown, box, flat, ...} (answers empty
+// and flat true where no crop around the click had a face's edges), toonid:faces {faces},
 // toonid:error {message}; live mode adds toonid:live {faces, t, latencyMs, ...} per frame and
 // toonid:live-mode {on}.
 // Keys are opt-in (keys: true): "i" arms while focus is on the video or the layer; modifiers and

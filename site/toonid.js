@@ -288,16 +288,17 @@ class Toonid {
       });
       theirs.catch(() => {}); // awaited below unless the first worker's call fails
     });
-    const rest = await theirs;
-    this._last = fellBack ? { primary: mine.faces.length + rest.length, secondary: 0 }
-      : { primary: mine.faces.length, secondary: rest.length, ms: { detect: mine.detectMs, primary: mine.ms, secondary: theirMs } };
-    return [...mine.faces, ...rest];
+    // Counted without the flat ones (identify.Face.flat), as one worker's identifyAll counts.
+    const rest = (await theirs).filter((x) => !x.flat), own = mine.faces.filter((x) => !x.flat);
+    this._last = fellBack ? { primary: own.length + rest.length, secondary: 0 }
+      : { primary: own.length, secondary: rest.length, ms: { detect: mine.detectMs, primary: mine.ms, secondary: theirMs } };
+    return [...own, ...rest];
   }
 
   // _splitClick shares a click search between the two workers (identify.Request's Part): each
   // embeds its half of the coarse crops, and, unless the best of them is confident, of the
-  // refine crops around it; the best over both is the whole search's answer (the higher score,
-  // the earlier crop on a tie). Should the second worker fail (it is dropped if it stopped), or
+  // refine crops around it; the best over both is the whole search's answer (beats: a matched
+  // crop over a flat one, then the higher score, then the earlier crop). Should the second worker fail (it is dropped if it stopped), or
   // the taught characters change between the stages, the first searches alone.
   async _splitClick(s, img, click, k) {
     const { width: w, height: h } = img;

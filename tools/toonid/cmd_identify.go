@@ -177,7 +177,7 @@ func identifyAt(stdout io.Writer, id *identify.Identifier, img image.Image, x, y
 	}
 	switch {
 	case rep.Flat:
-		fmt.Fprintf(stdout, "no face here: every crop around the point is too flat to be one (edge strength under %g)\n", identify.FlatEdge)
+		fmt.Fprintf(stdout, "no face here: every crop around the point is too flat to be one (edge strength under %g)\n", id.Search().FlatEdge)
 	case rep.Unknown:
 		fmt.Fprintf(stdout, "unknown (best score %.4f < threshold %.4f)\n", rep.Score, rep.Threshold)
 	}
