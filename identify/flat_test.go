@@ -8,6 +8,7 @@ import (
 	"image/draw"
 	_ "image/jpeg"
 	_ "image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -276,5 +277,45 @@ func TestFlatCropsAreNotMatched(t *testing.T) {
 	}
 	if _, err := json.Marshal(named); err != nil {
 		t.Errorf("NameFaces' reply does not encode: %v", err)
+	}
+}
+
+// isFlat counts where EdgeStrength sorts: the two agree, also at a threshold equal to a crop's
+// edge strength (not flat) and just above it (flat).
+func TestIsFlatIsEdgeStrengthBelow(t *testing.T) {
+	img := rgbaFile(t, filepath.Join("..", "tools", "gallery", "testimages", "sintel_trailer_048.jpg"))
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	for i := 0; i < 60; i++ {
+		side := 20 + i*13%400
+		box := image.Rect(i*37%w-side/3, i*53%h-side/3, i*37%w-side/3+side, i*53%h-side/3+side)
+		e := EdgeStrength(img.Pix, w, h, box)
+		for _, tc := range []struct {
+			t    float32
+			flat bool
+		}{{e, false}, {math.Nextafter32(e, 10), true}, {FlatEdge, e < FlatEdge}} {
+			if tc.t <= 0 {
+				continue
+			}
+			s := DefaultSearch()
+			s.FlatEdge = tc.t
+			if got := New(nil, nil, s).isFlat(img.Pix, w, h, box); got != tc.flat {
+				t.Errorf("box %v, edge strength %v, FlatEdge %v: isFlat %v, want %v", box, e, tc.t, got, tc.flat)
+			}
+		}
+	}
+}
+
+// BenchmarkIsFlat is the gate's cost per crop, on the Sintel frame: the click search's smallest
+// and largest coarse crops (a click measures up to 10).
+func BenchmarkIsFlat(b *testing.B) {
+	img := rgbaFile(b, filepath.Join("..", "tools", "gallery", "testimages", "sintel_trailer_048.jpg"))
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	id := New(nil, nil, DefaultSearch())
+	for _, side := range []int{346, 106, 346} { // 346 first again: the first run warms a wasm JIT
+		b.Run(fmt.Sprintf("side%d", side), func(b *testing.B) {
+			for b.Loop() {
+				id.isFlat(img.Pix, w, h, image.Rect(300, 60, 300+side, 60+side))
+			}
+		})
 	}
 }
