@@ -14,8 +14,8 @@ import (
 // strength before embedding it, and a crop under FlatEdge (DefaultSearch's) is answered "not a
 // face" (Reply.Flat, Face.Flat) without being embedded or matched.
 //
-// Edge strength: the crop, area-averaged to FlatSide x FlatSide grey levels in [0, 1] (Rec. 601
-// weights), its 3x3 Sobel derivatives across and down at the inner pixels, the 98th percentile of
+// Edge strength: the crop as FlatSide x FlatSide grey levels in [0, 1] (Rec. 601 weights; each
+// cell the mean of a few of its pixels), its 3x3 Sobel derivatives across and down at the inner pixels, the 98th percentile of
 // each one's magnitude (the strongest edges, so a face that is mostly flat colour still counts by
 // its strokes), and the smaller of the two: a face has strokes both ways, while a letterbox bar
 // or a horizon is one straight edge (with the gradient's magnitude instead, crops of the Sintel
@@ -89,8 +89,8 @@ func derivatives(pix []byte, w, h int, box image.Rectangle) (gx, gy *[(FlatSide 
 		for j := 0; j < n; j++ {
 			x0 := b.Min.X + j*bw/n
 			x1 := max(b.Min.X+(j+1)*bw/n, x0+1)
-			// Large crops average a subsample (every sy-th row, sx-th column) of the cell: the
-			// measure needs the cell's level, not every pixel of a 1000 px box.
+			// A cell's level is the mean of every sy-th row's every (sx/4)-th pixel (2-3 a side):
+			// the measure needs the level, not every pixel of a 1000 px box.
 			sx := 4 * max(1, (x1-x0)/2)
 			sum, cnt := 0, 0
 			for y := y0; y < y1; y += sy {
