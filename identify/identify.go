@@ -2,8 +2,8 @@
 // a click point or a box, it picks the crops to embed (the detector-free click search, Search),
 // embeds them with the model, matches each embedding against the packs and answers with the
 // strongest crop. Crops it chose that are too flat to be a face (no edge: sky, a wall, a blurred
-// background) are not embedded (flat.go). The browser's wasm bridge (wasm/bridge) and `toonid identify` both call it, so
-// a click is answered the same way everywhere.
+// background) are not embedded (flat.go). The browser's wasm bridge (wasm/bridge) and `toonid
+// identify` both call it, so a click is answered the same way everywhere.
 //
 //	id := identify.New(m, matcher, identify.DefaultSearch()) // m: *model.Model, matcher: *pack.Matcher
 //	r, err := id.Identify(rgba.Pix, w, h, identify.Request{Click: &identify.Click{X: 120, Y: 80, Unit: 300}})

@@ -298,8 +298,9 @@ class Toonid {
   // _splitClick shares a click search between the two workers (identify.Request's Part): each
   // embeds its half of the coarse crops, and, unless the best of them is confident, of the
   // refine crops around it; the best over both is the whole search's answer (beats: a matched
-  // crop over a flat one, then the higher score, then the earlier crop). Should the second worker fail (it is dropped if it stopped), or
-  // the taught characters change between the stages, the first searches alone.
+  // crop over a flat one, then the higher score, then the earlier crop). Should the second
+  // worker fail (it is dropped if it stopped), or the taught characters change between the
+  // stages, the first searches alone.
   async _splitClick(s, img, click, k) {
     const { width: w, height: h } = img;
     let candidates = 0, ms = 0, theirs = null;
