@@ -50,12 +50,12 @@ func EdgeStrength(pix []byte, w, h int, box image.Rectangle) float32 {
 // pctIndex is the flatPct percentile's index among the sorted inner pixels' derivatives.
 const pctIndex = ((FlatSide-2)*(FlatSide-2) - 1) * flatPct / 100
 
-// isFlat says whether a crop is too flat to be a face: EdgeStrength below the search's FlatEdge.
-// It counts instead of sorting (a click search measures 10 crops): the percentile at pctIndex
-// is >= t exactly when at least len-pctIndex of the values are.
-func (id *Identifier) isFlat(pix []byte, w, h int, box image.Rectangle) bool {
-	t := id.search.FlatEdge
-	if t <= 0 {
+// IsFlat says whether a crop is too flat to be a face: EdgeStrength below edge (never, for
+// edge <= 0). The click search, IdentifyAll and live mode all ask it. It counts instead of
+// sorting (a click search measures 10 crops, live mode every detection): the percentile at
+// pctIndex is >= edge exactly when at least len-pctIndex of the values are.
+func IsFlat(pix []byte, w, h int, box image.Rectangle, edge float32) bool {
+	if edge <= 0 {
 		return false
 	}
 	gx, gy, ok := derivatives(pix, w, h, box)
@@ -65,8 +65,8 @@ func (id *Identifier) isFlat(pix []byte, w, h int, box image.Rectangle) bool {
 	need := len(gx) - pctIndex
 	nx, ny := 0, 0
 	for i := range gx {
-		nx += btoi(gx[i] >= t)
-		ny += btoi(gy[i] >= t)
+		nx += btoi(gx[i] >= edge)
+		ny += btoi(gy[i] >= edge)
 	}
 	return nx < need || ny < need
 }

@@ -280,7 +280,7 @@ func TestFlatCropsAreNotMatched(t *testing.T) {
 	}
 }
 
-// isFlat counts where EdgeStrength sorts: the two agree, also at a threshold equal to a crop's
+// IsFlat counts where EdgeStrength sorts: the two agree, also at a threshold equal to a crop's
 // edge strength (not flat) and just above it (flat).
 func TestIsFlatIsEdgeStrengthBelow(t *testing.T) {
 	img := rgbaFile(t, filepath.Join("..", "tools", "gallery", "testimages", "sintel_trailer_048.jpg"))
@@ -296,10 +296,8 @@ func TestIsFlatIsEdgeStrengthBelow(t *testing.T) {
 			if tc.t <= 0 {
 				continue
 			}
-			s := DefaultSearch()
-			s.FlatEdge = tc.t
-			if got := New(nil, nil, s).isFlat(img.Pix, w, h, box); got != tc.flat {
-				t.Errorf("box %v, edge strength %v, FlatEdge %v: isFlat %v, want %v", box, e, tc.t, got, tc.flat)
+			if got := IsFlat(img.Pix, w, h, box, tc.t); got != tc.flat {
+				t.Errorf("box %v, edge strength %v, FlatEdge %v: IsFlat %v, want %v", box, e, tc.t, got, tc.flat)
 			}
 		}
 	}
@@ -310,11 +308,10 @@ func TestIsFlatIsEdgeStrengthBelow(t *testing.T) {
 func BenchmarkIsFlat(b *testing.B) {
 	img := rgbaFile(b, filepath.Join("..", "tools", "gallery", "testimages", "sintel_trailer_048.jpg"))
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	id := New(nil, nil, DefaultSearch())
 	for _, side := range []int{346, 106, 346} { // 346 first again: the first run warms a wasm JIT
 		b.Run(fmt.Sprintf("side%d", side), func(b *testing.B) {
 			for b.Loop() {
-				id.isFlat(img.Pix, w, h, image.Rect(300, 60, 300+side, 60+side))
+				IsFlat(img.Pix, w, h, image.Rect(300, 60, 300+side, 60+side), FlatEdge)
 			}
 		})
 	}

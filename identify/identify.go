@@ -281,14 +281,14 @@ func strongest(s []scored) int {
 }
 
 // score embeds and matches each box, in one EmbedBatch call. With gate, a box too flat to be a
-// face (isFlat) is neither embedded nor matched: the crops the search and the detector chose
+// face (IsFlat at the search's FlatEdge) is neither embedded nor matched: the crops the search and the detector chose
 // are gated, a box the caller gives (Request.Box: a region a person drew) is not.
 func (id *Identifier) score(pix []byte, w, h int, boxes []image.Rectangle, k int, gate bool) ([]scored, error) {
 	out := make([]scored, len(boxes))
 	var in [][]float32
 	var at []int
 	for i, box := range boxes {
-		if gate && id.isFlat(pix, w, h, box) {
+		if gate && IsFlat(pix, w, h, box, id.search.FlatEdge) {
 			out[i] = scored{box: box, m: pack.Result{Answers: []pack.Answer{}, Unknown: true, Threshold: id.match.Threshold()}, flat: true}
 			continue
 		}

@@ -42,8 +42,8 @@ type Options struct {
 	// MinScore drops detections below this detector score before they cost an embedding.
 	// 0: the detector's own threshold.
 	MinScore float32
-	// FlatEdge drops detections whose crop is too flat to be a face (identify.EdgeStrength below
-	// it: a false alarm on sky or a blurred background) before they cost an embedding, as
+	// FlatEdge drops detections whose crop is too flat to be a face (identify.IsFlat at it: a
+	// false alarm on sky or a blurred background) before they cost an embedding, as
 	// identify.IdentifyAll does. identify.FlatEdge; 0: none dropped.
 	FlatEdge float32
 	// Track configures the tracker.
@@ -209,7 +209,7 @@ func embedFaces(det identify.FaceDetector, emb identify.Embedder, maxFaces int, 
 		if len(boxes) == maxFaces {
 			break
 		}
-		if b.Score >= minScore && b.W > 0 && b.H > 0 && !(flatEdge > 0 && identify.EdgeStrength(pix, w, h, identify.FaceCrop(b)) < flatEdge) {
+		if b.Score >= minScore && b.W > 0 && b.H > 0 && !identify.IsFlat(pix, w, h, identify.FaceCrop(b), flatEdge) {
 			boxes = append(boxes, b)
 		}
 	}

@@ -264,9 +264,7 @@ class Toonid {
     const faces = s ? await this._split(s, img, k)
       : (await this._call('identifyAll', { pix: img.data.buffer, w: img.width, h: img.height, k }, [img.data.buffer])).faces;
     if (!s) this._last = { primary: faces.length, secondary: 0 };
-    // A face whose crop is too flat to be one (identify.Face.flat) is a detector false alarm:
-    // identify.IdentifyAll leaves it out, and so does the split between the two workers.
-    return faces.filter((x) => !x.flat).map((x) => ({
+    return faces.map((x) => ({
       box: unscaleBox(x.box, f), score: x.score, crop: x.crop.map((v) => Math.round(v / f * 10) / 10),
       answers: x.answers, unknown: x.unknown, best: x.best, threshold: x.threshold,
     }));
@@ -288,7 +286,9 @@ class Toonid {
       });
       theirs.catch(() => {}); // awaited below unless the first worker's call fails
     });
-    // Counted without the flat ones (identify.Face.flat), as one worker's identifyAll counts.
+    // A face whose crop is too flat to be one (identify.Face.flat) is a detector false alarm:
+    // one worker's identify.IdentifyAll leaves it out; identifyFaces (NameFaces) only marks it,
+    // so the split drops it here, before counting.
     const rest = (await theirs).filter((x) => !x.flat), own = mine.faces.filter((x) => !x.flat);
     this._last = fellBack ? { primary: own.length + rest.length, secondary: 0 }
       : { primary: own.length, secondary: rest.length, ms: { detect: mine.detectMs, primary: mine.ms, secondary: theirMs } };
