@@ -1,22 +1,26 @@
 """dual builds the two-branch embedder toonid ships: the synthetic-trained ResNet (model/shipped's
-ONNX, unchanged) beside the ImageNet MobileNetV2 trunk of npm nsfwjs (no identity training), each
-branch's embedding L2-normalised, then concatenated.
+ONNX, unchanged) beside the ImageNet MobileNetV2 trunk of npm nsfwjs (the trunk untouched, its
+576->128 head trained), each branch's embedding L2-normalised, then concatenated.
 
 Why two branches: on art by artists toonid never trained on, generic ImageNet features carry
 identity far better than the synthetic-trained CNN, while that CNN is better on synthetic styles
 (DiceBear, emoji-like flat art); concatenated, the two beat either alone (MODEL_CARD.md, "The
 dual embedder"). Every attempt to teach the MobileNetV2 trunk identity on our synthetic data on
-2 CPU cores lost real-art accuracy; keeping it zero-shot keeps what it knows.
+2 CPU cores lost real-art accuracy; keeping it fixed keeps what it knows.
 
 The MobileNetV2 branch: input y = (x - 0.5) / 0.5 (the ResNet's normalisation, which the model
 file records) -> x = 0.5 y + 0.5 (nsfwjs feeds x/255) -> trunk through `--end` -> global average
-pool -> sqrt (Hellinger: tames the few dominant channels of post-ReLU6 averages) -> PCA whitening
-to `--dims` fitted on training images only (the reserved and held-out art never) -> L2 norm,
-scaled by `--weight`. The ResNet branch's output is L2-normalised. Cosine similarity of the
-concatenation is then (cos_resnet + weight^2 cos_mnv2) / (1 + weight^2).
+pool -> sqrt (Hellinger: tames the few dominant channels of post-ReLU6 averages) -> a linear head
+to `--dims` -> L2 norm, scaled by `--weight`. The head starts as the PCA whitening of training
+features (the reserved and held-out art never); with --head-steps it then trains on those fixed
+features, every image of the identities drawn (grouped_rows): cross-style SupCon plus relational
+distillation toward the trunk's own similarities, which is what keeps it general (MODEL_CARD.md).
+The ResNet branch's output is L2-normalised. Cosine similarity of the concatenation is then
+(cos_resnet + weight^2 cos_mnv2) / (1 + weight^2).
 
 usage: python3 dual.py --shipped model/shipped/resnet.onnx --tfjs DIR --data DIR,DIR
            [--holdout-styles a,b] [--size 112] [--dims 128] [--eps 0.1] [--weight 1.0] [--n 8000]
+           [--head-steps 0 --head-lr 1e-3 --head-rkd 1.0]
            [--work DIR] --out OUT.onnx
 """
 import argparse
@@ -57,7 +61,7 @@ class L2Norm(torch.autograd.Function):
 class Branch(nn.Module):
     """The MobileNetV2 branch on the ResNet's normalised input; see the module doc."""
 
-    def __init__(self, trunk, mu, w, weight):
+    def __init__(self, trunk, mu, w, weight, bias=None):
         super().__init__()
         self.trunk = trunk
         self.register_buffer("mu", torch.from_numpy(np.asarray(mu, np.float32)).view(1, -1))
@@ -65,7 +69,8 @@ class Branch(nn.Module):
         with torch.no_grad():
             self.proj.weight.copy_(torch.from_numpy(np.ascontiguousarray(np.asarray(w, np.float32).T)))
         # The centring folds into the projection's bias: (f - mu) W = f W - mu W.
-        self.register_buffer("bias", -(self.mu @ self.proj.weight.T))
+        b = -(self.mu @ self.proj.weight.T) if bias is None else torch.from_numpy(np.asarray(bias, np.float32)).view(1, -1)
+        self.register_buffer("bias", b)
         self.weight = float(weight)
 
     def features(self, y):
@@ -98,6 +103,52 @@ def fit_branch(trunk, rows, size, dims, eps, n, seed=0):
     feats = trunk_features(trunk, imgs, size)
     mu, w = whiten.fit(feats, eps)
     return mu, w[:, :dims], len(idx)
+
+
+def grouped_rows(rows, n, seed=0):
+    """grouped_rows returns the indices of every image of randomly drawn identities, about n in
+    all: a head trained on them sees each identity's styles together (the PK sampler's batches)."""
+    by = {}
+    for i, r in enumerate(rows):
+        by.setdefault(r[1], []).append(i)
+    ids = sorted(by)
+    np.random.default_rng(seed).shuffle(ids)
+    out = []
+    for y in ids:
+        if len(out) >= n:
+            break
+        out += by[y]
+    return np.sort(np.array(out))
+
+
+def train_head(feats, rows, idx, mu, w, steps, lr, rkd, seed=0):
+    """train_head starts a linear head at the PCA whitening (f - mu) w and trains it with
+    cross-style SupCon plus relational distillation toward the trunk's own square-rooted,
+    centred similarities (train.relational), the preservation term MODEL_CARD measured."""
+    torch.manual_seed(seed)
+    lin = nn.Linear(w.shape[0], w.shape[1])
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))
+        lin.bias.copy_(torch.from_numpy(-(mu @ w)))
+    sampler = train.PKSampler([rows[i][1] for i in idx], [rows[i][2] for i in idx], 32, 4, seed + 1)
+    sampler.p = min(sampler.p, len(sampler.ids))
+    opt = torch.optim.AdamW(lin.parameters(), lr=lr, weight_decay=5e-4)
+    g = torch.from_numpy(feats)
+    names, loss = {}, float("nan")
+    for st in range(steps):
+        frac = st / max(steps, 1)
+        for grp in opt.param_groups:
+            grp["lr"] = lr * min(1, (frac + 1e-3) / 0.05) * 0.5 * (1 + np.cos(np.pi * frac))
+        ix, lab = sampler.batch()
+        f = g[ix]
+        e = lin(f)
+        y = torch.tensor([names.setdefault(v, len(names)) for v in lab])
+        # relational squares its target's root: the features here are already square-rooted.
+        loss = train.supcon(e, y) + (rkd * train.relational(e, f * f) if rkd else 0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return lin.weight.detach().numpy().T.copy(), lin.bias.detach().numpy().copy(), float(loss)
 
 
 def export_branch(branch, size, path):
@@ -169,6 +220,9 @@ def main(argv=None):
     ap.add_argument("--eps", type=float, default=0.1, help="floor on a direction's sd, relative to the largest")
     ap.add_argument("--weight", type=float, default=1.0, help="the MobileNetV2 branch's scale in the concatenation")
     ap.add_argument("--n", type=int, default=8000, help="training images to fit the whitening on")
+    ap.add_argument("--head-steps", type=int, default=0, help="train the branch's head from the PCA start (0: PCA only)")
+    ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--head-rkd", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="", help="folder for the branch's own ONNX, its whitening and dual.json (default: next to --out)")
     ap.add_argument("--out", required=True)
@@ -179,15 +233,34 @@ def main(argv=None):
     trunk = mnv2.fuse_bn(mnv2.pretrained(a.tfjs, a.end).eval()).to(memory_format=torch.channels_last)
     hold = tuple(s for s in a.holdout_styles.split(",") if s)
     rows = train.source_rows(a.data.split(","), hold)
-    mu, w, n = fit_branch(trunk, rows, a.size, a.dims, a.eps, a.n)
-    branch = Branch(trunk.to(memory_format=torch.contiguous_format), mu, w, a.weight)
+    bias, loss = None, None
+    if a.head_steps:
+        idx = grouped_rows(rows, a.n)
+        cache = os.path.join(a.work, f"head_features_{a.size}_{a.n}.npz") if a.work else ""
+        if cache and os.path.exists(cache) and np.array_equal(np.load(cache)["idx"], idx):
+            feats = np.load(cache)["feats"]
+        else:
+            imgs = data.load_images([rows[i][0] for i in idx], max(data.SIZE, a.size))
+            feats = trunk_features(trunk, imgs, a.size)
+            if cache:
+                os.makedirs(a.work, exist_ok=True)
+                np.savez(cache, idx=idx, feats=feats)
+        mu, w = whiten.fit(feats, a.eps)
+        mu, w = mu.astype(np.float32), np.ascontiguousarray(w[:, :a.dims], dtype=np.float32)
+        n = len(idx)
+        print(f"dual: features of {n} images, {time.time() - t0:.0f}s", flush=True)
+        w, bias, loss = train_head(feats, rows, idx, mu, w, a.head_steps, a.head_lr, a.head_rkd)
+        print(f"dual: head {a.head_steps} steps, loss {loss:.3f}, {time.time() - t0:.0f}s", flush=True)
+    else:
+        mu, w, n = fit_branch(trunk, rows, a.size, a.dims, a.eps, a.n)
+    branch = Branch(trunk.to(memory_format=torch.contiguous_format), mu, w, a.weight, bias)
     out_dir = a.work or os.path.dirname(os.path.abspath(a.out))
     os.makedirs(out_dir, exist_ok=True)
     bpath = os.path.join(out_dir, "mnv2_branch.onnx")
     export_branch(branch, a.size, bpath)
     merge(a.shipped, bpath, a.out, a.size)
     torch.save({"mu": mu, "w": w, "weight": a.weight}, os.path.join(out_dir, "branch_whitening.pt"))
-    info = {"fit_images": n, "holdout_styles": list(hold), "size": a.size, "dims": a.dims, "eps": a.eps,
+    info = {"fit_images": n, "head_steps": a.head_steps, "head_lr": a.head_lr, "head_rkd": a.head_rkd, "head_loss": loss, "holdout_styles": list(hold), "size": a.size, "dims": a.dims, "eps": a.eps,
             "weight": a.weight, "end": a.end, "mean": MEAN, "std": STD, "seconds": round(time.time() - t0, 1)}
     with open(os.path.join(out_dir, "dual.json"), "w") as f:
         json.dump(info, f, indent=1)

@@ -95,14 +95,16 @@ $(MNV2_TFJS)/model.json: $(TRAIN_DIR)/tfjs_mnv2.mjs | node_modules
 	node $(TRAIN_DIR)/tfjs_mnv2.mjs dump --out $(MNV2_TFJS)
 
 # The shipped embedder (MODEL_CARD.md, "The dual embedder"): the ResNet above (model/shipped/resnet.onnx)
-# beside the ImageNet MobileNetV2 trunk of npm nsfwjs with no identity training. dual.py fits the
-# second branch's PCA whitening on training images (the held-out styles left out, so their eval
-# manifest stays a validation) and merges the two graphs on one input (about 3 min on 2 cores);
-# then int8 with float32 depthwise weights, mirror-averaged, and scored.
+# beside the ImageNet MobileNetV2 trunk of npm nsfwjs, the trunk untouched. dual.py fits the second
+# branch's PCA whitening on the trunk's features of every image of ~16,000 training images' identities
+# (the held-out styles left out, so their eval manifest stays a validation), trains that 576->128
+# head from the PCA start (cross-style SupCon + relational distillation toward the trunk, 1,500
+# steps) and merges the two graphs on one input (about 3 min on 2 cores); then int8 with float32
+# depthwise weights, mirror-averaged, and scored.
 DUAL_RUN := $(TRAIN_DIR)/runs/dual
 train-dual: train-data $(MNV2_TFJS)/model.json ## the shipped two-branch embedder: resnet.onnx + MobileNetV2 -> model/shipped/toonid.{onnx,tmdl}, scored
 	nice -n 5 $(PYTHON) $(TRAIN_DIR)/dual.py --shipped model/shipped/resnet.onnx --tfjs $(MNV2_TFJS) --data $(TRAIN_SOURCES) \
-		--holdout-styles $(TRAIN_HOLDOUT) --work $(DUAL_RUN) --out model/shipped/toonid.onnx
+		--holdout-styles $(TRAIN_HOLDOUT) --n 16000 --head-steps 1500 --work $(DUAL_RUN) --out model/shipped/toonid.onnx
 	$(SIMD) $(GO) run ./tools/toonid quantize -f32-depthwise -mirror -calib $(TRAIN_DATA)/calib -o model/shipped/toonid.tmdl model/shipped/toonid.onnx
 	for m in $(TRAIN_EVALS); do echo dual $$m; $(GO) run ./tools/toonid eval -manifest $$m -model model/shipped/toonid.tmdl -json || exit 1; done
 

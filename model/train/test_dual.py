@@ -110,6 +110,33 @@ class DualTest(unittest.TestCase):
         np.testing.assert_allclose(got[128:], want_b, atol=1e-5)
         self.assertAlmostEqual(float(np.linalg.norm(got[128:])), 0.5, places=5)
 
+    def test_grouped_rows_takes_whole_identities(self):
+        rows = [(f"{y}_{i}.png", y, f"s{i % 3}") for y in "abcdefgh" for i in range(5)]
+        idx = dual.grouped_rows(rows, 12, seed=3)
+        got = {rows[i][1] for i in idx}
+        self.assertEqual(len(idx), 5 * len(got))  # every image of each drawn identity
+        self.assertEqual(len(got), 3)  # the first draw past 12 images stops it
+        self.assertEqual(list(idx), sorted(idx))
+
+    def test_train_head_starts_at_pca_and_learns_identity(self):
+        rng = np.random.default_rng(0)
+        ids = np.repeat(np.arange(16), 4)
+        centres = rng.normal(size=(16, 12))
+        feats = np.abs(centres[ids] + rng.normal(size=(64, 12))).astype(np.float32)
+        rows = [(f"{i}.png", f"id{y}", f"s{i % 2}") for i, y in enumerate(ids)]
+        idx = np.arange(64)
+        mu, w = whiten.fit(feats, 0.1)
+        mu, w = mu.astype(np.float32), np.ascontiguousarray(w[:, :6], dtype=np.float32)
+        w0, b0, _ = dual.train_head(feats, rows, idx, mu, w, 0, 1e-2, 1.0)
+        np.testing.assert_allclose(w0, w, atol=1e-6)
+        np.testing.assert_allclose(b0, -(mu @ w), atol=1e-5)
+
+        def objective(wt, b):  # the training loss over the whole set, in one batch
+            z = torch.from_numpy(feats @ wt + b)
+            return float(dual.train.supcon(z, torch.from_numpy(ids)) + dual.train.relational(z, torch.from_numpy(feats) ** 2))
+        w1, b1, _ = dual.train_head(feats, rows, idx, mu, w, 200, 1e-2, 1.0)
+        self.assertLess(objective(w1, b1), objective(w0, b0) - 0.1)
+
     def test_merge_refuses_unknown_resnet_ops(self):
         b, _, _, _ = self.branch()
         with tempfile.TemporaryDirectory() as d:
