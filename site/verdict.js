@@ -16,7 +16,7 @@
 //   s1 ≥ T                 → "A"
 //   F ≤ s1 < T             → "Probably A?"
 //
-// Default pack (T = 0.752): M = 0.062, F = 0.628. Answers with the same name (a pack character
+// Default pack (T = 0.785): M = 0.054, F = 0.678. Answers with the same name (a pack character
 // and examples taught for it before the worker merged them) count once, at the better score.
 //
 // No percentage is shown. The score is a cosine similarity, not a probability: "55% match" for
