@@ -95,14 +95,24 @@ def trunk_features(trunk, imgs, size, bs=128):
     return np.concatenate(out)
 
 
-def fit_branch(trunk, rows, size, dims, eps, n, seed=0):
-    """fit_branch fits the centring and PCA whitening of the branch on n training images."""
+def sampled_rows(rows, n, seed=0):
+    """sampled_rows returns the indices of n training images drawn at random (what the PCA alone is
+    fit on)."""
     rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(rows), size=min(n, len(rows)), replace=False))
-    imgs = data.load_images([rows[i][0] for i in idx], max(data.SIZE, size))
-    feats = trunk_features(trunk, imgs, size)
-    mu, w = whiten.fit(feats, eps)
-    return mu, w[:, :dims], len(idx)
+    return np.sort(rng.choice(len(rows), size=min(n, len(rows)), replace=False))
+
+
+def branch_features(trunk, rows, idx, size, cache):
+    """branch_features returns the trunk's sqrt-GAP features of rows[idx]. They are the slow part
+    (90 s for 16,000 images), so they are kept in cache and reused while the images are the same
+    (the cache file's name carries the trunk's end and the size)."""
+    paths = np.array([rows[i][0] for i in idx])
+    got = np.load(cache) if os.path.exists(cache) else None
+    if got is not None and np.array_equal(got["paths"], paths):
+        return got["feats"]
+    feats = trunk_features(trunk, data.load_images(list(paths), max(data.SIZE, size)), size)
+    np.savez(cache, paths=paths, feats=feats)
+    return feats
 
 
 def grouped_rows(rows, n, seed=0):
@@ -121,10 +131,12 @@ def grouped_rows(rows, n, seed=0):
     return np.sort(np.array(out))
 
 
-def train_head(feats, rows, idx, mu, w, steps, lr, rkd, seed=0):
+def train_head(feats, rows, idx, mu, w, steps, lr, rkd, seed=0, rooted=True):
     """train_head starts a linear head at the PCA whitening (f - mu) w and trains it with
     cross-style SupCon plus relational distillation toward the trunk's own square-rooted,
-    centred similarities (train.relational), the preservation term MODEL_CARD measured."""
+    centred similarities (train.relational), the preservation term MODEL_CARD measured.
+    feats[j] belongs to rows[idx[j]]: [N, C], or [N, V, C] for V augmented views of each image
+    (a sample takes one at random); rooted says they are square-rooted GAP (else plain GAP)."""
     torch.manual_seed(seed)
     lin = nn.Linear(w.shape[0], w.shape[1])
     with torch.no_grad():
@@ -133,18 +145,19 @@ def train_head(feats, rows, idx, mu, w, steps, lr, rkd, seed=0):
     sampler = train.PKSampler([rows[i][1] for i in idx], [rows[i][2] for i in idx], 32, 4, seed + 1)
     sampler.p = min(sampler.p, len(sampler.ids))
     opt = torch.optim.AdamW(lin.parameters(), lr=lr, weight_decay=5e-4)
-    g = torch.from_numpy(feats)
+    g = torch.from_numpy(np.ascontiguousarray(feats))
+    views = np.random.default_rng(seed + 1)
     names, loss = {}, float("nan")
     for st in range(steps):
         frac = st / max(steps, 1)
         for grp in opt.param_groups:
             grp["lr"] = lr * min(1, (frac + 1e-3) / 0.05) * 0.5 * (1 + np.cos(np.pi * frac))
         ix, lab = sampler.batch()
-        f = g[ix]
+        f = g[ix] if g.dim() == 2 else g[ix, views.integers(0, g.shape[1], len(ix))]
         e = lin(f)
         y = torch.tensor([names.setdefault(v, len(names)) for v in lab])
-        # relational squares its target's root: the features here are already square-rooted.
-        loss = train.supcon(e, y) + (rkd * train.relational(e, f * f) if rkd else 0)
+        # relational takes plain GAP and roots it itself.
+        loss = train.supcon(e, y) + (rkd * train.relational(e, f * f if rooted else f) if rkd else 0)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -233,33 +246,19 @@ def main(argv=None):
     trunk = mnv2.fuse_bn(mnv2.pretrained(a.tfjs, a.end).eval()).to(memory_format=torch.channels_last)
     hold = tuple(s for s in a.holdout_styles.split(",") if s)
     rows = train.source_rows(a.data.split(","), hold)
-    bias, loss = None, None
-    if a.head_steps:
-        idx = grouped_rows(rows, a.n)
-        # The trunk's features are the slow part (90 s for 16,000 images): a rerun with other head
-        # settings reuses them when the images, the size and the trunk's end are the same.
-        paths = np.array([rows[i][0] for i in idx])
-        cache = os.path.join(a.work, f"head_features_{a.end}_{a.size}.npz") if a.work else ""
-        got = np.load(cache) if cache and os.path.exists(cache) else None
-        if got is not None and np.array_equal(got["paths"], paths):
-            feats = got["feats"]
-        else:
-            imgs = data.load_images(list(paths), max(data.SIZE, a.size))
-            feats = trunk_features(trunk, imgs, a.size)
-            if cache:
-                os.makedirs(a.work, exist_ok=True)
-                np.savez(cache, paths=paths, feats=feats)
-        mu, w = whiten.fit(feats, a.eps)
-        mu, w = mu.astype(np.float32), np.ascontiguousarray(w[:, :a.dims], dtype=np.float32)
-        n = len(idx)
-        print(f"dual: features of {n} images, {time.time() - t0:.0f}s", flush=True)
-        w, bias, loss = train_head(feats, rows, idx, mu, w, a.head_steps, a.head_lr, a.head_rkd)
-        print(f"dual: head {a.head_steps} steps, loss {loss:.3f}, {time.time() - t0:.0f}s", flush=True)
-    else:
-        mu, w, n = fit_branch(trunk, rows, a.size, a.dims, a.eps, a.n)
-    branch = Branch(trunk.to(memory_format=torch.contiguous_format), mu, w, a.weight, bias)
     out_dir = a.work or os.path.dirname(os.path.abspath(a.out))
     os.makedirs(out_dir, exist_ok=True)
+    idx = grouped_rows(rows, a.n) if a.head_steps else sampled_rows(rows, a.n)
+    feats = branch_features(trunk, rows, idx, a.size, os.path.join(out_dir, f"features_{a.end}_{a.size}.npz"))
+    n = len(idx)
+    print(f"dual: features of {n} images, {time.time() - t0:.0f}s", flush=True)
+    mu, w = whiten.fit(feats, a.eps)
+    mu, w = mu.astype(np.float32), np.ascontiguousarray(w[:, :a.dims], dtype=np.float32)
+    bias, loss = None, None
+    if a.head_steps:
+        w, bias, loss = train_head(feats, rows, idx, mu, w, a.head_steps, a.head_lr, a.head_rkd)
+        print(f"dual: head {a.head_steps} steps, loss {loss:.3f}, {time.time() - t0:.0f}s", flush=True)
+    branch = Branch(trunk.to(memory_format=torch.contiguous_format), mu, w, a.weight, bias)
     bpath = os.path.join(out_dir, "mnv2_branch.onnx")
     export_branch(branch, a.size, bpath)
     merge(a.shipped, bpath, a.out, a.size)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
+import dual  # noqa: E402
 import metrics  # noqa: E402
 import mnv2  # noqa: E402
 import train  # noqa: E402
@@ -89,30 +90,8 @@ def main(argv=None):
     _, s, vt = np.linalg.svd(x, full_matrices=False)
     sd = s / np.sqrt(len(x))
     w0 = (vt[:a.dim].T / (sd[:a.dim] + a.eps * sd[0])).astype(np.float32)
-    lin = nn.Linear(gap.shape[-1], a.dim)
-    with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(w0.T))
-        lin.bias.copy_(torch.from_numpy(-(mu @ w0)))
-    names = sorted({r[1] for r in rows})
-    idx = {n: i for i, n in enumerate(names)}
-    sampler = train.PKSampler([idx[r[1]] for r in rows], [r[2] for r in rows], 32, 4, 1)
-    sampler.p = min(sampler.p, len(sampler.ids))
-    opt = torch.optim.AdamW(lin.parameters(), lr=a.lr, weight_decay=5e-4)
-    g = torch.from_numpy(gap)
-    vr = np.random.default_rng(1)
-    for st in range(a.steps):
-        frac = st / max(a.steps, 1)
-        for grp in opt.param_groups:
-            grp["lr"] = a.lr * min(1, (frac + 1e-3) / 0.05) * 0.5 * (1 + np.cos(np.pi * frac))
-        ix, lab = sampler.batch()
-        f = g[ix, vr.integers(0, gap.shape[1], len(ix))]
-        e = lin(f)
-        loss = train.supcon(e, torch.tensor(lab)) + (a.rkd * train.relational(e, f) if a.rkd else 0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    w, b = lin.weight.detach().numpy().T, lin.bias.detach().numpy()
-    print(f"pca_head: {a.steps} steps, loss {float(loss):.3f}, {time.time() - t0:.0f}s", flush=True)
+    w, b, loss = dual.train_head(gap, rows, np.arange(len(rows)), mu, w0, a.steps, a.lr, a.rkd, rooted=False)
+    print(f"pca_head: {a.steps} steps, loss {loss:.3f}, {time.time() - t0:.0f}s", flush=True)
 
     class Feat(nn.Module):
         input_size, mean, std = model.input_size, model.mean, model.std

@@ -136,6 +136,11 @@ class DualTest(unittest.TestCase):
             return float(dual.train.supcon(z, torch.from_numpy(ids)) + dual.train.relational(z, torch.from_numpy(feats) ** 2))
         w1, b1, _ = dual.train_head(feats, rows, idx, mu, w, 200, 1e-2, 1.0)
         self.assertLess(objective(w1, b1), objective(w0, b0) - 0.1)
+        # Views ([N, V, C], pca_head.py's form): a sample takes one of them; identical views train
+        # exactly as the plain features.
+        w2, b2, _ = dual.train_head(np.stack([feats, feats], 1), rows, idx, mu, w, 200, 1e-2, 1.0)
+        np.testing.assert_array_equal(w2, w1)
+        np.testing.assert_array_equal(b2, b1)
 
     def test_merge_refuses_unknown_resnet_ops(self):
         b, _, _, _ = self.branch()
