@@ -104,17 +104,31 @@ async function show(file) {
   if (opening !== opens) return; // another file was chosen meanwhile
   if (!type) { failOpen(`Not an image or video this page can open: ${name}${file.type ? ` (${file.type})` : ''}`); return; }
   const isVideo = type.startsWith('video/');
+  // A JPEG cut short (an interrupted download) still "loads": the browser draws what arrived
+  // and greys the rest, and fails only later, when a click copies the pixels. So a picture is
+  // decoded whole before it is shown, and a JPEG without its end marker is said to be one.
+  const cutShort = type === 'image/jpeg' && !(await jpegEnds(file));
+  if (opening !== opens) return;
   if (objectURL) URL.revokeObjectURL(objectURL);
   objectURL = URL.createObjectURL(new Blob([file], { type }));
   const el = document.createElement(isVideo ? 'video' : 'img');
   if (isVideo) { el.controls = true; el.playsInline = true; el.muted = true; } else { el.alt = `Picture: ${name}`; el.draggable = false; }
   el.src = objectURL;
-  el.addEventListener(isVideo ? 'loadeddata' : 'load', () => {
+  el.addEventListener(isVideo ? 'loadeddata' : 'load', async () => {
     if (current !== el) return;
+    if (!isVideo) {
+      // Resized to a few pixels: the whole file is decoded, the check holds no full-size copy.
+      try { (await createImageBitmap(el, { resizeWidth: 8, resizeHeight: 8 })).close(); } catch {
+        if (current === el) failOpen(`Could not open ${name}: the file is damaged or cut short (the browser could not decode all of it)`);
+        return;
+      }
+      if (current !== el) return;
+    }
     $('stage-empty').hidden = true;
     point = null; cross.hidden = true;
     fitMedia(el);
     clearError();
+    if (cutShort) setStatus(`${name} ends early (no JPEG end marker): the bottom of the picture may be missing, and answers there mean little.`, true);
     demo.mediaReady = true;
     if (!isVideo) scanFaces();
   }, { once: true });
@@ -133,6 +147,15 @@ async function show(file) {
   demo.mediaReady = false;
   media.replaceChildren(el, marks);
   current = el;
+}
+
+// jpegEnds says whether a JPEG file ends with its end-of-image marker (FF D9), allowing the
+// zero or whitespace padding some writers add after it.
+async function jpegEnds(file) {
+  const tail = new Uint8Array(await file.slice(Math.max(0, file.size - 64)).arrayBuffer());
+  let i = tail.length;
+  while (i > 0 && (tail[i - 1] === 0 || tail[i - 1] === 0x0a || tail[i - 1] === 0x0d || tail[i - 1] === 0x20)) i--;
+  return i >= 2 && tail[i - 2] === 0xff && tail[i - 1] === 0xd9;
 }
 
 // failOpen shows why a file could not be opened and leaves nothing of the previous picture:
@@ -279,6 +302,8 @@ async function openURL(url) {
 // 14 px tall. Below MIN_SIDE on screen, the short side is shown at MIN_SIDE (or its natural size
 // if smaller) and the stage scrolls along the long side.
 const MIN_SIDE = 160;
+// UPSCALE_SIDE is the short side (CSS px) fitMedia scales small pictures up towards.
+const UPSCALE_SIDE = 320;
 new ResizeObserver(() => { if (current && !drag) fitMedia(current); }).observe(stage);
 function fitMedia(el) {
   const [W, H] = naturalSize(el);
@@ -290,8 +315,17 @@ function fitMedia(el) {
   if (big) {
     const s = Math.min(1, MIN_SIDE / Math.min(W, H));
     Object.assign(el.style, { width: `${Math.round(W * s)}px`, height: `${Math.round(H * s)}px`, maxWidth: 'none', maxHeight: 'none' });
+    el.style.imageRendering = '';
+    return;
+  }
+  // A small picture (a 64 px game sprite, most of the pack) is scaled up by a whole factor to a
+  // short side near UPSCALE_SIDE, pixels kept square and sharp: at its own size there is no face
+  // to aim a click at. Only on screen: identify reads the file's own pixels.
+  const up = Math.max(1, Math.floor(Math.min(room.w / W, room.h / H, UPSCALE_SIDE / Math.min(W, H))));
+  if (up > 1) {
+    Object.assign(el.style, { width: `${W * up}px`, height: `${H * up}px`, maxWidth: '', maxHeight: '', imageRendering: el.tagName === 'IMG' ? 'pixelated' : '' });
   } else {
-    Object.assign(el.style, { width: '', height: '', maxWidth: '', maxHeight: '' });
+    Object.assign(el.style, { width: '', height: '', maxWidth: '', maxHeight: '', imageRendering: '' });
   }
 }
 
@@ -489,6 +523,12 @@ function nameFaces() {
     demo.faces = { list, ms: faces.ms, at: performance.now() };
     demo.scans++;
     drawFaces();
+    // Say what the scan found, so that no boxes reads as "none found", not "nothing happened"
+    // (an error line, such as a file cut short, stays).
+    if (!statusEl.classList.contains('error')) {
+      setStatus(list.length === 0 ? 'No face found automatically: click a face to identify it.'
+        : `${list.length} face${list.length === 1 ? '' : 's'} found: click one to see who it is, or click anywhere else.`);
+    }
   })();
   return naming;
 }

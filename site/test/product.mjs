@@ -482,6 +482,25 @@ try {
     await page.setInputFiles('#file', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('just some words, no pixels') });
     await page.waitForFunction(() => document.getElementById('status').classList.contains('error'), null, { timeout: 5000 });
     assert.match(await page.textContent('#status-text'), /Not an image or video this page can open: notes\.png/);
+    // A JPEG cut short (an interrupted download): refused, or opened with the warning, never a
+    // half-grey picture answered as if whole; then a whole one opens and answers again.
+    await page.setInputFiles('#file', { name: 'cut.jpg', mimeType: 'image/jpeg', buffer: readFileSync(sc.image).subarray(0, 20000) });
+    await page.waitForFunction(() => document.getElementById('status').classList.contains('error'), null, { timeout: 10000 });
+    const cut = await page.textContent('#status-text');
+    console.log(`     cut-short JPEG: ${cut}`);
+    assert.match(cut, /cut\.jpg(: the file is damaged or cut short| ends early \(no JPEG end marker\))/);
+    await page.setInputFiles('#file', { name: 'whole.jpg', mimeType: 'image/jpeg', buffer: readFileSync(sc.image) });
+    await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+    assert.ok((await clickImage(page, face.x, face.y)).answers.length, 'a whole JPEG after the cut one answers');
+    // The face scan says what it found.
+    await page.waitForFunction(() => /found/.test(document.getElementById('status-text').textContent), null, { timeout: 15000 });
+    // A 56 px game sprite is shown scaled up by a whole factor, pixels sharp, so a face can be
+    // aimed at; a click on it still answers from the file's own pixels.
+    await openImage(page, join(ROOT, 'tools/gallery/img/supertux/bag_bag-bounce-0.png'));
+    const shown = await page.evaluate(() => { const i = document.querySelector('#media img'); return { w: i.getBoundingClientRect().width, n: i.naturalWidth, r: i.style.imageRendering }; });
+    console.log(`     56 px sprite shown ${shown.w} px wide (${shown.r})`);
+    assert.ok(shown.w >= 2 * shown.n && Number.isInteger(shown.w / shown.n) && shown.r === 'pixelated', `sprite shown ${JSON.stringify(shown)}`);
+    assert.ok((await clickImage(page, 28, 28)).candidates >= 1, 'a click on the scaled sprite answers');
     const kinds = await page.evaluate(async () => {
       const { sniffBytes } = await import('./sniff.js');
       const b = (...x) => new Uint8Array([...x, ...new Array(32).fill(0)]);

@@ -44,7 +44,11 @@ func parseIdentify(args []string, stderr io.Writer) (*identifyArgs, error) {
 	}
 	if *packDir == "" || fs.NArg() != 1 {
 		fs.Usage()
-		return nil, errors.New("want -pack DIR and exactly one IMAGE")
+		if *packDir == "" {
+			// The one a first try needs: where make puts the default pack.
+			return nil, errors.New("-pack DIR is required (make default-pack writes build/store/packs/default)")
+		}
+		return nil, fmt.Errorf("want exactly one IMAGE, got %d arguments", fs.NArg())
 	}
 	if *k < 1 || *k > pack.MaxLabels {
 		return nil, fmt.Errorf("-k %d: want 1..%d", *k, pack.MaxLabels)
