@@ -210,3 +210,31 @@ func TestNameFacesBadBoxes(t *testing.T) {
 		t.Error("short buffer: no error")
 	}
 }
+
+// A face no character matches is Doubtful under DoubtfulScore and IdentifyAll's callers drop it;
+// a matched face is kept at any detector score, an unmatched one at a high score.
+func TestNameFacesMarksDoubtful(t *testing.T) {
+	id, _ := testIdentifier(t, DefaultSearch())
+	red, white := [4]byte{255, 0, 0, 255}, [4]byte{255, 255, 255, 255}
+	pix := squares(128, map[[2]int][4]byte{{16, 16}: red, {80, 80}: white})
+	tests := []struct {
+		name     string
+		box      detect.Box
+		doubtful bool
+	}{
+		{"unknown, low score", detect.Box{X: 80, Y: 80, W: 16, H: 16, Score: DoubtfulScore - 0.1}, true},
+		{"unknown, high score", detect.Box{X: 80, Y: 80, W: 16, H: 16, Score: DoubtfulScore}, false},
+		{"named, low score", detect.Box{X: 16, Y: 16, W: 16, H: 16, Score: 0.3}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := id.NameFaces(append([]byte(nil), pix...), 128, 128, []detect.Box{tc.box}, 2)
+			if err != nil || len(f) != 1 {
+				t.Fatalf("NameFaces: %v %v", f, err)
+			}
+			if f[0].Doubtful != tc.doubtful || f[0].Flat {
+				t.Errorf("doubtful %v (unknown %v, score %v, flat %v), want %v", f[0].Doubtful, f[0].Unknown, f[0].Score, f[0].Flat, tc.doubtful)
+			}
+		})
+	}
+}

@@ -286,10 +286,12 @@ class Toonid {
       });
       theirs.catch(() => {}); // awaited below unless the first worker's call fails
     });
-    // A face whose crop is too flat to be one (identify.Face.flat) is a detector false alarm:
-    // one worker's identify.IdentifyAll leaves it out; identifyFaces (NameFaces) only marks it,
-    // so the split drops it here, before counting.
-    const rest = (await theirs).filter((x) => !x.flat), own = mine.faces.filter((x) => !x.flat);
+    // A face whose crop is too flat to be one, or that no character matches at a low detector
+    // score (identify.Face.flat, .doubtful), is a detector false alarm: one worker's
+    // identify.IdentifyAll leaves it out; identifyFaces (NameFaces) only marks it, so the split
+    // drops it here, before counting.
+    const kept = (x) => !x.flat && !x.doubtful;
+    const rest = (await theirs).filter(kept), own = mine.faces.filter(kept);
     this._last = fellBack ? { primary: own.length + rest.length, secondary: 0 }
       : { primary: own.length, secondary: rest.length, ms: { detect: mine.detectMs, primary: mine.ms, secondary: theirMs } };
     return [...own, ...rest];
