@@ -116,7 +116,7 @@ async function show(file) {
   el.src = objectURL;
   el.addEventListener(isVideo ? 'loadeddata' : 'load', async () => {
     if (current !== el) return;
-    if (!isVideo) {
+    if (!isVideo && type !== 'image/svg+xml') { // an SVG has no bytes to be cut short: a broken one fails to load
       // Resized to a few pixels: the whole file is decoded, the check holds no full-size copy.
       try { (await createImageBitmap(el, { resizeWidth: 8, resizeHeight: 8 })).close(); } catch {
         if (current === el) failOpen(`Could not open ${name}: the file is damaged or cut short (the browser could not decode all of it)`);
