@@ -43,10 +43,8 @@ type Face struct {
 // DoubtfulScore is the detector score under which a face no pack character matches is left
 // out of IdentifyAll's faces: the shipped detector's false alarms on rubble, sky, birds, rocks
 // and lettering are unknown faces scored 0.30-0.50, and a box marked "?" says nothing a click
-// would not. A face a character matches is kept at any score (true faces scored 0.30-0.31 and
-// were named). Measured on 33 frames of the kind a user tried (detect/README.md): 16 "?" boxes, 12 of them on
-// no face, every one under 0.5; the one "?" box above it is Pepper's face. The value was chosen
-// on those frames.
+// would not. A face a character matches is kept at any score (named true faces scored as low
+// as 0.30). detect/README.md has the measurement the value was chosen on.
 const DoubtfulScore = 0.5
 
 // AllReply is IdentifyAll's answer: every face named, best detector score first.

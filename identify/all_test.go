@@ -211,8 +211,8 @@ func TestNameFacesBadBoxes(t *testing.T) {
 	}
 }
 
-// A face no character matches is Doubtful under DoubtfulScore and IdentifyAll's callers drop it;
-// a matched face is kept at any detector score, an unmatched one at a high score.
+// A face no character matches is Doubtful under DoubtfulScore (IdentifyAll and the browser's
+// split leave it out); a matched face is not at any detector score, an unmatched one from it up.
 func TestNameFacesMarksDoubtful(t *testing.T) {
 	id, _ := testIdentifier(t, DefaultSearch())
 	red, white := [4]byte{255, 0, 0, 255}, [4]byte{255, 255, 255, 255}
@@ -236,5 +236,25 @@ func TestNameFacesMarksDoubtful(t *testing.T) {
 				t.Errorf("doubtful %v (unknown %v, score %v, flat %v), want %v", f[0].Doubtful, f[0].Unknown, f[0].Score, f[0].Flat, tc.doubtful)
 			}
 		})
+	}
+}
+
+// fixedDetector gives the same boxes for every frame.
+type fixedDetector []detect.Box
+
+func (d fixedDetector) Detect(image.Image) ([]detect.Box, error) { return d, nil }
+
+// IdentifyAll leaves a Doubtful face out and keeps a matched one at the same low score.
+func TestIdentifyAllDropsDoubtful(t *testing.T) {
+	id, _ := testIdentifier(t, DefaultSearch())
+	red, white := [4]byte{255, 0, 0, 255}, [4]byte{255, 255, 255, 255}
+	pix := squares(128, map[[2]int][4]byte{{16, 16}: red, {80, 80}: white})
+	d := fixedDetector{{X: 16, Y: 16, W: 16, H: 16, Score: 0.4}, {X: 80, Y: 80, W: 16, H: 16, Score: 0.4}}
+	r, err := id.IdentifyAll(pix, 128, 128, d, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Faces) != 1 || r.Faces[0].Box != [4]float32{16, 16, 16, 16} || r.Faces[0].Unknown {
+		t.Fatalf("faces %+v, want only the matched red one", r.Faces)
 	}
 }

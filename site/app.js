@@ -22,6 +22,8 @@ let opens = 0;          // counts show() calls, so a slow sniff never replaces a
 let faces = null;       // {source snapshot, list, user} of the faces boxed on the picture: a click in a box shows its card
 let scans = 0;          // bumped whenever the boxed faces no longer describe the picture (as gen is for answers)
 let boxing = false;     // the picture on screen has its faces boxed (or a scan running for it)
+let announce = false;   // the next nameFaces result is a new scan's: the status line says what it found
+let scanNote = '';       // that line, put back to the ready line once its faces are gone (clearFaces)
 let naming = null;      // the identifyAll in flight for the picture on screen (nameFaces), else null
 let renameDue = false;  // the taught characters changed while it ran: it names the faces once more
 let users = 0;          // bumped whenever the taught characters change (teach, forget, import)
@@ -115,14 +117,16 @@ async function show(file) {
   if (isVideo) { el.controls = true; el.playsInline = true; el.muted = true; } else { el.alt = `Picture: ${name}`; el.draggable = false; }
   el.src = objectURL;
   el.addEventListener(isVideo ? 'loadeddata' : 'load', async () => {
-    if (current !== el) return;
+    // current moves to the next file only once its own checks are done: opens says at once.
+    const mine = () => current === el && opening === opens;
+    if (!mine()) return;
     if (!isVideo && type !== 'image/svg+xml') { // an SVG has no bytes to be cut short: a broken one fails to load
       // Resized to a few pixels: the whole file is decoded, the check holds no full-size copy.
       try { (await createImageBitmap(el, { resizeWidth: 8, resizeHeight: 8 })).close(); } catch {
-        if (current === el) failOpen(`Could not open ${name}: the file is damaged or cut short (the browser could not decode all of it)`);
+        if (mine()) failOpen(`Could not open ${name}: the file is damaged or cut short (the browser could not decode all of it)`);
         return;
       }
-      if (current !== el) return;
+      if (!mine()) return;
     }
     $('stage-empty').hidden = true;
     point = null; cross.hidden = true;
@@ -149,13 +153,13 @@ async function show(file) {
   current = el;
 }
 
-// jpegEnds says whether a JPEG file ends with its end-of-image marker (FF D9), allowing the
-// zero or whitespace padding some writers add after it.
+// jpegEnds says whether a JPEG file's last 64 KB hold its end-of-image marker (FF D9): phones
+// append data after it (a motion photo's MP4, Samsung's trailer), and inside the compressed
+// data an FF byte is never followed by D9.
 async function jpegEnds(file) {
-  const tail = new Uint8Array(await file.slice(Math.max(0, file.size - 64)).arrayBuffer());
-  let i = tail.length;
-  while (i > 0 && (tail[i - 1] === 0 || tail[i - 1] === 0x0a || tail[i - 1] === 0x0d || tail[i - 1] === 0x20)) i--;
-  return i >= 2 && tail[i - 2] === 0xff && tail[i - 1] === 0xd9;
+  const tail = new Uint8Array(await file.slice(Math.max(0, file.size - 65536)).arrayBuffer());
+  for (let i = tail.length - 2; i >= 0; i--) if (tail[i] === 0xff && tail[i + 1] === 0xd9) return true;
+  return false;
 }
 
 // failOpen shows why a file could not be opened and leaves nothing of the previous picture:
@@ -307,6 +311,7 @@ const UPSCALE_SIDE = 320;
 new ResizeObserver(() => { if (current && !drag) fitMedia(current); }).observe(stage);
 function fitMedia(el) {
   const [W, H] = naturalSize(el);
+  if (!W || !H) return; // not decoded yet: its load fits it
   const room = { w: stage.clientWidth - 4, h: window.innerHeight * 0.75 };
   const fit = Math.min(1, room.w / W, room.h / H);
   const short = Math.min(W, H) * fit;
@@ -323,7 +328,8 @@ function fitMedia(el) {
   // to aim a click at. Only on screen: identify reads the file's own pixels.
   const up = Math.max(1, Math.floor(Math.min(room.w / W, room.h / H, UPSCALE_SIDE / Math.min(W, H))));
   if (up > 1) {
-    Object.assign(el.style, { width: `${W * up}px`, height: `${H * up}px`, maxWidth: '', maxHeight: '', imageRendering: el.tagName === 'IMG' ? 'pixelated' : '' });
+    // Sharp pixels from 3x (sprites); a small photo at 2x stays smooth.
+    Object.assign(el.style, { width: `${W * up}px`, height: `${H * up}px`, maxWidth: '', maxHeight: '', imageRendering: el.tagName === 'IMG' && up >= 3 ? 'pixelated' : '' });
   } else {
     Object.assign(el.style, { width: '', height: '', maxWidth: '', maxHeight: '', imageRendering: '' });
   }
@@ -476,6 +482,8 @@ function clearFaces() {
   renameDue = false;
   facesEl.replaceChildren();
   demo.faces = null;
+  if (scanNote && statusText.textContent === scanNote) setStatus(readyText);
+  scanNote = '';
 }
 
 // scanFaces boxes and names every face of the picture on screen, from scratch (a new picture, a
@@ -483,6 +491,7 @@ function clearFaces() {
 function scanFaces() {
   clearFaces();
   boxing = true;
+  announce = true;
   return nameFaces();
 }
 
@@ -523,12 +532,14 @@ function nameFaces() {
     demo.faces = { list, ms: faces.ms, at: performance.now() };
     demo.scans++;
     drawFaces();
-    // Say what the scan found, so that no boxes reads as "none found", not "nothing happened"
-    // (an error line, such as a file cut short, stays).
-    if (!statusEl.classList.contains('error')) {
-      setStatus(list.length === 0 ? 'No face found automatically: click a face to identify it.'
-        : `${list.length} face${list.length === 1 ? '' : 's'} found: click one to see who it is, or click anywhere else.`);
+    // Say what a new scan found, so that no boxes reads as "none found", not "nothing happened"
+    // (not after a rename, whose own line stays; nor over an error, such as a file cut short).
+    if (announce && !statusEl.classList.contains('error')) {
+      scanNote = list.length === 0 ? 'No face found automatically: click a face to identify it.'
+        : `${list.length} face${list.length === 1 ? '' : 's'} found: click one to see who it is, or click anywhere else.`;
+      setStatus(scanNote);
     }
+    announce = false;
   })();
   return naming;
 }

@@ -485,12 +485,12 @@ try {
     // A JPEG cut short (an interrupted download): refused, or opened with the warning, never a
     // half-grey picture answered as if whole; then a whole one opens and answers again.
     await page.setInputFiles('#file', { name: 'cut.jpg', mimeType: 'image/jpeg', buffer: readFileSync(sc.image).subarray(0, 20000) });
-    await page.waitForFunction(() => document.getElementById('status').classList.contains('error'), null, { timeout: 10000 });
+    await page.waitForFunction(() => /cut\.jpg/.test(document.getElementById('status-text').textContent), null, { timeout: 10000 });
     const cut = await page.textContent('#status-text');
     console.log(`     cut-short JPEG: ${cut}`);
     assert.match(cut, /cut\.jpg(: the file is damaged or cut short| ends early \(no JPEG end marker\))/);
     await page.setInputFiles('#file', { name: 'whole.jpg', mimeType: 'image/jpeg', buffer: readFileSync(sc.image) });
-    await page.waitForFunction(() => window.toonidDemo.mediaReady === true, null, { timeout: 10000 });
+    await page.waitForFunction(() => window.toonidDemo.mediaReady === true && document.querySelector('#media img')?.alt === 'Picture: whole.jpg', null, { timeout: 10000 });
     assert.ok((await clickImage(page, face.x, face.y)).answers.length, 'a whole JPEG after the cut one answers');
     // The face scan says what it found.
     await page.waitForFunction(() => /found/.test(document.getElementById('status-text').textContent), null, { timeout: 15000 });

@@ -37,7 +37,7 @@ func parseIdentify(args []string, stderr io.Writer) (*identifyArgs, error) {
 	k := fs.Int("k", 5, fmt.Sprintf("answers to print (1..%d)", pack.MaxLabels))
 	modelPath := fs.String("model", "", "model file (default: the shipped model)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	all := fs.Bool("all", false, "name every face the detector finds (boxes, answers per face)")
+	all := fs.Bool("all", false, "name every face the detector finds (boxes, answers per face; faces too flat to be one, and unmatched ones under identify.DoubtfulScore, are left out)")
 	detector := fs.String("detector", "", "detector model file for -all (default: the shipped detector)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
