@@ -103,7 +103,7 @@ class Toonid {
     this.cached = new Promise((resolve, reject) => { this._cachedSettle = { resolve, reject }; });
     this.cached.catch(() => {});
     // detector resolves when detect and identifyAll can run ({sha256, inputW, threshold, maxFaces,
-    // bytes: {network, fromCache}, ms}; the worker fetches it after load resolves), and rejects
+    // doubtfulScore, bytes: {network, fromCache}, ms}; the worker fetches it after load resolves), and rejects
     // with the reason they cannot. Marked handled: those calls report the same error.
     this.detector = new Promise((resolve, reject) => { this._detectorSettle = { resolve, reject }; });
     this.detector.catch(() => {});

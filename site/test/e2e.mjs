@@ -225,13 +225,15 @@ try {
     });
     const list = await page.evaluate(() => window.fvFaces);
     // The detector finds every face; the overlay boxes those a character matches at any score
-    // and the others from identify.DoubtfulScore (0.5) up (the dev store's random embedder
-    // matches none, so there the low-scored faces go unboxed).
+    // and the others from identify.DoubtfulScore up (the dev store's random embedder matches
+    // none, so there the low-scored faces go unboxed).
     const found = await page.evaluate(() => window.toonidDemo.api.detect(document.getElementById('fv')));
+    const doubtful = (await page.evaluate(() => window.toonidDemo.api.detector)).doubtfulScore;
+    assert.ok(doubtful > 0 && doubtful < 1, `detector info doubtfulScore ${doubtful}`);
     CAST.forEach((c, i) => assert.ok(found.some((f) => lenient(f.box, truthBox(i))), `${c.name} was not detected: ${JSON.stringify(found.map((f) => f.box))}`));
-    assert.ok(list.length > 0 && list.every((f) => !f.unknown || f.score >= 0.5), `an unknown face under 0.5 was boxed: ${JSON.stringify(list.map((f) => [f.score, f.unknown]))}`);
+    assert.ok(list.length > 0 && list.every((f) => !f.unknown || f.score >= doubtful), `an unknown face under ${doubtful} was boxed: ${JSON.stringify(list.map((f) => [f.score, f.unknown]))}`);
     if (named) CAST.forEach((c, i) => assert.ok(list.some((f) => lenient(f.box, truthBox(i))), `${c.name} was not boxed: ${JSON.stringify(list.map((f) => f.box))}`));
-    else found.filter((f) => f.score >= 0.5).forEach((f) => assert.ok(list.some((g) => lenient(g.box, f.box)), `a face detected at ${f.score} was not boxed`));
+    else found.filter((f) => f.score >= doubtful).forEach((f) => assert.ok(list.some((g) => lenient(g.box, f.box)), `a face detected at ${f.score} was not boxed`));
     const shown = await page.$$eval('.toonid-overlay .toonid-face', (ds) => ds.map((d) => ({ label: d.textContent, r: d.getBoundingClientRect().toJSON() })));
     assert.equal(shown.length, list.length, 'a box per face');
     for (const [i, f] of list.entries()) {

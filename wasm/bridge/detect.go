@@ -21,6 +21,9 @@ type DetectorInfo struct {
 	InputW    int     `json:"inputW"`
 	Threshold float32 `json:"threshold"`
 	MaxFaces  int     `json:"maxFaces"` // identifyAll names at most this many faces (identify.MaxFaces)
+	// DoubtfulScore: identifyAll leaves out faces no character matches under this detector
+	// score (identify.DoubtfulScore).
+	DoubtfulScore float32 `json:"doubtfulScore"`
 }
 
 // SetDetector loads a detector model file (bytes the worker fetched and verified) and returns
@@ -35,7 +38,7 @@ func (b *Bridge) SetDetector(file []byte) []byte {
 	info := d.Info()
 	return mustJSON(struct {
 		Detector DetectorInfo `json:"detector"`
-	}{DetectorInfo{SHA256: info.SHA256, InputW: info.InputW, Threshold: d.Threshold, MaxFaces: identify.MaxFaces}})
+	}{DetectorInfo{SHA256: info.SHA256, InputW: info.InputW, Threshold: d.Threshold, MaxFaces: identify.MaxFaces, DoubtfulScore: identify.DoubtfulScore}})
 }
 
 // FaceBox is one box of a detect reply: x, y, width, height in the pixels sent, and the
